@@ -1,0 +1,15 @@
+"""tuneforge: from a labelled data file to a fine-tuned, evaluated, saved classifier."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["TextClassifier", "__version__"]
+
+
+def __getattr__(name: str):
+    # Lazy so that `tuneforge --help` does not pay for importing torch and scikit-learn.
+    if name == "TextClassifier":
+        from .estimator import TextClassifier
+
+        return TextClassifier
+    raise AttributeError(name)

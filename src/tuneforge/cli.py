@@ -1,0 +1,314 @@
+"""The ``tuneforge`` command: a thin table from subcommands to recipe and stage functions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from .errors import TuneforgeError
+
+EXAMPLES = {
+    "data check": "tuneforge data check tickets.csv --text-column body --label-column intent",
+    "train": "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4",
+    "evaluate": "tuneforge evaluate intents-v1 --data new_tickets.csv",
+    "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
+    "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
+}
+
+
+def _parser(sub, name: str, help_text: str, example_key: str | None = None):
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {EXAMPLES[example_key or name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _runs_dir_arg(p) -> None:
+    p.add_argument("--runs-dir", help="where runs live (default: $TUNEFORGE_RUNS_DIR or ./runs)")
+
+
+def _columns_args(p) -> None:
+    p.add_argument("--text-column", help="column with the text (default: detected)")
+    p.add_argument("--label-column", help="column with the label (default: detected)")
+    p.add_argument("--format", choices=["csv", "tsv", "jsonl", "parquet"], help="override format")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuneforge",
+        description="Fine-tune, evaluate and use text classifiers on a CPU, offline.",
+        epilog="example:\n  tuneforge train tickets.csv && tuneforge predict <run> 'hello'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="inspect data files").add_subparsers(
+        dest="data_command", required=True
+    )
+    check = _parser(
+        data, "check", "Report format, columns, labels and problems of a data file.", "data check"
+    )
+    check.add_argument("file")
+    _columns_args(check)
+    check.add_argument("--model", default="default", help="tokenizer for length stats")
+    check.add_argument("--max-length", type=int, default=128)
+    check.set_defaults(func=cmd_data_check)
+
+    train = _parser(sub, "train", "Fine-tune a classifier on a labelled file.")
+    train.add_argument("train_file", nargs="?", help="CSV/TSV/JSONL/Parquet with text and label")
+    train.add_argument("--val", help="validation file (default: a stratified split of TRAIN_FILE)")
+    train.add_argument("--test", help="test file (default: a stratified split of TRAIN_FILE)")
+    _columns_args(train)
+    train.add_argument("--model", help="'default' or a local Hugging Face model directory")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--max-length", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--precision", choices=["auto", "bf16", "fp32"])
+    train.add_argument("--name", help="run id to use (default: generated)")
+    train.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
+    train.add_argument("--config", help="YAML config (see configs/)")
+    train.add_argument("--no-progress", action="store_true", help="no progress output")
+    _runs_dir_arg(train)
+    train.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
+    train.set_defaults(func=cmd_train)
+
+    ev = _parser(sub, "evaluate", "Evaluate a run's model on any labelled file.")
+    ev.add_argument("run", help="run id or run directory")
+    ev.add_argument("--data", required=True, help="labelled file")
+    _columns_args(ev)
+    _runs_dir_arg(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+    pr = _parser(sub, "predict", "Predict labels for texts or a file of texts.")
+    pr.add_argument("run", help="run id or run directory")
+    pr.add_argument("texts", nargs="*", help="texts to classify")
+    pr.add_argument("--input", help="file of texts (CSV/TSV/JSONL/Parquet)")
+    pr.add_argument("--text-column")
+    pr.add_argument("--format", choices=["csv", "tsv", "jsonl", "parquet"])
+    pr.add_argument("--output", help="write predictions to .jsonl or .csv")
+    pr.add_argument("--top-k", type=int, default=1)
+    _runs_dir_arg(pr)
+    pr.set_defaults(func=cmd_predict)
+
+    runs = sub.add_parser("runs", help="list, show and compare runs").add_subparsers(
+        dest="runs_command", required=True
+    )
+    ls = _parser(runs, "list", "List runs from the store, newest first.", "runs")
+    ls.add_argument("--limit", type=int, default=30)
+    _runs_dir_arg(ls)
+    ls.set_defaults(func=cmd_runs_list)
+    show = _parser(runs, "show", "Show one run: status, parameters, metrics.", "runs")
+    show.add_argument("run")
+    _runs_dir_arg(show)
+    show.set_defaults(func=cmd_runs_show)
+    cmp_ = _parser(runs, "compare", "Compare runs: metrics and the parameters that differ.", "runs")
+    cmp_.add_argument("runs", nargs="+")
+    _runs_dir_arg(cmp_)
+    cmp_.set_defaults(func=cmd_runs_compare)
+    return parser
+
+
+def _runs_dir(args) -> Path:
+    from .store import default_runs_dir
+
+    return default_runs_dir(args.runs_dir)
+
+
+def cmd_data_check(args) -> int:
+    from .data import check_file, format_check_report
+    from .models import resolve_model_dir
+    from .recipes.finetune import _tokenizer_for
+    from .train import count_tokens
+
+    tokenizer = _tokenizer_for(resolve_model_dir(args.model))
+    report = check_file(
+        args.file,
+        args.text_column,
+        args.label_column,
+        args.format,
+        count_tokens=lambda texts: count_tokens(tokenizer, texts),
+        max_length=args.max_length,
+    )
+    print(format_check_report(report))
+    return 1 if report.blocking else 0
+
+
+def cmd_train(args) -> int:
+    from .config import load_config
+    from .console import metrics_table, out
+    from .recipes.finetune import run_finetune
+
+    base: dict = {"data": {}, "model": {}, "train": {}, "runs_dir": str(_runs_dir(args))}
+    if not args.resume and not args.train_file and not args.config:
+        raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
+    flags = {
+        ("data", "train_file"): args.train_file,
+        ("data", "val_file"): args.val,
+        ("data", "test_file"): args.test,
+        ("data", "text_column"): args.text_column,
+        ("data", "label_column"): args.label_column,
+        ("data", "format"): args.format,
+        ("model", "name"): args.model,
+        ("model", "max_length"): args.max_length,
+        ("train", "epochs"): args.epochs,
+        ("train", "batch_size"): args.batch_size,
+        ("train", "lr"): args.lr,
+        ("train", "seed"): args.seed,
+        ("train", "precision"): args.precision,
+    }
+    for (section, key), value in flags.items():
+        if value is not None:
+            base[section][key] = value
+    if args.seed is not None:
+        base["data"]["seed"] = args.seed
+    if args.name:
+        base["name"] = args.name
+    cfg = load_config(args.config, args.overrides, base=base)
+    result = run_finetune(cfg, resume=args.resume, progress=not args.no_progress)
+    out.print(f"run id:  {result.run_id}")
+    out.print(f"run dir: {result.run_dir}")
+    out.print(metrics_table(f"{result.eval.split} metrics", result.eval.to_dict()))
+    out.print(f"report:  {result.run_dir / 'report.html'}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .console import metrics_table, out
+    from .recipes.use import evaluate_run
+
+    report, path = evaluate_run(
+        args.run, _runs_dir(args), args.data, args.text_column, args.label_column, args.format
+    )
+    out.print(metrics_table(f"{args.data}", report.to_dict()))
+    out.print(f"written: {path}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .console import out, predictions_table, to_json_lines
+    from .recipes.use import predict_texts, read_texts
+
+    texts = list(args.texts)
+    if args.input:
+        texts += read_texts(args.input, args.text_column, args.format)
+    if not texts:
+        raise TuneforgeError("predict needs TEXT arguments or --input FILE.")
+    _, predictions = predict_texts(args.run, _runs_dir(args), texts, top_k=args.top_k)
+    if args.output:
+        _write_predictions(Path(args.output), texts, predictions)
+        out.print(f"written: {args.output} ({len(texts)} predictions)")
+    elif sys.stdout.isatty() or len(texts) <= 20:
+        out.print(predictions_table(texts, predictions))
+    else:
+        sys.stdout.write(to_json_lines(texts, predictions))
+    return 0
+
+
+def _write_predictions(path: Path, texts, predictions) -> None:
+    from .console import to_json_lines
+
+    if path.suffix == ".csv":
+        import pandas as pd
+
+        rows = [{"text": t, "label": p.label, "score": p.score} for t, p in zip(texts, predictions)]
+        pd.DataFrame(rows).to_csv(path, index=False)
+    else:
+        path.write_text(to_json_lines(texts, predictions), encoding="utf-8")
+
+
+def _store(args):
+    from .store import RunStore, default_store_url
+
+    return RunStore(default_store_url(_runs_dir(args)))
+
+
+def _final_metrics(store, run_id: str) -> dict:
+    return store.latest_metrics(run_id, "test") or store.latest_metrics(run_id, "val")
+
+
+def cmd_runs_list(args) -> int:
+    from .console import out, runs_table
+
+    store = _store(args)
+    records = store.list_runs(limit=args.limit)
+    if not records:
+        out.print(f"no runs yet in {_runs_dir(args)}")
+        return 0
+    out.print(runs_table(records, {r.id: _final_metrics(store, r.id) for r in records}))
+    return 0
+
+
+def cmd_runs_show(args) -> int:
+    import json
+
+    from .console import out
+    from .store import resolve_run
+
+    run = resolve_run(args.run, _runs_dir(args))
+    status = run.status()
+    out.print(json.dumps(status, indent=2))
+    ev = run.eval_path
+    if ev.is_file():
+        data = json.loads(ev.read_text(encoding="utf-8"))
+        out.print(
+            f"{data['split']}: accuracy {data['accuracy']:.4f}  "
+            f"macro-F1 {data['macro_f1']:.4f}  (n={data.get('n')})"
+        )
+    out.print(f"report: {run.report_path}")
+    return 0
+
+
+def cmd_runs_compare(args) -> int:
+    from .console import compare_table, out
+    from .store import resolve_run
+
+    store = _store(args)
+    ids = [resolve_run(r, _runs_dir(args)).run_id for r in args.runs]
+    params = [store.params(i) for i in ids]
+    finals = [_final_metrics(store, i) for i in ids]
+    out.print(compare_table(ids, params, finals))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # key=value overrides may come after options (argparse alone would reject them there).
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command == "train" and all("=" in x and not x.startswith("-") for x in extra):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    debug = args.debug or bool(os.environ.get("TUNEFORGE_DEBUG"))
+    try:
+        return args.func(args)
+    except TuneforgeError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "Rerun with --debug for the traceback, and please report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Tables printed by the CLI (rich), kept apart so the CLI stays a thin dispatch table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .types import Prediction
+
+out = Console(highlight=False, soft_wrap=True)
+
+
+def metrics_table(title: str, report: dict) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("examples", str(report.get("n", "")))
+    table.add_row("accuracy", f"{report['accuracy']:.4f}")
+    table.add_row("macro-F1", f"{report['macro_f1']:.4f}")
+    table.add_row("weighted-F1", f"{report.get('weighted_f1', 0):.4f}")
+    baseline = report.get("baseline")
+    if baseline:
+        delta = 100 * (report["accuracy"] - baseline["accuracy"])
+        table.add_row(
+            f"baseline {baseline['name']} accuracy",
+            f"{baseline['accuracy']:.4f} ({delta:+.1f} pts)",
+        )
+    worst = sorted(report["per_class"].items(), key=lambda kv: kv[1]["f1"])[:3]
+    for label, values in worst:
+        if values["support"]:
+            table.add_row(f"F1 {label} (weakest)", f"{values['f1']:.3f}")
+    return table
+
+
+def predictions_table(texts: Sequence[str], predictions: Sequence[Prediction]) -> Table:
+    table = Table()
+    table.add_column("text", overflow="fold", max_width=60)
+    table.add_column("label")
+    table.add_column("confidence", justify="right")
+    if predictions and len(predictions[0].top_k) > 1:
+        table.add_column("top-k")
+    for text, pred in zip(texts, predictions):
+        row = [text, pred.label, f"{pred.score:.3f}"]
+        if len(pred.top_k) > 1:
+            row.append(", ".join(f"{n} {s:.3f}" for n, s in pred.top_k))
+        table.add_row(*row)
+    return table
+
+
+def runs_table(records, final: dict[str, dict]) -> Table:
+    table = Table(title="runs")
+    for col in ("id", "state", "created", "model", "accuracy", "macro-F1"):
+        table.add_column(col, justify="right" if col in ("accuracy", "macro-F1") else "left")
+    for r in records:
+        m = final.get(r.id, {})
+        table.add_row(
+            r.id,
+            r.state,
+            r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "",
+            (r.model or "").rsplit("/", 2)[-2] if r.model and "/" in r.model else (r.model or ""),
+            f"{m['accuracy']:.4f}" if "accuracy" in m else "",
+            f"{m['macro_f1']:.4f}" if "macro_f1" in m else "",
+        )
+    return table
+
+
+def compare_table(ids: list[str], params: list[dict], finals: list[dict]) -> Table:
+    table = Table(title="compare")
+    table.add_column("")
+    for run_id in ids:
+        table.add_column(run_id, justify="right")
+    for key in ("accuracy", "macro_f1"):
+        table.add_row(key, *[f"{f[key]:.4f}" if key in f else "" for f in finals])
+    keys = sorted(set().union(*[p.keys() for p in params]))
+    for key in keys:
+        values = [p.get(key, "") for p in params]
+        if len(set(values)) > 1:
+            table.add_row(key, *values)
+    return table
+
+
+def to_json_lines(texts: Sequence[str], predictions: Sequence[Prediction]) -> str:
+    return "".join(
+        json.dumps({"text": t, **p.as_dict()}, ensure_ascii=False) + "\n"
+        for t, p in zip(texts, predictions)
+    )

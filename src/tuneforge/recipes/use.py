@@ -1,0 +1,74 @@
+"""Use a finished run: evaluate it on any labelled file, predict texts or a file of texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..data import load_examples, read_table
+from ..data.sources import resolve_columns
+from ..errors import DataError, RunError
+from ..evaluate import EvalReport, evaluate
+from ..predict import TorchPredictor
+from ..store import RunDir, resolve_run
+from ..types import Prediction
+
+
+def run_model_dir(run: RunDir) -> Path:
+    """The saved model of a run, or a clear error when the run has none."""
+    model_dir = run.model_dir
+    if not (model_dir / "config.json").is_file():
+        state = run.status().get("state", "unknown")
+        raise RunError(
+            f"Run '{run.run_id}' has no saved model in {model_dir} (state: {state}).",
+            hint="Pick a succeeded run (tuneforge runs list), or resume this one with --resume.",
+        )
+    return model_dir
+
+
+def load_run_predictor(ref: str, runs_dir: Path) -> tuple[RunDir, TorchPredictor]:
+    run = resolve_run(ref, runs_dir)
+    return run, TorchPredictor.from_dir(run_model_dir(run))
+
+
+def evaluate_run(
+    ref: str,
+    runs_dir: Path,
+    data_file: str,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    fmt: str | None = None,
+) -> tuple[EvalReport, Path]:
+    """Evaluate a run's model on a labelled file; writes ``eval-<file stem>.json`` in the run."""
+    run, predictor = load_run_predictor(ref, runs_dir)
+    loaded = load_examples(data_file, text_column, label_column, fmt)
+    empty = [e.row for e in loaded.examples if not e.text.strip() or not e.label.strip()]
+    if empty:
+        raise DataError(
+            f"{data_file}: rows {', '.join(map(str, empty[:10]))} have an empty text or label.",
+            hint="Fill or remove them (tuneforge data check FILE lists every problem).",
+        )
+    report = evaluate(predictor, loaded.examples, split=Path(data_file).name, source=data_file)
+    stem = Path(data_file).name.split(".")[0]
+    out = run.path / f"eval-{stem}.json"
+    run.write_json(out.name, report.to_dict())
+    return report, out
+
+
+def read_texts(path: str, text_column: str | None, fmt: str | None) -> list[str]:
+    """Texts from a file for prediction: a label column is optional here."""
+    frame = read_table(path, fmt)
+    if text_column is None:
+        try:
+            text_column, _ = resolve_columns(frame, path, None, None)
+        except DataError:
+            text_column = "text" if "text" in frame.columns else str(frame.columns[0])
+    else:
+        resolve_columns(frame, path, text_column, text_column)
+    return ["" if v is None else str(v) for v in frame[text_column].tolist()]
+
+
+def predict_texts(
+    ref: str, runs_dir: Path, texts: list[str], top_k: int = 1
+) -> tuple[RunDir, list[Prediction]]:
+    run, predictor = load_run_predictor(ref, runs_dir)
+    return run, predictor.predict(texts, top_k=top_k)

@@ -1,0 +1,17 @@
+"""The store: run directories on disk, and their index (runs, params, metrics) in SQL."""
+
+from .db import MetricRecord, RunRecord, RunStore, default_store_url, flatten
+from .rundir import RunDir, default_runs_dir, list_run_dirs, new_run_id, resolve_run
+
+__all__ = [
+    "MetricRecord",
+    "RunDir",
+    "RunRecord",
+    "RunStore",
+    "default_runs_dir",
+    "default_store_url",
+    "flatten",
+    "list_run_dirs",
+    "new_run_id",
+    "resolve_run",
+]

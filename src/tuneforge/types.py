@@ -1,0 +1,72 @@
+"""Small typed objects the stages hand to each other. No torch import here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text. ``row`` is the 1-based data row in the source file (for messages)."""
+
+    text: str
+    label: str
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """Ordered label names; the index of a name is the class id the model predicts."""
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def from_labels(cls, labels: Iterable[str]) -> LabelMap:
+        return cls(tuple(sorted(set(labels))))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def id(self, name: str) -> int:
+        return self.names.index(name)
+
+    def ids(self, names: Sequence[str]) -> list[int]:
+        index = {n: i for i, n in enumerate(self.names)}
+        return [index[n] for n in names]
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.names))
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.names)}
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """Train/validation/test examples with their label map and a content fingerprint."""
+
+    train: list[Example]
+    val: list[Example]
+    test: list[Example]
+    labels: LabelMap
+    fingerprint: str
+    source: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted label for one input, its probability and the top-k alternatives."""
+
+    label: str
+    score: float
+    top_k: list[tuple[str, float]]
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "score": round(self.score, 6),
+            "top_k": [{"label": n, "score": round(s, 6)} for n, s in self.top_k],
+        }

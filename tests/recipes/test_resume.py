@@ -1,0 +1,100 @@
+"""Resume after kill -9: the resumed run ends with the same metrics as an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from ..conftest import make_rows, write_csv
+
+SETTINGS = [
+    "train.lr=2e-3",
+    "train.epochs=10",
+    "train.batch_size=8",
+    "train.early_stopping_patience=0",
+    "--no-progress",
+]
+
+
+def _cmd(data, model, runs_dir, name):
+    return [
+        sys.executable,
+        "-m",
+        "tuneforge",
+        "train",
+        str(data),
+        "--model",
+        str(model),
+        "--runs-dir",
+        str(runs_dir),
+        "--name",
+        name,
+        *SETTINGS,
+    ]
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tiny_model_dir, tmp_path, runs_dir):
+    """kill -9 mid-training, --resume, and the final eval equals a straight run's."""
+    data = write_csv(tmp_path / "big.csv", make_rows(120))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    straight = subprocess.run(
+        _cmd(data, tiny_model_dir, runs_dir, "straight"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert straight.returncode == 0, straight.stderr
+
+    proc = subprocess.Popen(
+        _cmd(data, tiny_model_dir, runs_dir, "killed"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    state_file = runs_dir / "killed" / "checkpoints" / "last" / "trainer_state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if state_file.is_file() and json.loads(state_file.read_text())["epochs_done"] >= 2:
+            break
+        assert proc.poll() is None, "training finished before it could be killed"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    status = json.loads((runs_dir / "killed" / "status.json").read_text())
+    assert status["state"] == "running" and not (runs_dir / "killed" / "eval.json").exists()
+
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tuneforge",
+            "train",
+            "--resume",
+            "killed",
+            "--runs-dir",
+            str(runs_dir),
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming killed" in resumed.stderr
+
+    a = json.loads((runs_dir / "straight" / "eval.json").read_text())
+    b = json.loads((runs_dir / "killed" / "eval.json").read_text())
+    assert b["accuracy"] == a["accuracy"] and b["macro_f1"] == a["macro_f1"]
+    assert b["confusion"] == a["confusion"]
+    val = [json.loads(x) for x in (runs_dir / "killed" / "metrics.jsonl").read_text().splitlines()]
+    val_steps = [r["step"] for r in val if r["split"] == "val"]
+    assert val_steps == sorted(set(val_steps)), "replayed steps are not logged twice"
+    from tuneforge.store import RunStore, default_store_url
+
+    assert RunStore(default_store_url(runs_dir)).get("killed").state == "succeeded"
