@@ -283,9 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # key=value overrides may come after options (argparse alone would reject them there).
     args, extra = parser.parse_known_args(argv)
+    # Positionals given after options (train's key=value, predict's texts) land in `extra`.
+    trailing = {"train": "overrides", "predict": "texts"}.get(args.command)
     if extra:
-        if args.command == "train" and all("=" in x and not x.startswith("-") for x in extra):
-            args.overrides = [*args.overrides, *extra]
+        if trailing and not any(x.startswith("-") for x in extra):
+            setattr(args, trailing, [*getattr(args, trailing), *extra])
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     debug = args.debug or bool(os.environ.get("TUNEFORGE_DEBUG"))
