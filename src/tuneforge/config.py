@@ -63,8 +63,9 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     precision: str = "auto"  # auto | bf16 | fp32
     class_weights: str = "none"  # none | balanced
-    early_stopping_patience: int = 3
-    eval_every_steps: int = 0  # 0 = once per epoch only
+    label_smoothing: float = 0.0
+    early_stopping_patience: int = 4  # evaluations without gain; 0 = off
+    eval_every_steps: int | None = None  # None: 4x per epoch when an epoch has >1000 updates
     bucket_size: int = 50  # batches per length-sorted bucket
     freeze_embeddings: bool = True  # +60% ex/s on BANKING77 at equal accuracy
     seed: int = 42

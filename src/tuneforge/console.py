@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from .types import Prediction
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output (CI logs, files) gets a fixed wide layout instead of rich's 80-column default.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def metrics_table(title: str, report: dict) -> Table:
@@ -50,17 +53,29 @@ def predictions_table(texts: Sequence[str], predictions: Sequence[Prediction]) -
     return table
 
 
+def short_model_name(model_dir: str | None) -> str:
+    """'default' for the packaged model, else the model directory's name."""
+    if not model_dir:
+        return ""
+    from .models import default_model_dir
+
+    path = Path(model_dir)
+    return "default" if path.resolve() == default_model_dir().resolve() else path.name
+
+
 def runs_table(records, final: dict[str, dict]) -> Table:
     table = Table(title="runs")
     for col in ("id", "state", "created", "model", "accuracy", "macro-F1"):
-        table.add_column(col, justify="right" if col in ("accuracy", "macro-F1") else "left")
+        table.add_column(
+            col, justify="right" if col in ("accuracy", "macro-F1") else "left", no_wrap=True
+        )
     for r in records:
         m = final.get(r.id, {})
         table.add_row(
             r.id,
             r.state,
             r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "",
-            (r.model or "").rsplit("/", 2)[-2] if r.model and "/" in r.model else (r.model or ""),
+            short_model_name(r.model),
             f"{m['accuracy']:.4f}" if "accuracy" in m else "",
             f"{m['macro_f1']:.4f}" if "macro_f1" in m else "",
         )

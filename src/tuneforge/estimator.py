@@ -26,7 +26,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         lr: float = 2e-4,
         max_length: int = 128,
         val_fraction: float = 0.1,
-        early_stopping_patience: int = 3,
+        early_stopping_patience: int = 4,
         class_weights: str = "none",
         precision: str = "auto",
         hidden_dropout: float = 0.0,

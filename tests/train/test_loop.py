@@ -124,3 +124,15 @@ def test_bad_train_config_is_rejected(tiny_model_dir, key, value):
     cfg = TrainConfig(**{**CFG.__dict__, key: value})
     with pytest.raises(ConfigError, match=f"train.{key}"):
         fit(_model(tiny_model_dir, data), data, cfg, progress=False)
+
+
+def test_validation_every_n_steps(tiny_model_dir):
+    """eval_every_steps adds mid-epoch validations besides the one at each epoch end."""
+    data = _data()
+    cfg = TrainConfig(
+        epochs=2, lr=2e-3, batch_size=8, eval_every_steps=3, early_stopping_patience=0
+    )
+    records: list[dict] = []
+    fit(_model(tiny_model_dir, data), data, cfg, on_metrics=records.append, progress=False)
+    val_steps = [r["step"] for r in records if r["split"] == "val"]
+    assert val_steps == [3, 6, 9, 12, 15, 18]  # 9 updates per epoch: 3, 6, end(9), 12, 15, end(18)

@@ -202,6 +202,7 @@ def run_finetune(
             train_seconds=round(result.train_seconds, 2),
             examples_per_s=round(result.examples_per_s, 1),
             best_epoch=result.best_epoch,
+            best_step=result.best_step,
             epochs_run=result.epochs_run,
             stopped_early=result.stopped_early,
         )

@@ -142,7 +142,9 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         if ev
         else "<p class='note'>No evaluation yet (the run did not finish).</p>"
     )
-    curves = training_curves_png(_read_records(run_dir / "metrics.jsonl"))
+    curves = training_curves_png(
+        _read_records(run_dir / "metrics.jsonl"), best_step=status.get("best_step")
+    )
     if curves:
         body.append(f"<h2>Training</h2><img alt='training curves' src='{curves}'>")
     config_path = run_dir / "config.yaml"

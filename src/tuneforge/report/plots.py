@@ -26,7 +26,7 @@ def _smooth(values: list[float], window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def training_curves_png(records: list[dict]) -> str | None:
+def training_curves_png(records: list[dict], best_step: int | None = None) -> str | None:
     """Training loss by step, validation loss, and validation accuracy/macro-F1 by epoch."""
     train = [r for r in records if r.get("split") == "train" and "loss" in r]
     val = [r for r in records if r.get("split") == "val" and "macro_f1" in r]
@@ -53,7 +53,8 @@ def training_curves_png(records: list[dict]) -> str | None:
         axes[1].plot(epochs, [r["loss"] for r in val], marker="o", color="#d94801")
         axes[2].plot(epochs, [r["accuracy"] for r in val], marker="o", label="accuracy")
         axes[2].plot(epochs, [r["macro_f1"] for r in val], marker="s", label="macro-F1")
-        best = max(val, key=lambda r: r["macro_f1"])
+        kept = [r for r in val if r["step"] == best_step]
+        best = kept[-1] if kept else max(val, key=lambda r: r["macro_f1"])
         axes[2].scatter(
             [best["epoch"]],
             [best["macro_f1"]],

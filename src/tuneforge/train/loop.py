@@ -134,6 +134,10 @@ def fit(
     batches_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
     updates_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
     total_updates = updates_per_epoch * epochs
+    # Long epochs get validated several times so early stopping and selection can act.
+    eval_every = cfg.eval_every_steps
+    if eval_every is None:
+        eval_every = updates_per_epoch // 4 if updates_per_epoch > 1000 else 0
     optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
     from transformers import get_linear_schedule_with_warmup
 
@@ -205,7 +209,9 @@ def fit(
             target = torch.tensor([train_y[i] for i in batch], device=device)
             with autocast(precision, device):
                 logits = model(**inputs).logits
-            loss = F.cross_entropy(logits.float(), target, weight=weights)
+            loss = F.cross_entropy(
+                logits.float(), target, weight=weights, label_smoothing=cfg.label_smoothing
+            )
             (loss / cfg.grad_accum).backward()
             running_loss += loss.item() * len(batch)
             running_n += len(batch)
@@ -236,11 +242,7 @@ def fit(
                     on_metrics(record)
                 running_loss, running_n = 0.0, 0
                 examples_window, window_start = 0, now
-            if (
-                cfg.eval_every_steps
-                and state.global_step % cfg.eval_every_steps == 0
-                and not last_in_epoch
-            ):
+            if eval_every and state.global_step % eval_every == 0 and not last_in_epoch:
                 state.train_seconds += time.perf_counter() - epoch_start
                 stop = evaluate_and_select(epoch_float)
                 epoch_start = time.perf_counter()
