@@ -16,6 +16,7 @@ EXAMPLES = {
     "evaluate": "tuneforge evaluate intents-v1 --data new_tickets.csv",
     "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
+    "export": "tuneforge export intents-v1 --format onnx --quantize int8-dynamic",
 }
 
 
@@ -98,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--top-k", type=int, default=1)
     _runs_dir_arg(pr)
     pr.set_defaults(func=cmd_predict)
+
+    ex = _parser(
+        sub,
+        "export",
+        "Export a run's model (HF or ONNX, optionally quantised) and "
+        "check it reproduces the trained model.",
+    )
+    ex.add_argument("run", help="run id or run directory")
+    ex.add_argument("--format", choices=["hf", "onnx"], default="onnx")
+    ex.add_argument(
+        "--quantize", choices=["none", "int8-dynamic", "int8-static", "bf16"], default="none"
+    )
+    ex.add_argument("--output", help="artifact directory (default: RUN/artifacts/VARIANT)")
+    _runs_dir_arg(ex)
+    ex.set_defaults(func=cmd_export)
 
     runs = sub.add_parser("runs", help="list, show and compare runs").add_subparsers(
         dest="runs_command", required=True
@@ -210,6 +226,16 @@ def cmd_predict(args) -> int:
         out.print(predictions_table(texts, predictions))
     else:
         sys.stdout.write(to_json_lines(texts, predictions))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .console import out, parity_table
+    from .recipes.release import export_run
+
+    path, report = export_run(args.run, _runs_dir(args), args.format, args.quantize, args.output)
+    out.print(parity_table([report.to_dict()]))
+    out.print(f"artifact: {path}")
     return 0
 
 

@@ -102,3 +102,21 @@ def to_json_lines(texts: Sequence[str], predictions: Sequence[Prediction]) -> st
         json.dumps({"text": t, **p.as_dict()}, ensure_ascii=False) + "\n"
         for t, p in zip(texts, predictions)
     )
+
+
+def parity_table(reports: list[dict]) -> Table:
+    table = Table(title="parity with the trained model")
+    for col in ("variant", "n", "agreement", "max |Δp|", "mean |Δp|", "accuracy", "Δ acc", "ok"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for r in reports:
+        table.add_row(
+            r["variant"],
+            str(r["n"]),
+            f"{r['agreement']:.4f}",
+            f"{r['max_abs_prob_diff']:.1e}",
+            f"{r['mean_abs_prob_diff']:.1e}",
+            f"{r['candidate_accuracy']:.4f}",
+            f"{100 * r['accuracy_delta']:+.2f} pts",
+            ("yes" if r["passed"] else "NO") if r["exact"] else "by gate",
+        )
+    return table

@@ -1,4 +1,4 @@
-"""The Predictor protocol and its torch implementation.
+"""The Predictor protocol and its torch and onnxruntime implementations.
 
 Evaluate, predict (and later compress and serve) all go through a Predictor, so every path runs
 the same tokenisation, batching and post-processing.
@@ -6,7 +6,7 @@ the same tokenisation, batching and post-processing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -38,16 +38,47 @@ def top_k_predictions(probs: np.ndarray, labels: Sequence[str], top_k: int) -> l
     return out
 
 
+def batched_proba(
+    tokenizer,
+    max_length: int,
+    texts: Sequence[str],
+    n_labels: int,
+    batch_size: int,
+    run_batch: Callable[[dict[str, np.ndarray]], np.ndarray],
+) -> np.ndarray:
+    """Tokenise, sort by length, pad each batch to its longest text, softmax the logits.
+
+    Every runtime plugs its forward pass in as ``run_batch`` (int64 numpy inputs → logits), so
+    torch, onnxruntime and the server share one tokenisation and post-processing path.
+    """
+    from .train.batching import encode, sorted_batches
+
+    ids = encode(tokenizer, list(texts), max_length)
+    probs = np.zeros((len(ids), n_labels), dtype=np.float32)
+    pad_id = tokenizer.pad_token_id or 0
+    for batch in sorted_batches([len(x) for x in ids], batch_size):
+        width = max(len(ids[i]) for i in batch)
+        input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, i in enumerate(batch):
+            input_ids[row, : len(ids[i])] = ids[i]
+            mask[row, : len(ids[i])] = 1
+        logits = np.asarray(run_batch({"input_ids": input_ids, "attention_mask": mask}))
+        logits = logits.astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probs[batch] = exp / exp.sum(axis=1, keepdims=True)
+    return probs
+
+
 class TorchPredictor:
     """Runs a Hugging Face sequence classifier with dynamic padding over length-sorted batches.
 
-    fp32 by default so the numbers match a plain ``transformers`` reload of the saved model.
+    fp32 unless the model was loaded in bf16, so the numbers match a plain ``transformers``
+    reload of the saved model.
     """
 
     def __init__(self, cm, batch_size: int = 64) -> None:
-        import torch
-
-        self._torch = torch
         self.cm = cm
         self.batch_size = batch_size
         self.cm.model.eval()
@@ -62,21 +93,98 @@ class TorchPredictor:
     def labels(self) -> tuple[str, ...]:
         return self.cm.labels.names
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        from .train.batching import collate, encode, sorted_batches
+    def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
 
-        torch = self._torch
         model = self.cm.model
         device = next(model.parameters()).device
-        ids = encode(self.cm.tokenizer, list(texts), self.cm.max_length)
-        probs = np.zeros((len(ids), len(self.labels)), dtype=np.float32)
-        pad_id = self.cm.tokenizer.pad_token_id or 0
         with torch.inference_mode():
-            for batch in sorted_batches([len(x) for x in ids], self.batch_size):
-                inputs = collate([ids[i] for i in batch], pad_id)
-                logits = model(**{k: v.to(device) for k, v in inputs.items()}).logits
-                probs[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return probs
+            tensors = {k: torch.from_numpy(v).to(device) for k, v in inputs.items()}
+            return model(**tensors).logits.float().cpu().numpy()
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return batched_proba(
+            self.cm.tokenizer,
+            self.cm.max_length,
+            texts,
+            len(self.labels),
+            self.batch_size,
+            self._run_batch,
+        )
 
     def predict(self, texts: Sequence[str], top_k: int = 1) -> list[Prediction]:
         return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
+
+
+class OnnxPredictor:
+    """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch."""
+
+    def __init__(self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0) -> None:
+        import onnxruntime as ort
+        import transformers
+
+        from .errors import ModelError
+
+        self.dir = Path(artifact_dir)
+        meta = _read_meta(self.dir)
+        self._labels = tuple(meta["labels"])
+        self.max_length = int(meta.get("max_length", 128))
+        self.batch_size = batch_size
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(
+                str(self.dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(
+                f"Could not load the ONNX model {self.dir / 'model.onnx'}: {exc}",
+                hint="The file may be corrupt or truncated; export it again.",
+            ) from exc
+        transformers.logging.set_verbosity_error()
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.dir, local_files_only=True)
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._labels
+
+    def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, {k: v for k, v in inputs.items() if k in self._inputs})[0]
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return batched_proba(
+            self.tokenizer,
+            self.max_length,
+            texts,
+            len(self._labels),
+            self.batch_size,
+            self._run_batch,
+        )
+
+    def predict(self, texts: Sequence[str], top_k: int = 1) -> list[Prediction]:
+        return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
+
+
+def _read_meta(directory: Path) -> dict:
+    import json
+
+    from .errors import ModelError
+
+    meta = directory / "tuneforge.json"
+    if not meta.is_file():
+        raise ModelError(f"{directory} has no tuneforge.json: it is not a tuneforge artifact.")
+    return json.loads(meta.read_text(encoding="utf-8"))
+
+
+def load_predictor(artifact: str | Path, batch_size: int = 64) -> Predictor:
+    """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch."""
+    from .errors import ModelError
+
+    path = Path(artifact)
+    if (path / "model.onnx").is_file():
+        return OnnxPredictor(path, batch_size=batch_size)
+    if (path / "config.json").is_file():
+        return TorchPredictor.from_dir(path, batch_size=batch_size)
+    raise ModelError(f"{path} is neither an ONNX nor a Hugging Face model directory.")

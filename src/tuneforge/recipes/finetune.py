@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import random
 import shutil
 import subprocess
@@ -147,6 +148,7 @@ def run_finetune(
         n_val=len(data.val),
         n_test=len(data.test),
     )
+    save_splits(rd, data)
     log(
         f"run {run_id}: {len(data.train)} train / {len(data.val)} val / {len(data.test)} test, "
         f"{len(data.labels)} labels, {precision}"
@@ -221,10 +223,21 @@ def run_finetune(
     return FinetuneResult(run_id, rd.path, report, result)
 
 
-def _json_line(record: dict) -> str:
-    import json
+def save_splits(rd: RunDir, data) -> None:
+    """Keep the exact examples of each split: later stages (parity, calibration, compression)
+    measure on what this run was trained and tested on, even if the source files change."""
+    folder = rd.path / "data"
+    folder.mkdir(exist_ok=True)
+    for split in ("train", "val", "test"):
+        examples = getattr(data, split)
+        lines = "".join(
+            _json_line({"text": e.text, "label": e.label, "row": e.row}) for e in examples
+        )
+        (folder / f"{split}.jsonl").write_text(lines, encoding="utf-8")
 
-    return json.dumps(record) + "\n"
+
+def _json_line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
 
 
 def _write_report_safely(rd: RunDir, log: Callable[[str], None]) -> None:

@@ -1,0 +1,105 @@
+"""Export a trained model: a Hugging Face directory, or ONNX with dynamic batch and sequence axes.
+
+ONNX goes through ``torch.onnx.export`` (the torch.export-based exporter) rather than Optimum:
+Optimum's ONNX packages pin transformers 4.57 and would downgrade the training stack, while
+torch's exporter plus onnxruntime's own quantisation tools need nothing beyond onnxruntime.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import torch
+
+from ..errors import ModelError
+from ..models import load_trained
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "labels.json",
+    "tuneforge.json",
+)
+
+
+def copy_tokenizer_and_meta(model_dir: Path, out_dir: Path, **meta) -> None:
+    """Tokenizer files and label metadata travel with every artifact."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if (model_dir / name).is_file():
+            shutil.copy2(model_dir / name, out_dir / name)
+    info = json.loads((model_dir / "tuneforge.json").read_text(encoding="utf-8"))
+    info.update(meta)
+    (out_dir / "tuneforge.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+
+
+def export_hf(model_dir: Path, out_dir: Path) -> Path:
+    """A standalone copy of the trained Hugging Face directory."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(model_dir, out_dir)
+    copy_tokenizer_and_meta(model_dir, out_dir, format="hf", variant="hf")
+    return out_dir
+
+
+def export_torch_bf16(model_dir: Path, out_dir: Path) -> Path:
+    """The same model with bf16 weights: half the size, AMX matrix multiplies on this CPU class."""
+    cm = load_trained(model_dir)
+    cm.model.to(torch.bfloat16)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    cm.model.save_pretrained(out_dir, safe_serialization=True)
+    cm.tokenizer.save_pretrained(out_dir)
+    copy_tokenizer_and_meta(model_dir, out_dir, format="hf", variant="torch-bf16")
+    return out_dir
+
+
+class LogitsOnly(torch.nn.Module):
+    """The classifier as a graph from (input_ids, attention_mask) to logits."""
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, input_ids, attention_mask):
+        return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def export_onnx(model_dir: Path, out_dir: Path) -> Path:
+    """``out_dir/model.onnx`` (fp32, one file) with the tokenizer and labels beside it."""
+    cm = load_trained(model_dir)
+    wrapper = LogitsOnly(cm.model.float().eval())
+    wrapper.eval()  # the exporter restores the wrapper's mode: eval, or dropout stays on
+    sample = cm.tokenizer(
+        ["a short text", "a somewhat longer text to trace the graph with"],
+        padding=True,
+        return_tensors="pt",
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    batch = torch.export.Dim("batch")
+    seq = torch.export.Dim("sequence", max=cm.max_length if cm.max_length > 2 else 512)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                (sample["input_ids"], sample["attention_mask"]),
+                str(out_dir / "model.onnx"),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_shapes={
+                    "input_ids": {0: batch, 1: seq},
+                    "attention_mask": {0: batch, 1: seq},
+                },
+                dynamo=True,
+                external_data=False,
+            )
+    except Exception as exc:  # the exporter raises many internal types
+        raise ModelError(f"ONNX export of {model_dir} failed: {exc}") from exc
+    copy_tokenizer_and_meta(model_dir, out_dir, format="onnx", variant="onnx-fp32")
+    return out_dir

@@ -1,0 +1,68 @@
+"""check_parity: does an artifact reproduce the trained model's predictions?"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..predict import Predictor
+from ..types import Example
+
+# Exports that should be numerically the same model (HF copy, ONNX fp32).
+EXACT_MIN_AGREEMENT = 0.999
+EXACT_MAX_PROB_DIFF = 1e-3
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """Agreement and probability differences of a candidate against the reference model."""
+
+    variant: str
+    n: int
+    agreement: float
+    max_abs_prob_diff: float
+    mean_abs_prob_diff: float
+    reference_accuracy: float
+    candidate_accuracy: float
+    accuracy_delta: float
+    exact: bool
+    passed: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_parity(
+    reference: Predictor,
+    candidate: Predictor,
+    samples: list[Example],
+    variant: str,
+    exact: bool,
+) -> ParityReport:
+    """Compare on ``samples``; ``exact`` variants must meet the exact-export tolerance."""
+    if tuple(reference.labels) != tuple(candidate.labels):
+        return ParityReport(variant, len(samples), 0.0, 1.0, 1.0, 0.0, 0.0, -1.0, exact, False)
+    texts = [e.text for e in samples]
+    ref = reference.predict_proba(texts)
+    cand = candidate.predict_proba(texts)
+    index = {n: i for i, n in enumerate(reference.labels)}
+    truth = np.array([index.get(e.label, -1) for e in samples])
+    diff = np.abs(ref - cand)
+    agreement = float((ref.argmax(1) == cand.argmax(1)).mean()) if len(texts) else 1.0
+    ref_acc = float((ref.argmax(1) == truth).mean()) if len(texts) else 0.0
+    cand_acc = float((cand.argmax(1) == truth).mean()) if len(texts) else 0.0
+    max_diff = float(diff.max()) if diff.size else 0.0
+    passed = (not exact) or (agreement >= EXACT_MIN_AGREEMENT and max_diff <= EXACT_MAX_PROB_DIFF)
+    return ParityReport(
+        variant=variant,
+        n=len(samples),
+        agreement=agreement,
+        max_abs_prob_diff=max_diff,
+        mean_abs_prob_diff=float(diff.mean()) if diff.size else 0.0,
+        reference_accuracy=ref_acc,
+        candidate_accuracy=cand_acc,
+        accuracy_delta=cand_acc - ref_acc,
+        exact=exact,
+        passed=passed,
+    )

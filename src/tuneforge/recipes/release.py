@@ -1,0 +1,125 @@
+"""release: export a run's model to a runtime format, check it against the trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..compress import (
+    ParityReport,
+    check_parity,
+    export_hf,
+    export_onnx,
+    export_torch_bf16,
+    quantize_int8_dynamic,
+    quantize_int8_static,
+)
+from ..errors import ConfigError, TuneforgeError
+from ..predict import TorchPredictor, load_predictor
+from ..store import RunDir, resolve_run
+from ..types import Example
+from .use import run_model_dir
+
+# (format, quantize) → variant name; the variant is also the artifact folder's name.
+VARIANTS = {
+    ("hf", "none"): "hf",
+    ("hf", "bf16"): "torch-bf16",
+    ("onnx", "none"): "onnx-fp32",
+    ("onnx", "int8-dynamic"): "onnx-int8-dynamic",
+    ("onnx", "int8-static"): "onnx-int8-static",
+}
+EXACT = {"hf", "onnx-fp32"}
+
+
+class ParityError(TuneforgeError):
+    """An export that should reproduce the trained model does not."""
+
+
+def variant_name(fmt: str, quantize: str) -> str:
+    try:
+        return VARIANTS[(fmt, quantize)]
+    except KeyError:
+        valid = ", ".join(f"--format {f} --quantize {q}" for f, q in VARIANTS)
+        raise ConfigError(
+            f"--format {fmt} with --quantize {quantize} is not a variant. Valid: {valid}."
+        ) from None
+
+
+def run_examples(run: RunDir, split: str) -> list[Example]:
+    """The examples of ``split`` the run saved in data/<split>.jsonl; for older runs without
+    them, rebuilt from the run's config, but only if the data fingerprint proves they match."""
+    path = run.path / "data" / f"{split}.jsonl"
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line]
+        return [Example(r["text"], r["label"], r.get("row", i + 1)) for i, r in enumerate(rows)]
+    from ..config import load_config
+    from ..data import load_dataset
+
+    data = load_dataset(load_config(run.config_path).data)
+    if data.fingerprint != run.status().get("data_fingerprint"):
+        raise TuneforgeError(
+            f"Run '{run.run_id}' saved no {split} examples and its data files have changed "
+            "since training, so they cannot be rebuilt.",
+            hint="Retrain the run, or restore the data files it was trained on.",
+        )
+    return getattr(data, split)
+
+
+def parity_samples(run: RunDir) -> list[Example]:
+    """The run's test examples, or its validation examples when it has no test split."""
+    samples = run_examples(run, "test") or run_examples(run, "val")
+    if not samples:
+        raise TuneforgeError(f"Run '{run.run_id}' has no test or validation examples.")
+    return samples
+
+
+def build_variant(run: RunDir, variant: str, out_dir: Path) -> Path:
+    """Write the artifact for ``variant`` into ``out_dir``."""
+    model_dir = run_model_dir(run)
+    if variant == "hf":
+        return export_hf(model_dir, out_dir)
+    if variant == "torch-bf16":
+        return export_torch_bf16(model_dir, out_dir)
+    if variant == "onnx-fp32":
+        return export_onnx(model_dir, out_dir)
+    fp32 = run.path / "artifacts" / "onnx-fp32"
+    if not (fp32 / "model.onnx").is_file():
+        export_onnx(model_dir, fp32)
+    if variant == "onnx-int8-dynamic":
+        return quantize_int8_dynamic(fp32, out_dir)
+    if variant == "onnx-int8-static":
+        calibration = [e.text for e in run_examples(run, "train")[:256]]
+        return quantize_int8_static(fp32, out_dir, calibration)
+    raise ConfigError(f"Unknown variant '{variant}'.")
+
+
+def record_parity(run: RunDir, report: ParityReport) -> None:
+    parity = run.read_json("parity.json") or {}
+    parity[report.variant] = report.to_dict()
+    run.write_json("parity.json", parity)
+
+
+def export_run(
+    ref: str, runs_dir: Path, fmt: str, quantize: str = "none", output: str | None = None
+) -> tuple[Path, ParityReport]:
+    """Export, check parity against the trained model, record it; fail on a broken exact export."""
+    variant = variant_name(fmt, quantize)
+    run = resolve_run(ref, runs_dir)
+    out_dir = Path(output) if output else run.path / "artifacts" / variant
+    samples = parity_samples(run)
+    reference = TorchPredictor.from_dir(run_model_dir(run))
+    built = build_variant(run, variant, out_dir)
+    report = check_parity(
+        reference, load_predictor(built), samples, variant, exact=variant in EXACT
+    )
+    (built / "parity.json").write_text(json.dumps(report.to_dict(), indent=1), "utf-8")
+    record_parity(run, report)
+    if not report.passed:
+        raise ParityError(
+            f"{variant} export in {built} does not reproduce the trained model: agreement "
+            f"{report.agreement:.4f} (need ≥ 0.999), max probability difference "
+            f"{report.max_abs_prob_diff:.2e} (need ≤ 1e-3) on {report.n} test examples.",
+            hint="Do not ship it; see parity.json, and report the model architecture.",
+        )
+    return built, report

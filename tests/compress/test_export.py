@@ -1,0 +1,113 @@
+"""Contract matrix over every export variant on a tiny model: builds, loads, parity recorded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tuneforge.cli import main
+from tuneforge.predict import OnnxPredictor, TorchPredictor, load_predictor
+
+from ..conftest import TINY_TRAIN, make_rows, write_csv
+
+VARIANTS = [
+    ("hf", "none", "hf", True),
+    ("hf", "bf16", "torch-bf16", False),
+    ("onnx", "none", "onnx-fp32", True),
+    ("onnx", "int8-dynamic", "onnx-int8-dynamic", False),
+    ("onnx", "int8-static", "onnx-int8-static", False),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("release")
+    data = write_csv(root / "tickets.csv", make_rows(40))
+    runs = root / "runs"
+    code = main(
+        [
+            "train",
+            str(data),
+            "--model",
+            str(tiny_model_dir),
+            "--runs-dir",
+            str(runs),
+            "--name",
+            "rel",
+            "--no-progress",
+            *TINY_TRAIN,
+        ]
+    )
+    assert code == 0
+    return runs
+
+
+@pytest.mark.parametrize("fmt,quantize,variant,exact", VARIANTS)
+def test_variant_builds_loads_and_records_parity(tiny_run, fmt, quantize, variant, exact, capsys):
+    """Each variant is a loadable artifact with a parity report; exact ones match the model."""
+    code = main(
+        ["export", "rel", "--format", fmt, "--quantize", quantize, "--runs-dir", str(tiny_run)]
+    )
+    assert code == 0, capsys.readouterr().err
+    artifact = tiny_run / "rel" / "artifacts" / variant
+    predictor = load_predictor(artifact)
+    assert isinstance(predictor, OnnxPredictor if fmt == "onnx" else TorchPredictor)
+    assert predictor.labels == ("account", "billing", "shipping")
+    probs = predictor.predict_proba(["invoice question about the refund", "x"])
+    assert probs.shape == (2, 3)
+    report = json.loads((artifact / "parity.json").read_text())
+    for key in ("agreement", "max_abs_prob_diff", "mean_abs_prob_diff", "accuracy_delta", "n"):
+        assert key in report
+    assert report["n"] == 12  # the run's saved test split
+    if exact:
+        assert report["passed"] and report["agreement"] >= 0.999
+        assert report["max_abs_prob_diff"] <= 1e-3
+    recorded = json.loads((tiny_run / "rel" / "parity.json").read_text())
+    assert recorded[variant] == report
+
+
+def test_onnx_has_dynamic_batch_and_sequence(tiny_run):
+    """The ONNX graph accepts any batch size and sequence length."""
+    main(["export", "rel", "--format", "onnx", "--runs-dir", str(tiny_run)])
+    predictor = OnnxPredictor(tiny_run / "rel" / "artifacts" / "onnx-fp32", batch_size=3)
+    torch_pred = TorchPredictor.from_dir(tiny_run / "rel" / "artifacts" / "model")
+    texts = ["a", "parcel " * 40, "billing invoice", "x y z", "password login email"]
+    import numpy as np
+
+    np.testing.assert_allclose(
+        predictor.predict_proba(texts), torch_pred.predict_proba(texts), atol=1e-4
+    )
+
+
+def test_invalid_variant_unknown_run_and_corrupt_onnx(tiny_run, tmp_path, capsys):
+    """Bad requests fail with a clear message and a non-zero exit."""
+    rd = str(tiny_run)
+    assert (
+        main(["export", "rel", "--format", "hf", "--quantize", "int8-dynamic", "--runs-dir", rd])
+        == 2
+    )
+    assert "not a variant" in capsys.readouterr().err
+    assert main(["export", "ghost", "--runs-dir", rd]) == 1
+    assert "ghost" in capsys.readouterr().err
+    main(["export", "rel", "--format", "onnx", "--runs-dir", rd])
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_run / "rel" / "artifacts" / "onnx-fp32", broken)
+    (broken / "model.onnx").write_bytes(b"garbage")
+    assert main(["predict", str(tiny_run / "rel"), "x", "--runs-dir", rd]) == 0
+    from tuneforge.errors import ModelError
+
+    with pytest.raises(ModelError, match="corrupt"):
+        OnnxPredictor(broken)
+
+
+def test_run_without_model_is_refused(tiny_run, capsys):
+    """Exporting a run that has no saved model names the run and its state."""
+    import shutil
+
+    shutil.copytree(tiny_run / "rel", tiny_run / "nomodel")
+    shutil.rmtree(tiny_run / "nomodel" / "artifacts")
+    assert main(["export", "nomodel", "--runs-dir", str(tiny_run)]) == 1
+    assert "no saved model" in capsys.readouterr().err
