@@ -17,6 +17,8 @@ EXAMPLES = {
     "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
     "export": "tuneforge export intents-v1 --format onnx --quantize int8-dynamic",
+    "registry": "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
+    "--stage production   |   tuneforge predict intents@production 'hello'",
 }
 
 
@@ -114,6 +116,31 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--output", help="artifact directory (default: RUN/artifacts/VARIANT)")
     _runs_dir_arg(ex)
     ex.set_defaults(func=cmd_export)
+
+    reg = sub.add_parser("registry", help="named model versions with stages").add_subparsers(
+        dest="registry_command", required=True
+    )
+    rl = _parser(reg, "list", "List registered models and their versions.", "registry")
+    _runs_dir_arg(rl)
+    rl.set_defaults(func=cmd_registry_list)
+    rp = _parser(reg, "promote", "Register RUN[:VARIANT] as a new version in a stage.", "registry")
+    rp.add_argument("ref", metavar="RUN[:VARIANT]")
+    rp.add_argument("--name", required=True)
+    rp.add_argument("--stage", required=True, choices=["staging", "production"])
+    rp.add_argument("--force", action="store_true", help="promote despite a failed parity gate")
+    _runs_dir_arg(rp)
+    rp.set_defaults(func=cmd_registry_promote)
+    rr = _parser(
+        reg, "rollback", "Give a stage back to the version that held it before.", "registry"
+    )
+    rr.add_argument("name")
+    rr.add_argument("--stage", required=True, choices=["staging", "production"])
+    _runs_dir_arg(rr)
+    rr.set_defaults(func=cmd_registry_rollback)
+    rs = _parser(reg, "show", "Show every version of a model.", "registry")
+    rs.add_argument("name")
+    _runs_dir_arg(rs)
+    rs.set_defaults(func=cmd_registry_show)
 
     runs = sub.add_parser("runs", help="list, show and compare runs").add_subparsers(
         dest="runs_command", required=True
@@ -236,6 +263,52 @@ def cmd_export(args) -> int:
     path, report = export_run(args.run, _runs_dir(args), args.format, args.quantize, args.output)
     out.print(parity_table([report.to_dict()]))
     out.print(f"artifact: {path}")
+    return 0
+
+
+def _registry(args):
+    from .store import Registry
+
+    return Registry(_store(args))
+
+
+def cmd_registry_list(args) -> int:
+    from .console import out, versions_table
+
+    registry = _registry(args)
+    names = registry.names()
+    if not names:
+        out.print("no registered models yet")
+    for name in names:
+        out.print(versions_table(name, registry.versions(name)))
+    return 0
+
+
+def cmd_registry_show(args) -> int:
+    from .console import out, versions_table
+
+    versions = _registry(args).versions(args.name)
+    if not versions:
+        raise TuneforgeError(f"No model named '{args.name}' in the registry.")
+    out.print(versions_table(args.name, versions))
+    return 0
+
+
+def cmd_registry_promote(args) -> int:
+    from .console import out
+    from .recipes.release import promote
+
+    v = promote(args.ref, _runs_dir(args), args.name, args.stage, force=args.force)
+    forced = " (forced)" if v.forced else ""
+    out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")
+    return 0
+
+
+def cmd_registry_rollback(args) -> int:
+    from .console import out
+
+    v = _registry(args).rollback(args.name, args.stage)
+    out.print(f"{v.name}@{v.stage} is now v{v.version} ({v.run_id}:{v.variant})")
     return 0
 
 

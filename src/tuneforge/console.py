@@ -120,3 +120,19 @@ def parity_table(reports: list[dict]) -> Table:
             ("yes" if r["passed"] else "NO") if r["exact"] else "by gate",
         )
     return table
+
+
+def versions_table(name: str, versions) -> Table:
+    table = Table(title=f"model {name}")
+    for col in ("version", "stage", "run", "variant", "created", "note"):
+        table.add_column(col)
+    for v in versions:
+        table.add_row(
+            f"v{v.version}",
+            v.stage,
+            v.run_id,
+            v.variant,
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            v.note or "",
+        )
+    return table

@@ -111,3 +111,69 @@ def test_run_without_model_is_refused(tiny_run, capsys):
     shutil.rmtree(tiny_run / "nomodel" / "artifacts")
     assert main(["export", "nomodel", "--runs-dir", str(tiny_run)]) == 1
     assert "no saved model" in capsys.readouterr().err
+
+
+def test_promote_gate_force_and_name_at_stage(tiny_run, capsys):
+    """A variant over the accuracy-drop gate is refused unless --force (recorded as forced);
+    NAME@stage then resolves in predict."""
+    rd = str(tiny_run)
+    assert main(["export", "rel", "--format", "onnx", "--runs-dir", rd]) == 0
+    assert (
+        main(
+            [
+                "registry",
+                "promote",
+                "rel:onnx-fp32",
+                "--name",
+                "tick",
+                "--stage",
+                "production",
+                "--runs-dir",
+                rd,
+            ]
+        )
+        == 0
+    )
+    main(["export", "rel", "--format", "onnx", "--quantize", "int8-dynamic", "--runs-dir", rd])
+    parity_path = tiny_run / "rel" / "parity.json"
+    parity = json.loads(parity_path.read_text())
+    parity["onnx-int8-dynamic"]["accuracy_delta"] = -0.02  # simulate a 2-point loss
+    parity_path.write_text(json.dumps(parity))
+    capsys.readouterr()
+    code = main(
+        [
+            "registry",
+            "promote",
+            "rel:onnx-int8-dynamic",
+            "--name",
+            "tick",
+            "--stage",
+            "production",
+            "--runs-dir",
+            rd,
+        ]
+    )
+    assert code == 1 and "loses 2.00 accuracy points" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "registry",
+                "promote",
+                "rel:onnx-int8-dynamic",
+                "--name",
+                "tick",
+                "--stage",
+                "production",
+                "--force",
+                "--runs-dir",
+                rd,
+            ]
+        )
+        == 0
+    )
+    assert "(forced)" in capsys.readouterr().out
+    assert main(["predict", "tick@production", "invoice question", "--runs-dir", rd]) == 0
+    assert main(["registry", "rollback", "tick", "--stage", "production", "--runs-dir", rd]) == 0
+    assert main(["registry", "show", "tick", "--runs-dir", rd]) == 0
+    out = capsys.readouterr().out
+    assert "forced" in out and "onnx-fp32" in out

@@ -123,3 +123,54 @@ def export_run(
             hint="Do not ship it; see parity.json, and report the model architecture.",
         )
     return built, report
+
+
+DEFAULT_MAX_ACCURACY_DROP = 0.5  # accuracy points a non-exact variant may lose
+
+
+def variant_gate(run: RunDir, variant: str) -> str | None:
+    """Why ``variant`` must not ship, or None when its recorded parity passes the gate."""
+    if variant == "model":
+        return None
+    report = (run.read_json("parity.json") or {}).get(variant)
+    if report is None:
+        return f"variant '{variant}' has no parity record; export it with 'tuneforge export'"
+    if not report["passed"]:
+        return f"variant '{variant}' failed its parity check (agreement {report['agreement']:.4f})"
+    tradeoff = run.read_json("tradeoff.json") or {}
+    limit = tradeoff.get("max_accuracy_drop", DEFAULT_MAX_ACCURACY_DROP)
+    drop = -100 * report["accuracy_delta"]
+    if not report["exact"] and drop > limit:
+        return f"variant '{variant}' loses {drop:.2f} accuracy points (limit {limit})"
+    return None
+
+
+def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False):
+    """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``."""
+    from ..store import Registry, RunStore, default_store_url
+
+    run_ref, _, variant = ref.partition(":")
+    variant = variant or "model"
+    run = resolve_run(run_ref, runs_dir)
+    artifact = run_model_dir(run) if variant == "model" else run.path / "artifacts" / variant
+    if not artifact.is_dir():
+        raise TuneforgeError(
+            f"Run '{run.run_id}' has no variant '{variant}' ({artifact} does not exist).",
+            hint="Build it with 'tuneforge export' or 'tuneforge compress' first.",
+        )
+    problem = variant_gate(run, variant)
+    if problem and not force:
+        raise TuneforgeError(
+            f"Refusing to promote {run.run_id}:{variant} to {name}@{stage}: {problem}.",
+            hint="Pass --force to promote anyway (it is recorded as forced).",
+        )
+    registry = Registry(RunStore(default_store_url(runs_dir)))
+    return registry.promote(
+        name,
+        run.run_id,
+        variant,
+        str(artifact.resolve()),
+        stage,
+        forced=bool(problem),
+        note=f"forced: {problem}" if problem else None,
+    )

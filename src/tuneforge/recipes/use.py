@@ -8,7 +8,7 @@ from ..data import load_examples, read_table
 from ..data.sources import resolve_columns
 from ..errors import DataError, RunError
 from ..evaluate import EvalReport, evaluate
-from ..predict import TorchPredictor
+from ..predict import Predictor, load_predictor
 from ..store import RunDir, resolve_run
 from ..types import Prediction
 
@@ -25,9 +25,24 @@ def run_model_dir(run: RunDir) -> Path:
     return model_dir
 
 
-def load_run_predictor(ref: str, runs_dir: Path) -> tuple[RunDir, TorchPredictor]:
+def resolve_model(ref: str, runs_dir: Path) -> tuple[RunDir, Path]:
+    """A run id, run directory or registry reference ``NAME@stage`` → (run, artifact dir)."""
+    if "@" in ref and not Path(ref).exists():
+        from ..store import Registry, RunStore, default_store_url
+
+        name, stage = ref.rsplit("@", 1)
+        store = RunStore(default_store_url(runs_dir))
+        version = Registry(store).resolve(name, stage)
+        record = store.get(version.run_id)
+        run = RunDir(Path(record.run_dir)) if record else RunDir(Path(version.artifact).parents[1])
+        return run, Path(version.artifact)
     run = resolve_run(ref, runs_dir)
-    return run, TorchPredictor.from_dir(run_model_dir(run))
+    return run, run_model_dir(run)
+
+
+def load_run_predictor(ref: str, runs_dir: Path) -> tuple[RunDir, Predictor]:
+    run, artifact = resolve_model(ref, runs_dir)
+    return run, load_predictor(artifact)
 
 
 def evaluate_run(

@@ -1,10 +1,14 @@
 """The store: run directories on disk, and their index (runs, params, metrics) in SQL."""
 
 from .db import MetricRecord, RunRecord, RunStore, default_store_url, flatten
+from .registry import STAGES, ModelVersion, Registry
 from .rundir import RunDir, default_runs_dir, list_run_dirs, new_run_id, resolve_run
 
 __all__ = [
     "MetricRecord",
+    "ModelVersion",
+    "Registry",
+    "STAGES",
     "RunDir",
     "RunRecord",
     "RunStore",

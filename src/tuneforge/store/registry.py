@@ -1,0 +1,229 @@
+"""Model registry: named model versions with stages, in the same database as the runs.
+
+A version points at one artifact of one run (the trained model or an exported variant). Each
+(name, stage) has at most one version; promotions and rollbacks are transactions, so concurrent
+promotes never leave two production versions or a half-written row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..errors import RunError
+from .db import Base, RunStore
+
+STAGES = ("staging", "production")
+
+
+class ModelVersionRow(Base):
+    __tablename__ = "tf_model_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_tf_model_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(String(128))
+    variant: Mapped[str] = mapped_column(String(64))
+    artifact: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(32))  # staging | production | archived | none
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StageEventRow(Base):
+    """Every stage change, so a rollback knows what held the stage before."""
+
+    __tablename__ = "tf_stage_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))  # promote | rollback
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    run_id: str
+    variant: str
+    artifact: str
+    stage: str
+    forced: bool
+    note: str | None
+    created_at: dt.datetime
+
+
+def _version(row: ModelVersionRow) -> ModelVersion:
+    return ModelVersion(
+        row.name,
+        row.version,
+        row.run_id,
+        row.variant,
+        row.artifact,
+        row.stage,
+        row.forced,
+        row.note,
+        row.created_at,
+    )
+
+
+def _check_stage(stage: str) -> None:
+    if stage not in STAGES:
+        raise RunError(f"Unknown stage '{stage}'. Stages: {', '.join(STAGES)}.")
+
+
+class Registry:
+    """Named, staged model versions on top of a RunStore's database."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.engine = store.engine
+        Base.metadata.create_all(self.engine)
+
+    def _set_stage(self, session: Session, name: str, version: int, stage: str, action: str):
+        for row in session.scalars(
+            select(ModelVersionRow).where(
+                ModelVersionRow.name == name, ModelVersionRow.stage == stage
+            )
+        ):
+            row.stage = "archived"
+        target = session.scalars(
+            select(ModelVersionRow).where(
+                ModelVersionRow.name == name, ModelVersionRow.version == version
+            )
+        ).one()
+        target.stage = stage
+        session.add(
+            StageEventRow(
+                name=name,
+                stage=stage,
+                version=version,
+                action=action,
+                at=dt.datetime.now(dt.timezone.utc),
+            )
+        )
+
+    def promote(
+        self,
+        name: str,
+        run_id: str,
+        variant: str,
+        artifact: str,
+        stage: str,
+        *,
+        forced: bool = False,
+        note: str | None = None,
+    ) -> ModelVersion:
+        """Register a new version of ``name`` and give it ``stage``; retried on a race."""
+        _check_stage(stage)
+        for attempt in range(20):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    latest = session.scalar(
+                        select(ModelVersionRow.version)
+                        .where(ModelVersionRow.name == name)
+                        .order_by(ModelVersionRow.version.desc())
+                        .limit(1)
+                    )
+                    version = (latest or 0) + 1
+                    session.add(
+                        ModelVersionRow(
+                            name=name,
+                            version=version,
+                            run_id=run_id,
+                            variant=variant,
+                            artifact=artifact,
+                            stage="none",
+                            forced=forced,
+                            note=note,
+                            created_at=dt.datetime.now(dt.timezone.utc),
+                        )
+                    )
+                    session.flush()
+                    self._set_stage(session, name, version, stage, "promote")
+                return self.get(name, version)
+            except (IntegrityError, OperationalError):
+                # Another writer took this version number (or held the lock): try again.
+                time.sleep(0.05 * (attempt + 1))
+        raise RunError(f"Could not promote '{name}': the registry stayed busy; try again.")
+
+    def rollback(self, name: str, stage: str) -> ModelVersion:
+        """Give ``stage`` back to the version that held it before the current one."""
+        _check_stage(stage)
+        with Session(self.engine) as session, session.begin():
+            current = session.scalars(
+                select(ModelVersionRow).where(
+                    ModelVersionRow.name == name, ModelVersionRow.stage == stage
+                )
+            ).first()
+            if current is None:
+                raise RunError(f"'{name}' has no {stage} version to roll back.")
+            events = session.scalars(
+                select(StageEventRow)
+                .where(StageEventRow.name == name, StageEventRow.stage == stage)
+                .order_by(StageEventRow.id)
+            ).all()
+            # Replay the stage's history as a stack: a promotion pushes, a rollback pops, so
+            # rolling back twice walks two promotions back instead of flipping between two.
+            stack: list[int] = []
+            for event in events:
+                if event.action == "promote":
+                    stack.append(event.version)
+                elif stack:
+                    stack.pop()
+            if len(stack) < 2:
+                raise RunError(
+                    f"'{name}' has no earlier {stage} version than v{current.version}; "
+                    "nothing was changed."
+                )
+            previous = stack[-2]
+            self._set_stage(session, name, previous, stage, "rollback")
+        return self.get(name, previous)
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(ModelVersionRow).where(
+                    ModelVersionRow.name == name, ModelVersionRow.version == version
+                )
+            ).one()
+            return _version(row)
+
+    def resolve(self, name: str, stage: str) -> ModelVersion:
+        """The version of ``name`` currently in ``stage`` (``NAME@stage`` references)."""
+        _check_stage(stage)
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(ModelVersionRow).where(
+                    ModelVersionRow.name == name, ModelVersionRow.stage == stage
+                )
+            ).first()
+            if row is None:
+                known = self.names()
+                raise RunError(
+                    f"No {stage} version of model '{name}'. Registered models: "
+                    f"{', '.join(known) or 'none'}.",
+                    hint="See 'tuneforge registry list'; promote one with "
+                    "'tuneforge registry promote RUN --name NAME --stage STAGE'.",
+                )
+            return _version(row)
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(ModelVersionRow)
+                .where(ModelVersionRow.name == name)
+                .order_by(ModelVersionRow.version)
+            ).all()
+            return [_version(r) for r in rows]
+
+    def names(self) -> list[str]:
+        with Session(self.engine) as session:
+            return sorted(set(session.scalars(select(ModelVersionRow.name)).all()))

@@ -1,0 +1,70 @@
+"""Model registry: promote, resolve NAME@stage, rollback as a stack, concurrent promotes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tuneforge.errors import RunError
+from tuneforge.store import Registry, RunStore
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return Registry(RunStore(f"sqlite:///{tmp_path / 'tf.db'}"))
+
+
+def test_promote_moves_the_stage_and_archives_the_previous_holder(registry):
+    """A new production version archives the old one; staging is independent."""
+    registry.promote("m", "run1", "model", "/a/1", "production")
+    registry.promote("m", "run2", "onnx-fp32", "/a/2", "production")
+    registry.promote("m", "run3", "model", "/a/3", "staging")
+    assert registry.resolve("m", "production").version == 2
+    assert registry.resolve("m", "staging").artifact == "/a/3"
+    assert [v.stage for v in registry.versions("m")] == ["archived", "production", "staging"]
+
+
+def test_rollback_walks_back_and_refuses_past_the_first(registry):
+    """Rollbacks pop promotions in order; past the first one nothing changes."""
+    for i in (1, 2, 3):
+        registry.promote("m", f"run{i}", "model", f"/a/{i}", "production")
+    assert registry.rollback("m", "production").version == 2
+    assert registry.rollback("m", "production").version == 1
+    with pytest.raises(RunError, match="no earlier production version"):
+        registry.rollback("m", "production")
+    assert registry.resolve("m", "production").version == 1
+
+
+def test_unknown_name_or_stage_is_a_clear_error(registry):
+    """Resolving an unknown model lists what is registered."""
+    registry.promote("known", "r", "model", "/a", "staging")
+    with pytest.raises(RunError, match="No production version of model 'ghost'.*known"):
+        registry.resolve("ghost", "production")
+    with pytest.raises(RunError, match="Unknown stage"):
+        registry.promote("m", "r", "model", "/a", "prod")
+    with pytest.raises(RunError, match="no production version"):
+        registry.rollback("known", "production")
+
+
+def test_concurrent_promotes_keep_versions_unique(tmp_path):
+    """Eight threads promoting at once get distinct versions and leave one production."""
+    url = f"sqlite:///{tmp_path / 'tf.db'}"
+    Registry(RunStore(url))
+    errors: list[Exception] = []
+
+    def promote(i: int) -> None:
+        try:
+            Registry(RunStore(url)).promote("m", f"run{i}", "model", f"/a/{i}", "production")
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=promote, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    versions = Registry(RunStore(url)).versions("m")
+    assert sorted(v.version for v in versions) == list(range(1, 9))
+    assert [v.stage for v in versions].count("production") == 1
