@@ -17,6 +17,7 @@ EXAMPLES = {
     "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
     "export": "tuneforge export intents-v1 --format onnx --quantize int8-dynamic",
+    "compress": "tuneforge compress intents-v1 --max-accuracy-drop 0.3",
     "registry": "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
     "--stage production   |   tuneforge predict intents@production 'hello'",
 }
@@ -116,6 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--output", help="artifact directory (default: RUN/artifacts/VARIANT)")
     _runs_dir_arg(ex)
     ex.set_defaults(func=cmd_export)
+
+    co = _parser(
+        sub,
+        "compress",
+        "Build every compressed variant, measure accuracy, size, "
+        "memory and speed side by side, and recommend the fastest within tolerance.",
+    )
+    co.add_argument("run", help="run id or run directory")
+    co.add_argument(
+        "--variants",
+        help="comma-separated (default: model,torch-bf16,onnx-fp32,"
+        "onnx-int8-dynamic,onnx-int8-static)",
+    )
+    co.add_argument(
+        "--max-accuracy-drop",
+        type=float,
+        default=0.5,
+        metavar="PTS",
+        help="accuracy points a variant may lose (default 0.5)",
+    )
+    co.add_argument("--data", help="labelled file to measure on (default: the run's test split)")
+    _runs_dir_arg(co)
+    co.set_defaults(func=cmd_compress)
 
     reg = sub.add_parser("registry", help="named model versions with stages").add_subparsers(
         dest="registry_command", required=True
@@ -263,6 +287,27 @@ def cmd_export(args) -> int:
     path, report = export_run(args.run, _runs_dir(args), args.format, args.quantize, args.output)
     out.print(parity_table([report.to_dict()]))
     out.print(f"artifact: {path}")
+    return 0
+
+
+def cmd_compress(args) -> int:
+    from .console import out, tradeoff_table
+    from .recipes.release import compress_run
+
+    variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
+    data = compress_run(
+        args.run,
+        _runs_dir(args),
+        variants,
+        args.max_accuracy_drop,
+        args.data,
+        log=lambda m: print(m, file=sys.stderr),
+    )
+    out.print(tradeoff_table(data))
+    out.print(
+        f"recommended: {data['recommended']} (fastest single request within "
+        f"{data['max_accuracy_drop']} accuracy points)"
+    )
     return 0
 
 

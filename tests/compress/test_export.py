@@ -177,3 +177,50 @@ def test_promote_gate_force_and_name_at_stage(tiny_run, capsys):
     assert main(["registry", "show", "tick", "--runs-dir", rd]) == 0
     out = capsys.readouterr().out
     assert "forced" in out and "onnx-fp32" in out
+
+
+def test_compress_measures_every_variant_and_recommends_one(tiny_run, capsys):
+    """compress writes tradeoff.json with every field per variant, a recommendation within
+    tolerance, and a trade-off section in the report."""
+    code = main(
+        [
+            "compress",
+            "rel",
+            "--variants",
+            "model,onnx-fp32,onnx-int8-dynamic",
+            "--runs-dir",
+            str(tiny_run),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    data = json.loads((tiny_run / "rel" / "tradeoff.json").read_text())
+    assert [r["variant"] for r in data["variants"]] == ["model", "onnx-fp32", "onnx-int8-dynamic"]
+    for row in data["variants"]:
+        for key in (
+            "accuracy",
+            "macro_f1",
+            "agreement",
+            "size_mb",
+            "peak_rss_mb",
+            "p50_ms",
+            "p95_ms",
+            "throughput_batch32",
+            "within_tolerance",
+        ):
+            assert key in row
+        assert row["size_mb"] > 0 and row["p50_ms"] > 0 and row["peak_rss_mb"] > 50
+    chosen = next(r for r in data["variants"] if r["variant"] == data["recommended"])
+    assert chosen["within_tolerance"]
+    eligible = [r for r in data["variants"] if r["within_tolerance"]]
+    assert chosen["p50_ms"] == min(r["p50_ms"] for r in eligible)
+    assert "Compression trade-off" in (tiny_run / "rel" / "report.html").read_text()
+    assert "recommended" in capsys.readouterr().out
+
+
+def test_compress_rejects_unknown_variants_and_foreign_labels(tiny_run, tmp_path, capsys):
+    """Unknown variants and measurement files with labels the model lacks are refused."""
+    assert main(["compress", "rel", "--variants", "gguf", "--runs-dir", str(tiny_run)]) == 2
+    assert "Unknown variants" in capsys.readouterr().err
+    bad = write_csv(tmp_path / "bad.csv", [{"text": "x", "label": "alien"}])
+    assert main(["compress", "rel", "--data", str(bad), "--runs-dir", str(tiny_run)]) == 1
+    assert "alien" in capsys.readouterr().err

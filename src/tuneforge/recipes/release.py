@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ..compress import (
     ParityReport,
     check_parity,
@@ -174,3 +176,62 @@ def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False
         forced=bool(problem),
         note=f"forced: {problem}" if problem else None,
     )
+
+
+COMPRESS_VARIANTS = ("model", "torch-bf16", "onnx-fp32", "onnx-int8-dynamic", "onnx-int8-static")
+
+
+def compress_run(
+    ref: str,
+    runs_dir: Path,
+    variants: list[str] | None = None,
+    max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
+    data_file: str | None = None,
+    log=print,
+) -> dict:
+    """Build every variant, measure them side by side, recommend the fastest within tolerance."""
+    from ..compress.tradeoff import measure_variant, recommend, write_tradeoff
+    from ..report import write_report
+
+    variants = variants or list(COMPRESS_VARIANTS)
+    unknown = [v for v in variants if v not in COMPRESS_VARIANTS]
+    if unknown:
+        raise ConfigError(f"Unknown variants {unknown}. Known: {', '.join(COMPRESS_VARIANTS)}.")
+    run = resolve_run(ref, runs_dir)
+    model_dir = run_model_dir(run)
+    reference = TorchPredictor.from_dir(model_dir)
+    if data_file:
+        from .use import labelled_examples
+
+        examples, measured_on = labelled_examples(data_file, reference.labels), data_file
+    else:
+        examples = parity_samples(run)
+        measured_on = f"run test split (n={len(examples)})"
+    texts = [e.text for e in examples]
+    reference_probs = reference.predict_proba(texts)
+    short_text = sorted(texts, key=len)[len(texts) // 2]
+    rows = []
+    for variant in variants:
+        log(f"building and measuring {variant} ...")
+        if variant == "model":
+            artifact = model_dir
+        else:
+            artifact = build_variant(run, variant, run.path / "artifacts" / variant)
+            record_parity(
+                run,
+                check_parity(
+                    reference, load_predictor(artifact), examples, variant, exact=variant in EXACT
+                ),
+            )
+        rows.append(measure_variant(variant, artifact, examples, reference_probs, short_text))
+    reference_accuracy = next((r.accuracy for r in rows if r.variant == "model"), None)
+    if reference_accuracy is None:
+        index = {n: i for i, n in enumerate(reference.labels)}
+        truth = np.array([index[e.label] for e in examples])
+        reference_accuracy = float((reference_probs.argmax(1) == truth).mean())
+    rows, recommended = recommend(rows, reference_accuracy, max_accuracy_drop)
+    data = write_tradeoff(
+        run.path / "tradeoff.json", rows, recommended, max_accuracy_drop, measured_on
+    )
+    write_report(run.path)
+    return data

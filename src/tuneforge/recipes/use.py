@@ -55,6 +55,22 @@ def evaluate_run(
 ) -> tuple[EvalReport, Path]:
     """Evaluate a run's model on a labelled file; writes ``eval-<file stem>.json`` in the run."""
     run, predictor = load_run_predictor(ref, runs_dir)
+    examples = labelled_examples(data_file, predictor.labels, text_column, label_column, fmt)
+    report = evaluate(predictor, examples, split=Path(data_file).name, source=data_file)
+    stem = Path(data_file).name.split(".")[0]
+    out = run.path / f"eval-{stem}.json"
+    run.write_json(out.name, report.to_dict())
+    return report, out
+
+
+def labelled_examples(
+    data_file: str,
+    labels,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    fmt: str | None = None,
+) -> list:
+    """Examples of a labelled file, refusing empty texts/labels and labels the model lacks."""
     loaded = load_examples(data_file, text_column, label_column, fmt)
     empty = [e.row for e in loaded.examples if not e.text.strip() or not e.label.strip()]
     if empty:
@@ -62,11 +78,15 @@ def evaluate_run(
             f"{data_file}: rows {', '.join(map(str, empty[:10]))} have an empty text or label.",
             hint="Fill or remove them (tuneforge data check FILE lists every problem).",
         )
-    report = evaluate(predictor, loaded.examples, split=Path(data_file).name, source=data_file)
-    stem = Path(data_file).name.split(".")[0]
-    out = run.path / f"eval-{stem}.json"
-    run.write_json(out.name, report.to_dict())
-    return report, out
+    unseen = sorted({e.label for e in loaded.examples} - set(labels))
+    if unseen:
+        rows = [e.row for e in loaded.examples if e.label in set(unseen)][:10]
+        raise DataError(
+            f"{data_file}: labels {', '.join(map(repr, unseen[:10]))} (rows "
+            f"{', '.join(map(str, rows))}) are not among the model's labels.",
+            hint="Use data with the model's labels, or retrain with examples of them.",
+        )
+    return loaded.examples
 
 
 def read_texts(path: str, text_column: str | None, fmt: str | None) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .plots import confusion_heatmap_png, training_curves_png
+from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -131,6 +131,45 @@ def _eval_section(ev: dict) -> str:
     return out
 
 
+def _tradeoff_section(data: dict) -> str:
+    rows = [
+        [
+            r["variant"] + (" (recommended)" if r["variant"] == data["recommended"] else ""),
+            f"{r['accuracy']:.4f}",
+            f"{r['macro_f1']:.4f}",
+            f"{r['agreement']:.4f}",
+            f"{r['size_mb']:.1f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p95_ms']:.2f}",
+            f"{r['throughput_batch32']:.0f}",
+            "yes" if r["within_tolerance"] else "no",
+        ]
+        for r in data["variants"]
+    ]
+    table = _table(
+        [
+            "variant",
+            "accuracy",
+            "macro-F1",
+            "agreement",
+            "size MB",
+            "peak RSS MB",
+            "p50 ms",
+            "p95 ms",
+            "ex/s @32",
+            "within tolerance",
+        ],
+        rows,
+    )
+    chart = tradeoff_png(data["variants"], data["recommended"])
+    return (
+        f"<h2>Compression trade-off</h2><p class='note'>Measured on {_e(data['measured_on'])}"
+        f"; tolerance {_e(data['max_accuracy_drop'])} accuracy points.</p>{table}"
+        f"<img alt='trade-off chart' src='{chart}'>"
+    )
+
+
 def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = None) -> Path:
     """Write ``run_dir/report.html`` from whatever the run has produced so far."""
     run_dir = Path(run_dir)
@@ -147,6 +186,9 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
     )
     if curves:
         body.append(f"<h2>Training</h2><img alt='training curves' src='{curves}'>")
+    tradeoff = _read_json(run_dir / "tradeoff.json")
+    if tradeoff and tradeoff.get("variants"):
+        body.append(_tradeoff_section(tradeoff))
     config_path = run_dir / "config.yaml"
     if config_path.is_file():
         config = yaml.safe_load(config_path.read_text(encoding="utf-8"))

@@ -101,3 +101,33 @@ def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
                     )
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return _to_data_uri(fig)
+
+
+def tradeoff_png(variants: list[dict], recommended: str) -> str:
+    """Accuracy against single-request latency; point area proportional to size on disk."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    sizes = [max(r["size_mb"], 1.0) for r in variants]
+    scale = 900 / max(sizes)
+    for r, size in zip(variants, sizes):
+        colour = (
+            "#1a7f37"
+            if r["variant"] == recommended
+            else ("#08519c" if r["within_tolerance"] else "#cf222e")
+        )
+        ax.scatter(r["p50_ms"], 100 * r["accuracy"], s=size * scale, alpha=0.5, color=colour)
+        ax.annotate(
+            f"{r['variant']} ({r['size_mb']:.0f} MB)",
+            (r["p50_ms"], 100 * r["accuracy"]),
+            fontsize=8,
+            ha="center",
+            va="bottom",
+            xytext=(0, 8),
+            textcoords="offset points",
+        )
+    ax.set(
+        xlabel="p50 latency, one short request (ms)",
+        ylabel="test accuracy (%)",
+        title="accuracy vs latency (area = size on disk; green = recommended)",
+    )
+    ax.grid(alpha=0.3)
+    return _to_data_uri(fig)

@@ -1,0 +1,149 @@
+"""Measure what each variant costs and keeps: accuracy, agreement, size, memory, latency, speed.
+
+All variants are measured in one process run on the same texts, so the numbers compare.
+Peak memory is taken in a fresh subprocess per variant (the only honest way to attribute it).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluate.metrics import accuracy_and_macro_f1
+from ..predict import Predictor, load_predictor
+from ..types import Example
+
+
+@dataclass(frozen=True)
+class VariantMeasurement:
+    variant: str
+    accuracy: float
+    macro_f1: float
+    agreement: float
+    size_mb: float
+    peak_rss_mb: float
+    p50_ms: float
+    p95_ms: float
+    throughput_batch32: float
+    within_tolerance: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def artifact_size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+_RSS_PROBE = """
+import resource, sys
+from tuneforge.predict import load_predictor
+p = load_predictor(sys.argv[1])
+p.predict_proba(["warm up the runtime with one short request"])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def peak_rss_mb(artifact: Path) -> float:
+    """Peak resident memory of a fresh process that loads the artifact and predicts once."""
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, str(artifact)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return float("nan")
+
+
+def latency_ms(predictor: Predictor, text: str, repeats: int = 100) -> tuple[float, float]:
+    """p50 and p95 of one-text requests, after a warm-up."""
+    for _ in range(10):
+        predictor.predict_proba([text])
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predictor.predict_proba([text])
+        times.append(1000 * (time.perf_counter() - start))
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def throughput(predictor: Predictor, texts: list[str], rounds: int = 2) -> float:
+    """Examples per second over ``texts`` in batches of 32 (best of ``rounds``)."""
+    predictor.batch_size = 32  # every tuneforge predictor batches by this attribute
+    predictor.predict_proba(texts[:32])
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        predictor.predict_proba(texts)
+        best = max(best, len(texts) / (time.perf_counter() - start))
+    return best
+
+
+def measure_variant(
+    variant: str,
+    artifact: Path,
+    examples: list[Example],
+    reference_probs: np.ndarray,
+    short_text: str,
+) -> VariantMeasurement:
+    predictor = load_predictor(artifact)
+    texts = [e.text for e in examples]
+    probs = predictor.predict_proba(texts)
+    index = {n: i for i, n in enumerate(predictor.labels)}
+    truth = [index[e.label] for e in examples]
+    acc, f1 = accuracy_and_macro_f1(truth, probs.argmax(1).tolist())
+    p50, p95 = latency_ms(predictor, short_text)
+    speed_texts = (texts * (1 + 320 // max(len(texts), 1)))[: max(320, min(len(texts), 2048))]
+    return VariantMeasurement(
+        variant=variant,
+        accuracy=acc,
+        macro_f1=f1,
+        agreement=float((probs.argmax(1) == reference_probs.argmax(1)).mean()),
+        size_mb=artifact_size_mb(artifact),
+        peak_rss_mb=peak_rss_mb(artifact),
+        p50_ms=p50,
+        p95_ms=p95,
+        throughput_batch32=throughput(predictor, speed_texts),
+    )
+
+
+def recommend(
+    rows: list[VariantMeasurement], reference_accuracy: float, max_drop_points: float
+) -> tuple[list[VariantMeasurement], str]:
+    """Mark each variant within the accuracy tolerance; the fastest of those (p50) is chosen."""
+    marked = [
+        VariantMeasurement(
+            **{
+                **r.to_dict(),
+                "within_tolerance": 100 * (reference_accuracy - r.accuracy)
+                <= max_drop_points + 1e-9,
+            }
+        )
+        for r in rows
+    ]
+    eligible = [r for r in marked if r.within_tolerance]
+    best = min(eligible, key=lambda r: (r.p50_ms, -r.throughput_batch32))
+    return marked, best.variant
+
+
+def write_tradeoff(path: Path, rows, recommended: str, max_drop: float, measured_on: str) -> dict:
+    data = {
+        "measured_on": measured_on,
+        "max_accuracy_drop": max_drop,
+        "recommended": recommended,
+        "variants": [r.to_dict() for r in rows],
+    }
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return data
