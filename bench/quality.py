@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def run(dataset: str, seed: int, runs_dir: Path) -> dict:
         f"data.seed={seed}",
         f"train.seed={seed}",
         f"runs_dir={runs_dir}",
-        f"name={dataset}-seed{seed}",
+        f"name={dataset}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}",
     ]
     if val:
         overrides.append(f"data.val_file={shared_csv(dataset, val)}")
@@ -58,6 +57,7 @@ def run(dataset: str, seed: int, runs_dir: Path) -> dict:
     return {
         "dataset": dataset,
         "seed": seed,
+        "run_dir": str(result.run_dir),
         "accuracy": report["accuracy"],
         "macro_f1": report["macro_f1"],
         "baseline": report.get("baseline", {}),
@@ -73,14 +73,18 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--json", default="bench/results/quality.json")
+    parser.add_argument(
+        "--runs-dir",
+        default="bench/results/runs",
+        help="where the runs are kept (bench/infer_speed.py reuses banking77's)",
+    )
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for dataset in args.datasets:
-            for seed in args.seeds:
-                r = run(dataset, seed, Path(tmp))
-                print(json.dumps(r), file=sys.stderr, flush=True)
-                results.append(r)
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            r = run(dataset, seed, Path(args.runs_dir))
+            print(json.dumps(r), file=sys.stderr, flush=True)
+            results.append(r)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1))
     rows = []

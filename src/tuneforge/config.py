@@ -64,6 +64,8 @@ class TrainConfig:
     precision: str = "auto"  # auto | bf16 | fp32
     class_weights: str = "none"  # none | balanced
     label_smoothing: float = 0.0
+    distill_alpha: float = 0.5  # weight of the teacher's soft targets when distilling
+    distill_temperature: float = 2.0
     early_stopping_patience: int = 4  # evaluations without gain; 0 = off
     eval_every_steps: int | None = None  # None: 4x per epoch when an epoch has >1000 updates
     bucket_size: int = 50  # batches per length-sorted bucket

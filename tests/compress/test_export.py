@@ -224,3 +224,43 @@ def test_compress_rejects_unknown_variants_and_foreign_labels(tiny_run, tmp_path
     bad = write_csv(tmp_path / "bad.csv", [{"text": "x", "label": "alien"}])
     assert main(["compress", "rel", "--data", str(bad), "--runs-dir", str(tiny_run)]) == 1
     assert "alien" in capsys.readouterr().err
+
+
+def test_distilled_student_is_smaller_and_initialised_from_the_teacher(tiny_run, capsys):
+    """The distilled variants halve the layers, load in plain transformers, and keep labels."""
+    import transformers
+
+    code = main(
+        ["compress", "rel", "--variants", "distilled,distilled-int8", "--runs-dir", str(tiny_run)]
+    )
+    assert code == 0, capsys.readouterr().err
+    student_dir = tiny_run / "rel" / "artifacts" / "distilled"
+    student = transformers.AutoModelForSequenceClassification.from_pretrained(student_dir)
+    teacher = transformers.AutoModelForSequenceClassification.from_pretrained(
+        tiny_run / "rel" / "artifacts" / "model"
+    )
+    assert student.config.num_hidden_layers == teacher.config.num_hidden_layers // 2
+    assert student.config.id2label == teacher.config.id2label
+    data = json.loads((tiny_run / "rel" / "tradeoff.json").read_text())
+    sizes = {r["variant"]: r["size_mb"] for r in data["variants"]}
+    assert sizes["distilled-int8"] < sizes["distilled"]
+    parity = json.loads((tiny_run / "rel" / "parity.json").read_text())
+    assert {"distilled", "distilled-int8"} <= set(parity)
+
+
+def test_student_layers_come_from_the_teacher(tiny_model_dir):
+    """make_student copies evenly spaced teacher layers, embeddings and head exactly."""
+    import torch
+
+    from tuneforge.compress.distill import make_student
+    from tuneforge.config import ModelConfig
+    from tuneforge.models import load_model
+    from tuneforge.types import LabelMap
+
+    teacher = load_model(ModelConfig(name=str(tiny_model_dir)), LabelMap(("a", "b")))
+    student = make_student(teacher, 1)
+    t, s = teacher.model.state_dict(), student.model.state_dict()
+    assert torch.equal(s["classifier.weight"], t["classifier.weight"])
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(s[key], t[key])
+    assert not any(".layer.1." in k for k in s)

@@ -16,6 +16,7 @@ from ..compress import (
     quantize_int8_dynamic,
     quantize_int8_static,
 )
+from ..compress.export import copy_tokenizer_and_meta
 from ..errors import ConfigError, TuneforgeError
 from ..predict import TorchPredictor, load_predictor
 from ..store import RunDir, resolve_run
@@ -85,6 +86,19 @@ def build_variant(run: RunDir, variant: str, out_dir: Path) -> Path:
         return export_torch_bf16(model_dir, out_dir)
     if variant == "onnx-fp32":
         return export_onnx(model_dir, out_dir)
+    if variant == "distilled":
+        from ..compress.distill import distill
+
+        return distill(model_dir, run_examples(run, "train"), run_examples(run, "val"), out_dir)
+    if variant == "distilled-int8":
+        student = run.path / "artifacts" / "distilled"
+        if not (student / "config.json").is_file():
+            build_variant(run, "distilled", student)
+        student_onnx = run.path / "artifacts" / "distilled-onnx"
+        export_onnx(student, student_onnx)
+        built = quantize_int8_dynamic(student_onnx, out_dir)
+        copy_tokenizer_and_meta(student, built, format="onnx", variant="distilled-int8")
+        return built
     fp32 = run.path / "artifacts" / "onnx-fp32"
     if not (fp32 / "model.onnx").is_file():
         export_onnx(model_dir, fp32)
@@ -178,7 +192,15 @@ def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False
     )
 
 
-COMPRESS_VARIANTS = ("model", "torch-bf16", "onnx-fp32", "onnx-int8-dynamic", "onnx-int8-static")
+COMPRESS_VARIANTS = (
+    "model",
+    "torch-bf16",
+    "onnx-fp32",
+    "onnx-int8-dynamic",
+    "onnx-int8-static",
+    "distilled",
+    "distilled-int8",
+)
 
 
 def compress_run(

@@ -1,4 +1,9 @@
-"""Run directories: the files a run hands to later stages, written so a kill never corrupts them."""
+"""Run directories: the files a run hands to later stages, written so a kill never corrupts them.
+
+``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json, report.html,
+artifacts/model/ and checkpoints/. JSON files are replaced atomically; metrics.jsonl is
+append-only and read tolerantly, because a training process can be killed at any byte.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ import json
 import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..errors import RunError
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Must start with a letter or digit: that rules out ".", ".." and names that look like flags.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_MARKERS = ("status.json", "config.yaml")
 
 
 def default_runs_dir(cli_value: str | None = None) -> Path:
@@ -21,12 +28,16 @@ def default_runs_dir(cli_value: str | None = None) -> Path:
 
 
 def new_run_id(name: str | None) -> str:
-    """The run's name if given (checked), else ``run-YYYYMMDD-HHMMSS-xxxx`` (UTC)."""
-    if name:
-        if not _NAME.match(name):
+    """The run's name if given (checked: it becomes a directory name), else a UTC-stamped id.
+
+    Generated ids (``run-YYYYMMDD-HHMMSS-xxxx``) sort by time; the random suffix keeps two runs
+    started in the same second apart.
+    """
+    if name is not None:
+        if not _NAME.fullmatch(name):
             raise RunError(
-                f"Run name '{name}' is not allowed: use letters, digits, '-', '_' and '.', "
-                "up to 64 characters, starting with a letter or digit."
+                f"Run name '{name}' is not allowed: use only letters, digits, '-', '_' and '.', "
+                "at most 64 characters, starting with a letter or digit."
             )
         return name
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -34,8 +45,14 @@ def new_run_id(name: str | None) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder + fsync + rename: all or nothing."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write a temporary file in the same folder, fsync, rename: readers see old or new, never half.
+
+    ``os.open`` with mode 0o666 (not ``mkstemp``'s 0o600) so the file gets the umask's usual
+    permissions and teammates sharing a runs directory can read it.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -43,54 +60,96 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
 class RunDir:
     """One run's directory and its well-known files."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and self.path.resolve() == other.path.resolve()
+
+    def __hash__(self) -> int:
+        return hash(self.path.resolve())
+
     @property
     def run_id(self) -> str:
-        return self.path.name
+        # abspath so that RunDir(".") inside a run directory still has its id.
+        return Path(os.path.abspath(self.path)).name
 
-    config_path = property(lambda self: self.path / "config.yaml")
-    status_path = property(lambda self: self.path / "status.json")
-    metrics_path = property(lambda self: self.path / "metrics.jsonl")
-    eval_path = property(lambda self: self.path / "eval.json")
-    report_path = property(lambda self: self.path / "report.html")
-    model_dir = property(lambda self: self.path / "artifacts" / "model")
-    checkpoint_dir = property(lambda self: self.path / "checkpoints")
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.path / "eval.json"
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / "report.html"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / "artifacts" / "model"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
 
     @classmethod
-    def create(cls, runs_dir: Path, run_id: str) -> RunDir:
+    def create(cls, runs_dir: Path | str, run_id: str) -> RunDir:
+        """Make ``runs_dir/run_id``; an existing non-empty one is refused, never overwritten."""
         path = Path(runs_dir) / run_id
-        if path.exists() and any(path.iterdir()):
-            raise RunError(
-                f"Run directory '{path}' already exists.",
-                hint="Choose another --name, or continue that run with --resume "
-                f"{run_id} if it did not finish.",
-            )
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            if not path.is_dir() or any(path.iterdir()):
+                raise RunError(
+                    f"Run directory {path} already exists: choose another --name, "
+                    f"or --resume {run_id} if it did not finish."
+                ) from None
         return cls(path)
 
     def status(self) -> dict:
+        """status.json, or ``{}`` before the first update."""
         return self.read_json("status.json") or {}
 
-    def update_status(self, **fields) -> dict:
+    def update_status(self, **fields: Any) -> dict:
+        """Merge ``fields`` into status.json atomically; returns the new status.
+
+        One writer per run (its training process) is assumed: the merge is not locked.
+        """
         status = {**self.status(), **fields}
         atomic_write_text(self.status_path, json.dumps(status, indent=2, default=str))
         return status
 
     def append_metrics(self, record: dict) -> None:
-        with self.metrics_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+        """Append one JSON line and flush it, so a crash loses at most the line being written."""
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        with self.metrics_path.open("a+b") as fh:
+            # After a kill the file may end in a cut-off line; start a new one so this record
+            # is not glued onto it (and lost with it).
+            if fh.seek(0, os.SEEK_END) > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    line = b"\n" + line
+            fh.write(line)
             fh.flush()
 
     def read_metrics(self) -> list[dict]:
@@ -98,54 +157,84 @@ class RunDir:
         if not self.metrics_path.is_file():
             return []
         out = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+        for raw in self.metrics_path.read_bytes().splitlines():
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
                 continue
+            if isinstance(record, dict):
+                out.append(record)
         return out
 
-    def write_json(self, name: str, obj) -> Path:
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write ``name`` in the run directory atomically; returns its path."""
         path = self.path / name
         atomic_write_text(path, json.dumps(obj, indent=1, default=str))
         return path
 
-    def read_json(self, name: str):
+    def read_json(self, name: str) -> Any:
+        """The parsed file, or None if it does not exist; invalid JSON is a RunError."""
         path = self.path / name
         if not path.is_file():
             return None
         try:
             return json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RunError(f"{path} is not valid JSON ({exc}).") from None
 
 
-def list_run_dirs(runs_dir: Path) -> list[RunDir]:
-    """Run directories under ``runs_dir``, newest first."""
+def _is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / m).is_file() for m in _MARKERS)
+
+
+def _created(run: RunDir) -> float:
+    """When the run started: status.json's created_at, else config.yaml's (write-once) mtime.
+
+    Not the directory's mtime: every status update replaces a file in it and would move a
+    long-running run to the top.
+    """
+    try:
+        created = run.status().get("created_at")
+        if created:
+            stamp = dt.datetime.fromisoformat(str(created))
+            if stamp.tzinfo is None:
+                stamp = stamp.replace(tzinfo=dt.timezone.utc)
+            return stamp.timestamp()
+    except (RunError, ValueError, AttributeError):
+        pass
+    marker = run.config_path if run.config_path.is_file() else run.path
+    return marker.stat().st_mtime
+
+
+def list_run_dirs(runs_dir: Path | str) -> list[RunDir]:
+    """Run directories under ``runs_dir`` (those with status.json or config.yaml), newest first."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
-    dirs = [
-        p
-        for p in runs_dir.iterdir()
-        if p.is_dir() and ((p / "status.json").is_file() or (p / "config.yaml").is_file())
-    ]
-    return [RunDir(p) for p in sorted(dirs, key=lambda p: p.stat().st_mtime, reverse=True)]
+    runs = [RunDir(p) for p in runs_dir.iterdir() if _is_run_dir(p)]
+    return sorted(runs, key=lambda r: (_created(r), r.run_id), reverse=True)
 
 
-def resolve_run(ref: str, runs_dir: Path) -> RunDir:
-    """A run id under ``runs_dir`` or a path to a run directory."""
-    candidates = [Path(runs_dir) / ref, Path(ref)]
-    for path in candidates:
-        if path.is_dir() and ((path / "status.json").is_file() or (path / "config.yaml").is_file()):
-            return RunDir(path)
-    recent = [r.run_id for r in list_run_dirs(Path(runs_dir))[:10]]
+def resolve_run(ref: str, runs_dir: Path | str) -> RunDir:
+    """A run id under ``runs_dir``, or a path to a run directory.
+
+    An unknown ref lists the most recent ids, since the usual cause is a typo or the wrong
+    ``--runs-dir``.
+    """
+    runs_dir = Path(runs_dir)
+    by_id = runs_dir / ref
+    if _NAME.fullmatch(ref) and _is_run_dir(by_id):
+        return RunDir(by_id)
+    by_path = Path(ref).expanduser()
+    if _is_run_dir(by_path):
+        return RunDir(by_path)
+    recent = [r.run_id for r in list_run_dirs(runs_dir)[:10]]
     listing = (
-        f"Recent runs in {runs_dir}: {', '.join(recent)}."
+        f"Most recent runs in {runs_dir}: {', '.join(recent)}."
         if recent
-        else (f"There are no runs in {runs_dir} yet.")
+        else f"There are no runs in {runs_dir}."
     )
     raise RunError(
-        f"No run '{ref}'. {listing}",
-        hint="See 'tuneforge runs list', or pass --runs-dir / a run directory.",
+        f"No run '{ref}': it is neither a run id in {runs_dir} nor a run directory. {listing}",
+        hint="See 'tuneforge runs list', or pass --runs-dir or the run directory's path.",
     )

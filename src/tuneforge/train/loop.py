@@ -88,6 +88,17 @@ def _validate_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"train.lr must be positive, got {cfg.lr}.")
 
 
+def _distill_loss(hard_loss, logits, teacher: np.ndarray, cfg: TrainConfig, device):
+    """(1 - α)·CE(labels) + α·T²·KL(student/T ‖ teacher/T), the Hinton et al. recipe."""
+    t = cfg.distill_temperature
+    soft = F.kl_div(
+        F.log_softmax(logits / t, dim=-1),
+        F.softmax(torch.from_numpy(teacher).to(device) / t, dim=-1),
+        reduction="batchmean",
+    )
+    return (1 - cfg.distill_alpha) * hard_loss + cfg.distill_alpha * t * t * soft
+
+
 @torch.inference_mode()
 def _validate(model, ids, label_ids, pad_id, precision, device, batch_size=64) -> dict:
     model.eval()
@@ -115,8 +126,13 @@ def fit(
     on_metrics: Callable[[dict], None] | None = None,
     on_resume: Callable[[int], None] | None = None,
     progress: bool = True,
+    teacher_logits: np.ndarray | None = None,
 ) -> TrainResult:
-    """Fine-tune ``cm.model`` on ``data.train``, select on ``data.val``; returns a TrainResult."""
+    """Fine-tune ``cm.model`` on ``data.train``, select on ``data.val``; returns a TrainResult.
+
+    With ``teacher_logits`` (one row per training example) the loss also pulls the model
+    towards the teacher's softened distribution: knowledge distillation into a smaller model.
+    """
     _validate_config(cfg)
     epochs = cfg.epochs or auto_epochs(len(data.train))
     device = resolve_device()
@@ -212,6 +228,8 @@ def fit(
             loss = F.cross_entropy(
                 logits.float(), target, weight=weights, label_smoothing=cfg.label_smoothing
             )
+            if teacher_logits is not None:
+                loss = _distill_loss(loss, logits.float(), teacher_logits[batch], cfg, device)
             (loss / cfg.grad_accum).backward()
             running_loss += loss.item() * len(batch)
             running_n += len(batch)
