@@ -17,6 +17,7 @@ EXAMPLES = {
     "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
     "export": "tuneforge export intents-v1 --format onnx --quantize int8-dynamic",
+    "serve": "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000",
     "compress": "tuneforge compress intents-v1 --max-accuracy-drop 0.3",
     "registry": "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
     "--stage production   |   tuneforge predict intents@production 'hello'",
@@ -140,6 +141,27 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--data", help="labelled file to measure on (default: the run's test split)")
     _runs_dir_arg(co)
     co.set_defaults(func=cmd_compress)
+
+    sv = _parser(
+        sub,
+        "serve",
+        "Serve a model over HTTP with micro-batching, limits, auth, "
+        "health checks and Prometheus metrics.",
+    )
+    sv.add_argument("model", help="run id, run dir, NAME@stage or artifact directory")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--variant", help="artifact variant of the run (e.g. onnx-int8-dynamic)")
+    sv.add_argument("--max-batch-size", type=int, default=32)
+    sv.add_argument("--max-wait-ms", type=float, default=5.0)
+    sv.add_argument("--max-inputs", type=int, default=256)
+    sv.add_argument("--max-chars", type=int, default=5000)
+    sv.add_argument("--overlong", choices=["reject", "truncate"], default="reject")
+    sv.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
+    sv.add_argument("--workers", type=int, default=1)
+    sv.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
+    _runs_dir_arg(sv)
+    sv.set_defaults(func=cmd_serve)
 
     reg = sub.add_parser("registry", help="named model versions with stages").add_subparsers(
         dest="registry_command", required=True
@@ -308,6 +330,26 @@ def cmd_compress(args) -> int:
         f"recommended: {data['recommended']} (fastest single request within "
         f"{data['max_accuracy_drop']} accuracy points)"
     )
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .recipes.serving import serve
+    from .serve import ServeSettings, load_token
+
+    settings = ServeSettings(
+        host=args.host,
+        port=args.port,
+        max_batch_size=args.max_batch_size,
+        max_wait_ms=args.max_wait_ms,
+        max_inputs=args.max_inputs,
+        max_chars=args.max_chars,
+        overlong=args.overlong,
+        request_timeout_s=args.timeout,
+        token=load_token(args.token_file),
+        workers=args.workers,
+    )
+    serve(args.model, _runs_dir(args), args.variant, settings)
     return 0
 
 

@@ -1,9 +1,8 @@
 """RunStore: runs, parameters and metrics in a SQL database through SQLAlchemy.
 
 SQLite under the runs directory by default; any SQLAlchemy URL (PostgreSQL for teams) through
-``TUNEFORGE_STORE_URL``. Only portable column types and SQL are used, so the same tables work on
-both. Callers get frozen dataclasses, never ORM objects or open sessions: a record can outlive
-the store and cross threads without touching the database again.
+``TUNEFORGE_STORE_URL``, so only portable types and SQL are used. Callers get frozen
+dataclasses, never ORM objects or open sessions: records outlive the store and cross threads.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -30,12 +27,13 @@ _RESUMABLE = ("running", "failed", "interrupted")
 _UTC = dt.timezone.utc
 
 
-class UTCDateTime(sa.TypeDecorator):
-    """Timezone-aware UTC in and out, on every backend.
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
 
-    SQLite has no timezone type and hands back naive values; PostgreSQL hands back the session's
-    zone. Normalising here means callers can always compare and subtract the datetimes they get.
-    """
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC out on every backend: SQLite returns naive values, PostgreSQL the session's
+    zone. Stored as UTC (naive on SQLite, which has no zone type; naive input counts as UTC)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -43,15 +41,10 @@ class UTCDateTime(sa.TypeDecorator):
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
-        value = value.astimezone(_UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return _as_utc(value).replace(tzinfo=None) if dialect.name == "sqlite" else _as_utc(value)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=_UTC) if value.tzinfo is None else value.astimezone(_UTC)
+        return None if value is None else _as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -122,24 +115,21 @@ class MetricRecord:
     value: float
 
 
+_RUN_COLUMNS = [getattr(RunRow, f.name) for f in fields(RunRecord)]
+
+
 @dataclass(frozen=True)
 class StoredRun:
-    """The handle ``RunStore.start`` returns, so a training loop need not repeat the run id."""
+    """What ``RunStore.start`` returns, so a training loop need not carry the run id around."""
 
     run_id: str
     store: RunStore
 
-    def log_metrics(
-        self, *, step: int, epoch: float, split: str, metrics: dict[str, Any]
-    ) -> None:
+    def log_metrics(self, *, step: int, epoch: float, split: str, metrics: dict) -> None:
         self.store.log_metrics(self.run_id, step=step, epoch=epoch, split=split, metrics=metrics)
 
     def finish(self, state: str, error: str | None = None) -> None:
         self.store.finish(self.run_id, state, error)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(_UTC)
 
 
 def flatten(d: dict, prefix: str = "") -> dict[str, str]:
@@ -155,90 +145,77 @@ def flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 def default_store_url(runs_dir: Path) -> str:
     """``$TUNEFORGE_STORE_URL``, else a SQLite file beside the runs it indexes."""
-    return os.environ.get("TUNEFORGE_STORE_URL") or (
-        f"sqlite:///{Path(runs_dir).resolve() / 'tuneforge.db'}"
-    )
+    env = os.environ.get("TUNEFORGE_STORE_URL")
+    return env or f"sqlite:///{Path(runs_dir).resolve() / 'tuneforge.db'}"
 
 
 def _as_metric(value: Any) -> float | None:
-    """A finite float, or None for values that are not metrics.
-
-    Booleans and strings are flags and notes, not measurements. NaN is skipped because SQLite
-    stores it as NULL (the whole insert would fail); the JSONL file still keeps it.
+    """A finite float, or None: booleans and strings are flags and notes, not measurements.
+    NaN is skipped because SQLite stores it as NULL (the insert would fail); metrics.jsonl has it.
     """
-    if value is None or isinstance(value, (bool, str, bytes)):
+    if isinstance(value, (bool, str, bytes)):
         return None
     try:
-        number = float(value)  # also numpy and 0-d torch scalars
+        number = float(value)  # numpy and 0-d torch scalars too
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # busy_timeout first: switching to WAL needs the lock, and a second process opening the
-    # file at the same moment must wait for it rather than fail with "database is locked".
+    # busy_timeout: concurrent processes wait up to 30 s for the write lock instead of failing
+    # with "database is locked" (set first: switching to WAL takes that lock). WAL: readers and
+    # the writer do not block each other. foreign_keys: as on PostgreSQL, no orphan metrics.
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer, nor it them
-    cur.execute("PRAGMA foreign_keys=ON")  # as PostgreSQL: no metrics for an unknown run
+    for pragma in ("busy_timeout=30000", "journal_mode=WAL", "foreign_keys=ON"):
+        cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
 
-def _record(row: RunRow) -> RunRecord:
-    return RunRecord(**{f.name: getattr(row, f.name) for f in fields(RunRecord)})
+def _open_engine(url: str) -> sa.Engine:
+    """An engine for ``url``, with errors that say what to fix instead of a driver traceback."""
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError:
+        hint = "Set TUNEFORGE_STORE_URL to e.g. postgresql://user@host/db, or unset it."
+        raise RunError(f"Store URL '{url}' is not a database URL.", hint=hint) from None
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(parsed)
+    except ModuleNotFoundError as exc:
+        msg = f"Store URL '{parsed.render_as_string()}' needs the driver '{exc.name}'."
+        raise RunError(msg, hint=f"Install it: pip install {exc.name}") from None
+    if sqlite:
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _reopen(row: RunRow, resume: bool, now: dt.datetime) -> None:
+    """Resume ``row`` (keeping its record, params and metrics), or refuse a second start."""
+    if not (resume and row.state in _RESUMABLE):
+        how = ", or --resume it." if row.state in _RESUMABLE else "; it cannot be resumed."
+        msg = f"Run '{row.id}' is already in the store ({row.state})."
+        raise RunError(msg, hint=f"Choose another --name{how}")
+    row.state, row.error, row.finished_at, row.updated_at = "running", None, None, now
 
 
 class RunStore:
     """The index of runs. Every write is one short transaction: all of it lands or none."""
 
     def __init__(self, url: str) -> None:
-        try:
-            parsed = sa.make_url(url)
-        except ArgumentError:
-            raise RunError(
-                f"Store URL '{url}' is not a SQLAlchemy database URL.",
-                hint="Use e.g. sqlite:///runs/tuneforge.db or postgresql://user@host/db "
-                "(set by TUNEFORGE_STORE_URL).",
-            ) from None
-        self.url = parsed.render_as_string(hide_password=True)
-        sqlite = parsed.get_backend_name() == "sqlite"
-        if sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.engine = sa.create_engine(parsed)
-        except ModuleNotFoundError as exc:
-            raise RunError(
-                f"Store URL '{self.url}' needs the database driver '{exc.name}', "
-                "which is not installed.",
-                hint=f"pip install {exc.name}",
-            ) from None
-        if sqlite:
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._create_tables()
-
-    def _create_tables(self) -> None:
-        for attempt in range(3):
+        self.engine = _open_engine(url)
+        self.url = self.engine.url.render_as_string()  # password hidden
+        for attempt in range(3):  # processes opening a fresh database race to create tables
             try:
                 Base.metadata.create_all(self.engine)
-                return
-            except DBAPIError as exc:
-                # Two processes opening a fresh database both see no table and both CREATE it;
-                # the loser retries and now finds the tables. Anything else is reported.
+                break
+            except DBAPIError as exc:  # the loser retries and finds them; lasting errors raise
                 if attempt == 2:
                     raise RunError(f"Cannot open the run store {self.url}: {exc.orig}") from exc
 
-    def close(self) -> None:
-        """Close pooled connections (tests and short-lived tools open many stores)."""
-        self.engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        # session.begin() commits on success and rolls back on any exception.
-        with Session(self.engine) as session, session.begin():
-            yield session
-
-    def start(
+    def start(  # one keyword per column of tf_runs, so: many arguments
         self,
         run_id: str,
         name: str,
@@ -253,108 +230,84 @@ class RunStore:
     ) -> StoredRun:
         """Record a new running run and its flattened config, or reopen one with ``resume``.
 
-        Resuming keeps the run's params and metrics (trim replayed steps with
-        ``delete_metrics_after``); ``resume`` must be explicit so a reused name never silently
-        appends to an old run.
+        Resuming keeps the record, params and metrics (``delete_metrics_after`` trims replayed
+        steps); it must be asked for, so a reused name never silently continues an old run.
         """
-        params = flatten(config)
-        now = _now()
+        params, now = flatten(config), dt.datetime.now(_UTC)
         try:
-            with self._write() as session:
+            with Session(self.engine) as session, session.begin():
                 row = session.get(RunRow, run_id, with_for_update=True)
-                if row is None:
-                    session.add(RunRow(
-                        id=run_id, name=name, state="running", run_dir=run_dir, model=model,
-                        created_at=now, updated_at=now, git_sha=git_sha, seed=seed,
-                        data_fingerprint=data_fingerprint,
-                    ))  # fmt: skip
-                    session.flush()  # the run row must exist before rows that reference it
-                    session.add_all(
-                        ParamRow(run_id=run_id, key=k, value=v) for k, v in params.items()
-                    )
-                elif resume and row.state in _RESUMABLE:
-                    # The record keeps what the run started with; only its state reopens.
-                    row.state, row.updated_at, row.finished_at, row.error = "running", now, None, None
-                else:
-                    hint = (
-                        "Choose another --name, or --resume it if it did not finish."
-                        if row.state in _RESUMABLE
-                        else "Choose another --name; a run that succeeded cannot be resumed."
-                    )
-                    raise RunError(
-                        f"Run '{run_id}' is already in the store ({row.state}).", hint=hint
-                    )
-        except IntegrityError:
-            raise RunError(
-                f"Run '{run_id}' is already in the store: another process started it just now.",
-                hint="Choose another --name.",
-            ) from None
+                if row is not None:
+                    _reopen(row, resume, now)
+                    return StoredRun(run_id, self)
+                row = RunRow(id=run_id, name=name, state="running", run_dir=run_dir, model=model)
+                row.created_at = row.updated_at = now
+                row.git_sha, row.data_fingerprint, row.seed = git_sha, data_fingerprint, seed
+                session.add(row)
+                session.flush()  # the run row must exist before the rows that reference it
+                session.add_all(ParamRow(run_id=run_id, key=k, value=p) for k, p in params.items())
+        except IntegrityError:  # the same id inserted by a concurrent start
+            msg = f"Run '{run_id}' is already in the store: another process just started it."
+            raise RunError(msg, hint="Choose another --name.") from None
         return StoredRun(run_id, self)
 
     def log_metrics(
         self, run_id: str, *, step: int, epoch: float, split: str, metrics: dict[str, Any]
     ) -> None:
-        """Record one row per numeric value; non-numeric and non-finite values are skipped."""
-        now = _now()
-        rows = [
-            MetricRow(run_id=run_id, step=int(step), epoch=float(epoch), split=split, key=key,
-                      value=number, created_at=now)  # fmt: skip
-            for key, value in metrics.items()
-            if (number := _as_metric(value)) is not None
-        ]
-        if not rows:
+        """One row per numeric value, in one transaction; other values are skipped."""
+        now = dt.datetime.now(_UTC)
+        numbers = {k: n for k, v in metrics.items() if (n := _as_metric(v)) is not None}
+        if not numbers:
             return
+        common = {"run_id": run_id, "step": int(step), "epoch": float(epoch), "split": split}
+        rows = [{**common, "key": k, "value": n, "created_at": now} for k, n in numbers.items()]
         try:
-            with self._write() as session:
-                session.add_all(rows)
+            with Session(self.engine) as session, session.begin():
+                session.execute(sa.insert(MetricRow), rows)
         except IntegrityError:
             raise RunError(f"Run '{run_id}' is not in the store; start it first.") from None
 
     def finish(self, run_id: str, state: str, error: str | None = None) -> None:
-        """Mark the run ended as ``succeeded``, ``failed`` or ``interrupted``."""
+        """Mark the run ended: ``succeeded``, ``failed`` or ``interrupted``."""
         if state not in STATES[1:]:
             raise ValueError(f"finish state must be one of {STATES[1:]}, got {state!r}")
-        with self._write() as session:
+        with Session(self.engine) as session, session.begin():
             row = session.get(RunRow, run_id, with_for_update=True)
             if row is None:
                 raise RunError(f"Run '{run_id}' is not in the store.")
             row.state, row.error = state, error
-            row.updated_at = row.finished_at = _now()
+            row.updated_at = row.finished_at = dt.datetime.now(_UTC)
 
     def delete_metrics_after(self, run_id: str, step: int) -> int:
-        """Drop metrics logged after ``step`` (a resumed run replays them); returns the count."""
-        with self._write() as session:
-            result = session.execute(
-                delete(MetricRow).where(MetricRow.run_id == run_id, MetricRow.step > step)
-            )
-            return result.rowcount
+        """Drop metrics logged after ``step``, which a resumed run replays; returns the count."""
+        query = delete(MetricRow).where(MetricRow.run_id == run_id, MetricRow.step > step)
+        with Session(self.engine) as session, session.begin():
+            return session.execute(query).rowcount
+
+    def _rows(self, query: sa.Select) -> list[sa.Row]:
+        # Plain rows, read in a short transaction: nothing keeps a session open.
+        with Session(self.engine) as session:
+            return list(session.execute(query))
 
     def get(self, run_id: str) -> RunRecord | None:
-        with Session(self.engine) as session:
-            row = session.get(RunRow, run_id)
-            return _record(row) if row else None
+        rows = self._rows(select(*_RUN_COLUMNS).where(RunRow.id == run_id))
+        return RunRecord(*rows[0]) if rows else None
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """Newest first."""
-        query = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id.desc()).limit(limit)
-        with Session(self.engine) as session:
-            return [_record(r) for r in session.scalars(query)]
+        query = select(*_RUN_COLUMNS).order_by(RunRow.created_at.desc(), RunRow.id.desc())
+        return [RunRecord(*r) for r in self._rows(query.limit(limit))]
 
     def params(self, run_id: str) -> dict[str, str]:
-        with Session(self.engine) as session:
-            rows = session.scalars(select(ParamRow).where(ParamRow.run_id == run_id))
-            return {r.key: r.value for r in rows}
+        return dict(self._rows(select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == run_id)))
 
     def metrics(self, run_id: str, split: str | None = None) -> list[MetricRecord]:
         """In logging order: by step, then by insertion."""
-        query = select(
-            MetricRow.step, MetricRow.epoch, MetricRow.split, MetricRow.key, MetricRow.value
-        ).where(MetricRow.run_id == run_id)
+        m = MetricRow
+        query = select(m.step, m.epoch, m.split, m.key, m.value).where(m.run_id == run_id)
         if split is not None:
-            query = query.where(MetricRow.split == split)
-        with Session(self.engine) as session:
-            rows = session.execute(query.order_by(MetricRow.step, MetricRow.id))
-            return [MetricRecord(*r) for r in rows]
+            query = query.where(m.split == split)
+        return [MetricRecord(*r) for r in self._rows(query.order_by(m.step, m.id))]
 
     def latest_metrics(self, run_id: str, split: str) -> dict[str, float]:
         """The last value of each key for ``split`` (e.g. the final test accuracy)."""

@@ -1,0 +1,90 @@
+"""serve: resolve MODEL (run, run dir, NAME@stage or artifact dir) and run the HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import TuneforgeError
+from ..predict import Predictor, load_predictor
+from ..serve import ServeSettings, check_binding, create_app
+from .use import resolve_model
+
+CONFIG_ENV = "TUNEFORGE_SERVE_CONFIG"
+
+
+def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Predictor, dict]:
+    """The predictor and the facts /v1/model reports about it."""
+    artifact_dir = Path(ref)
+    if (
+        artifact_dir.is_dir()
+        and (artifact_dir / "tuneforge.json").is_file()
+        and not (artifact_dir / "status.json").is_file()
+    ):
+        return load_predictor(artifact_dir), {
+            "name": artifact_dir.name,
+            "version": None,
+            "variant": variant or "artifact",
+        }
+    run, artifact = resolve_model(ref, runs_dir)
+    if variant and variant != "model":
+        artifact = run.path / "artifacts" / variant
+        if not artifact.is_dir():
+            raise TuneforgeError(
+                f"Run '{run.run_id}' has no variant '{variant}'.",
+                hint="Build it with 'tuneforge export' or 'tuneforge compress'.",
+            )
+    ev = run.read_json("eval.json") or {}
+    name, _, stage = ref.partition("@")
+    info = {
+        "name": name if stage else run.run_id,
+        "version": run.run_id,
+        "stage": stage or None,
+        "variant": (
+            json.loads((artifact / "tuneforge.json").read_text()).get("variant", "model")
+            if (artifact / "tuneforge.json").is_file()
+            else "model"
+        ),
+        "run_id": run.run_id,
+        "metrics": {k: ev[k] for k in ("accuracy", "macro_f1") if k in ev},
+    }
+    return load_predictor(artifact), info
+
+
+def app_from_env():
+    """uvicorn factory for ``--workers N``: each worker process rebuilds the app from env."""
+    cfg = json.loads(os.environ[CONFIG_ENV])
+    settings = ServeSettings(**cfg["settings"])
+    predictor, info = load_served_model(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"])
+    return create_app(predictor, settings, info)
+
+
+def serve(ref: str, runs_dir: Path, variant: str | None, settings: ServeSettings) -> None:
+    import uvicorn
+
+    check_binding(settings)
+    if settings.workers > 1:
+        os.environ[CONFIG_ENV] = json.dumps(
+            {
+                "ref": ref,
+                "runs_dir": str(runs_dir),
+                "variant": variant,
+                "settings": asdict(settings),
+            }
+        )
+        uvicorn.run(
+            "tuneforge.recipes.serving:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+        )
+        return
+    predictor, info = load_served_model(ref, runs_dir, variant)
+    app = create_app(predictor, settings, info)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
+    )

@@ -1,0 +1,114 @@
+"""The HTTP server: predictions, limits answered with 4xx, auth, health and metrics."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tuneforge.config import ModelConfig
+from tuneforge.errors import ConfigError
+from tuneforge.models import load_model
+from tuneforge.predict import TorchPredictor
+from tuneforge.serve import ServeSettings, check_binding, create_app
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model_dir):
+    from tuneforge.types import LabelMap
+
+    return TorchPredictor(
+        load_model(ModelConfig(name=str(tiny_model_dir)), LabelMap(("neg", "neu", "pos")))
+    )
+
+
+def _client(predictor, **settings):
+    app = create_app(predictor, ServeSettings(**settings), {"name": "m", "version": "v1"})
+    return TestClient(app)
+
+
+def test_predict_returns_label_score_and_top_k(predictor):
+    """Each input gets the predictor's label, its probability and k alternatives."""
+    with _client(predictor) as client:
+        r = client.post("/v1/predict", json={"inputs": ["good", "bad day"], "top_k": 2})
+        assert r.status_code == 200
+        preds = r.json()["predictions"]
+        expected = predictor.predict_proba(["good", "bad day"])
+        assert [p["label"] for p in preds] == [predictor.labels[i] for i in expected.argmax(1)]
+        assert preds[0]["score"] == pytest.approx(float(expected[0].max()), abs=1e-5)
+        assert len(preds[0]["top_k"]) == 2
+        assert client.get("/v1/model").json()["labels"] == ["neg", "neu", "pos"]
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        (b'{"inputs": []}', 422),
+        (b'{"inputs": "not a list"}', 422),
+        (b'{"inputs": [1, 2]}', 422),
+        (b'{"inputs": ["a"], "extra": 1}', 422),
+        (b'{"inputs": ["a"], "top_k": 0}', 422),
+        (b'{"inputs": ["a"], "top_k": 999}', 422),
+        (b'{"inputs": ["a"', 400),
+        (b'\xff\xfe{"inputs": ["a"]}', 400),
+        (b"[]", 422),
+        (b"null", 422),
+    ],
+)
+def test_bad_requests_get_4xx(predictor, body, status):
+    """Malformed, mistyped and out-of-range requests are answered with a 4xx and a reason."""
+    with _client(predictor) as client:
+        r = client.post("/v1/predict", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == status
+        assert "error" in r.json()
+
+
+def test_size_limits(predictor):
+    """Bodies, input counts and input lengths over the limits get 413; truncate mode truncates."""
+    with _client(predictor, max_body_bytes=200, max_inputs=3, max_chars=10) as client:
+        assert client.post("/v1/predict", json={"inputs": ["x" * 300]}).status_code == 413
+        assert client.post("/v1/predict", json={"inputs": ["a"] * 4}).status_code == 413
+        assert client.post("/v1/predict", json={"inputs": ["a" * 11]}).status_code == 413
+    with _client(predictor, max_chars=10, overlong="truncate") as client:
+        r = client.post("/v1/predict", json={"inputs": ["ok", "a" * 50]})
+        assert r.status_code == 200 and r.json()["truncated"] == [1]
+
+
+def test_auth_is_required_when_configured(predictor):
+    """With a token, /v1 and /metrics need it; health stays open; wrong tokens get 401."""
+    with _client(predictor, token=TOKEN) as client:
+        assert client.post("/v1/predict", json={"inputs": ["a"]}).status_code == 401
+        bad = {"Authorization": "Bearer wrong-token-xxxxxxxx"}
+        assert client.post("/v1/predict", json={"inputs": ["a"]}, headers=bad).status_code == 401
+        good = {"Authorization": f"Bearer {TOKEN}"}
+        assert client.post("/v1/predict", json={"inputs": ["a"]}, headers=good).status_code == 200
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/healthz").status_code == 200
+
+
+def test_binding_beyond_loopback_needs_a_token():
+    """The server refuses 0.0.0.0 without a token, allows loopback."""
+    with pytest.raises(ConfigError, match="without authentication"):
+        check_binding(ServeSettings(host="0.0.0.0"))
+    check_binding(ServeSettings(host="127.0.0.1"))
+    check_binding(ServeSettings(host="0.0.0.0", token=TOKEN))
+
+
+def test_metrics_count_requests_batches_and_labels(predictor):
+    """Prometheus output has requests by status, latency, batch sizes and labels."""
+    with _client(predictor) as client:
+        client.post("/v1/predict", json={"inputs": ["a", "b"]})
+        client.post("/v1/predict", json={"inputs": []})
+        text = client.get("/metrics").text
+    assert 'tuneforge_requests_total{endpoint="/v1/predict",status="200"} 1.0' in text
+    assert 'tuneforge_requests_total{endpoint="/v1/predict",status="422"} 1.0' in text
+    for name in (
+        "tuneforge_request_latency_seconds_bucket",
+        "tuneforge_batch_size_bucket",
+        "tuneforge_queue_depth",
+        "tuneforge_predictions_total",
+    ):
+        assert name in text
