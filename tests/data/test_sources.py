@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -12,100 +14,286 @@ from tuneforge.data.sources import detect_format, resolve_columns
 from tuneforge.errors import DataError
 
 
-def _frame():
+def _frame() -> pd.DataFrame:
     return pd.DataFrame({"text": ["hello there", "NA", "bye now"], "label": ["greet", "x", "bye"]})
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet", ".csv.gz"])
-def test_every_format_reads_the_same_examples(tmp_path, suffix):
-    """CSV, TSV, JSONL, Parquet and gzipped CSV give identical examples."""
-    path = tmp_path / f"data{suffix}"
-    frame = _frame()
-    if suffix in (".csv", ".csv.gz"):
-        frame.to_csv(path, index=False)
-    elif suffix == ".tsv":
-        frame.to_csv(path, index=False, sep="\t")
-    elif suffix == ".jsonl":
+def _write(frame: pd.DataFrame, path) -> None:
+    name = path.name.removesuffix(".gz")
+    if name.endswith((".parquet", ".pq")):
+        frame.to_parquet(path)
+    elif name.endswith((".jsonl", ".ndjson", ".json")):
         frame.to_json(path, orient="records", lines=True)
     else:
-        frame.to_parquet(path)
+        frame.to_csv(path, index=False, sep="\t" if name.endswith((".tsv", ".tab")) else ",")
+
+
+ALL_EXTENSIONS = (
+    "d.csv d.tsv d.tab d.jsonl d.ndjson d.json d.parquet d.pq d.csv.gz d.tsv.gz d.jsonl.gz"
+)
+
+
+@pytest.mark.parametrize("name", ALL_EXTENSIONS.split())
+def test_every_format_reads_the_same_examples(tmp_path, name):
+    """Each supported extension (gzipped too) gives identical examples, "NA" kept as text."""
+    path = tmp_path / name
+    _write(_frame(), path)
     loaded = load_examples(path)
     assert [(e.text, e.label, e.row) for e in loaded.examples] == [
         ("hello there", "greet", 1),
         ("NA", "x", 2),
         ("bye now", "bye", 3),
     ]
+    assert loaded.format == detect_format(path) and loaded.n_rows == 3
+
+
+def test_csv_keeps_na_like_texts_and_empty_cells_as_strings(tmp_path):
+    """'NA', 'null' and 'None' stay texts; an empty cell becomes "" (nothing is dropped)."""
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\nNA,a\nnull,b\nNone,\n,c\n", encoding="utf-8")
+    loaded = load_examples(path)
+    assert [(e.text, e.label) for e in loaded.examples] == [
+        ("NA", "a"),
+        ("null", "b"),
+        ("None", ""),
+        ("", "c"),
+    ]
 
 
 def test_format_flag_overrides_the_extension(tmp_path):
-    """--format reads a file whose extension says nothing."""
+    """--format reads a file whose extension says nothing; aliases like 'json' work."""
     path = tmp_path / "data.txt"
     _frame().to_csv(path, index=False, sep="\t")
     assert detect_format(path, "tsv") == "tsv"
+    assert detect_format(path, "json") == "jsonl"
     assert len(load_examples(path, fmt="tsv").examples) == 3
 
 
-def test_integer_labels_in_jsonl_stay_integers_as_text(tmp_path):
-    """Numeric labels become '0'/'1', never '0.0'."""
-    path = tmp_path / "d.jsonl"
-    path.write_text("\n".join(json.dumps({"text": f"t{i}", "label": i % 2}) for i in range(4)))
-    assert {e.label for e in load_examples(path).examples} == {"0", "1"}
+def test_unknown_format_value_lists_the_supported_ones(tmp_path):
+    """A bad --format value is named along with the formats that work."""
+    with pytest.raises(DataError, match=r"Unknown format 'xlsx' for .*d\.csv.*parquet"):
+        detect_format(tmp_path / "d.csv", "xlsx")
 
 
-def test_columns_are_detected_from_common_names():
-    """utterance/intent are found without flags."""
-    frame = pd.DataFrame({"id": ["1"], "utterance": ["hi"], "intent": ["greet"]})
-    assert resolve_columns(frame, "f.csv") == ("utterance", "intent")
+@pytest.mark.parametrize("name", ["x.xlsx", "noext", "x.parquet.gz"])
+def test_unknown_extension_names_file_and_says_pass_format(tmp_path, name):
+    """An unknown extension names the file, lists the formats and says to pass --format."""
+    (tmp_path / name).write_text("text,label\na,b\n")
+    with pytest.raises(DataError) as info:
+        read_table(tmp_path / name)
+    message = str(info.value)
+    assert name in message and "--format" in message and "jsonl" in message
 
 
-def test_misspelled_column_suggests_closest():
-    """A wrong column name lists the columns and suggests the closest one."""
-    with pytest.raises(DataError, match=r"no column 'lable'.*Did you mean --label-column label"):
+def test_numeric_labels_become_integer_strings(tmp_path):
+    """JSONL/Parquet numbers (floats with gaps too) become '0'/'1', never '1.0'; missing → ''."""
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"text": f"t{i}", "label": i % 2}) for i in range(4)))
+    assert [e.label for e in load_examples(jsonl).examples] == ["0", "1", "0", "1"]
+    gaps = tmp_path / "g.jsonl"
+    gaps.write_text('{"text": "a", "label": 1.0}\n{"text": "b", "label": null}\n')
+    assert [e.label for e in load_examples(gaps).examples] == ["1", ""]
+    parquet = tmp_path / "d.parquet"
+    frame = pd.DataFrame({"text": ["a", "b"], "label": pd.array([3, None], dtype="Int64")})
+    frame.to_parquet(parquet)
+    assert [e.label for e in load_examples(parquet).examples] == ["3", ""]
+
+
+def test_load_examples_keeps_every_row_with_1_based_rows(tmp_path):
+    """Rows with empty cells are kept (validation decides), numbered from 1 after the header."""
+    path = tmp_path / "d.csv"
+    path.write_text("id,text,label\n1,a, x \n2,,y\n3,c,\n", encoding="utf-8")
+    loaded = load_examples(path)
+    assert [(e.text, e.label, e.row) for e in loaded.examples] == [
+        ("a", "x", 1),
+        ("", "y", 2),
+        ("c", "", 3),
+    ]
+    assert loaded.columns == ["id", "text", "label"] and loaded.n_rows == 3
+
+
+def test_columns_are_detected_from_common_names_case_insensitively():
+    """Utterance/Intent are found without flags, whatever their case."""
+    frame = pd.DataFrame({"id": ["1"], "Utterance": ["hi"], "INTENT": ["greet"]})
+    assert resolve_columns(frame, "f.csv") == ("Utterance", "INTENT")
+
+
+def test_text_candidates_follow_the_documented_order():
+    """'text' beats 'sentence' beats 'question' when several are present."""
+    frame = pd.DataFrame({"question": ["q"], "sentence": ["s"], "label": ["l"]})
+    assert resolve_columns(frame, "f.csv")[0] == "sentence"
+    frame["text"] = ["t"]
+    assert resolve_columns(frame, "f.csv")[0] == "text"
+
+
+def test_unknown_text_column_name_falls_back_to_longest_strings():
+    """Without a known text name, the string column with the longest values is the text."""
+    frame = pd.DataFrame(
+        {
+            "id": ["a1", "a2"],
+            "n": [1, 2],
+            "body": ["a long body of text", "another long body"],
+            "label": ["x", "y"],
+        }
+    )
+    assert resolve_columns(frame, "f.csv") == ("body", "label")
+
+
+def test_misspelled_column_names_file_lists_columns_and_suggests_closest():
+    """A wrong column name names the file, lists the columns and suggests the closest one."""
+    with pytest.raises(DataError) as info:
         resolve_columns(_frame(), "f.csv", label_column="lable")
+    message = str(info.value)
+    assert "f.csv: no column 'lable'. Columns: text, label." in message
+    assert "Did you mean --label-column label?" in message
+    with pytest.raises(DataError, match="Did you mean --text-column text"):
+        resolve_columns(_frame(), "f.csv", text_column="txt")
 
 
-def test_no_label_column_asks_for_the_flag():
+def test_no_label_column_asks_for_the_flag_and_lists_columns():
     """Without a recognisable label column the error asks for --label-column."""
-    with pytest.raises(DataError, match="--label-column"):
+    with pytest.raises(DataError, match=r"f\.csv: .*labels\. Columns: text, foo\..*--label-column"):
         resolve_columns(pd.DataFrame({"text": ["a"], "foo": ["b"]}), "f.csv")
+
+
+def test_no_text_column_asks_for_the_flag():
+    """A table with only a label and numbers asks for --text-column, naming the columns."""
+    frame = pd.DataFrame({"n": [1], "label": ["x"]})
+    with pytest.raises(DataError, match=r"f\.csv: no text column .*'label'.*n, label.*--text-col"):
+        resolve_columns(frame, "f.csv")
+
+
+def test_same_column_for_text_and_label_is_refused():
+    """--text-column and --label-column naming one column is an error naming it."""
+    with pytest.raises(DataError, match="both 'text'"):
+        resolve_columns(_frame(), "f.csv", text_column="text", label_column="text")
 
 
 def test_missing_file_suggests_a_similar_name(tmp_path):
     """A typo in the file name suggests the file that exists."""
     (tmp_path / "tickets.csv").write_text("text,label\na,b\n")
-    with pytest.raises(DataError, match="tickets.csv"):
+    with pytest.raises(
+        DataError, match=r"tickest\.csv' does not exist.*Did you mean .*tickets\.csv"
+    ):
         read_table(tmp_path / "tickest.csv")
 
 
-def test_header_only_and_zero_byte_files(tmp_path):
-    """Empty files are refused with the file named."""
-    (tmp_path / "h.csv").write_text("text,label\n")
-    (tmp_path / "z.csv").write_text("")
-    for name in ("h.csv", "z.csv"):
-        with pytest.raises(DataError, match=name):
-            read_table(tmp_path / name)
+def test_missing_file_without_similar_name_or_folder(tmp_path):
+    """A missing file with nothing similar, or in a missing folder, is named as such."""
+    with pytest.raises(DataError, match=r"zzz\.csv' does not exist\. Check the path"):
+        read_table(tmp_path / "zzz.csv")
+    with pytest.raises(DataError, match=r"nor does its folder .*nodir"):
+        read_table(tmp_path / "nodir" / "a.csv")
+
+
+def test_directory_is_refused(tmp_path):
+    """A directory instead of a file is named, with what to pass instead."""
+    with pytest.raises(
+        DataError, match=re.escape(f"'{tmp_path}' is a directory; pass a data file")
+    ):
+        read_table(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("h.csv", "text,label\n"),
+        ("z.csv", ""),
+        ("blank.csv", "\n\n"),
+        ("z.jsonl", ""),
+        ("blank.jsonl", "\n"),
+    ],
+)
+def test_empty_and_header_only_files_are_named(tmp_path, name, content):
+    """Zero-byte, blank and header-only files are refused with the file named."""
+    (tmp_path / name).write_text(content)
+    with pytest.raises(DataError, match=rf"{name} (is empty|has no data rows)"):
+        read_table(tmp_path / name)
+
+
+def test_header_only_parquet_is_refused(tmp_path):
+    """A Parquet file with columns but no rows is refused, listing its columns."""
+    path = tmp_path / "e.parquet"
+    pd.DataFrame({"text": pd.Series([], dtype=str), "label": pd.Series([], dtype=str)}).to_parquet(
+        path
+    )
+    with pytest.raises(DataError, match=r"e\.parquet has no data rows \(columns: text, label\)"):
+        read_table(path)
 
 
 def test_undecodable_bytes_name_line_and_row(tmp_path):
-    """Latin-1 bytes are reported with their line and data row."""
+    """Latin-1 bytes in a CSV are reported with line, data row and a UTF-8 hint."""
     path = tmp_path / "bad.csv"
     path.write_bytes(b"text,label\nok,a\ncaf\xe9,b\n")
-    with pytest.raises(DataError, match=r"line 3 \(data row 2\)"):
+    with pytest.raises(DataError) as info:
+        read_table(path)
+    message = str(info.value)
+    assert "bad.csv is not valid UTF-8: byte 0xe9 at line 3 (data row 2)" in message
+    assert "Re-save the file as UTF-8" in message
+
+
+def test_undecodable_row_counts_multiline_cells(tmp_path):
+    """A quoted cell spanning lines makes line and data row differ; both are right."""
+    path = tmp_path / "ml.csv"
+    path.write_bytes(b'text,label\nok,a\n"two\nlines",b\ncaf\xe9,b\n')
+    with pytest.raises(DataError, match=r"line 5 \(data row 3\)"):
         read_table(path)
 
 
-def test_malformed_csv_is_a_data_error(tmp_path):
-    """A broken CSV fails as a DataError naming the file."""
+def test_undecodable_bytes_in_jsonl_and_gzip(tmp_path):
+    """JSONL rows are lines (no header); gzipped files are scanned after decompressing."""
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_bytes(b'{"text": "a", "label": "x"}\n{"text": "caf\xe9", "label": "y"}\n')
+    with pytest.raises(DataError, match=r"bad\.jsonl .*line 2 \(data row 2\)"):
+        read_table(jsonl)
+    gz = tmp_path / "bad.csv.gz"
+    gz.write_bytes(gzip.compress(b"text,label\nok,a\nok,b\nna\xefve,c\n"))
+    with pytest.raises(DataError, match=r"bad\.csv\.gz .*line 4 \(data row 3\)"):
+        read_table(gz)
+
+
+def test_malformed_csv_includes_the_parser_line(tmp_path):
+    """A row with too many fields is a DataError naming the file and the parser's line."""
     path = tmp_path / "broken.csv"
-    path.write_text('text,label\n"unterminated,a\n')
-    with pytest.raises(DataError, match="broken.csv"):
+    path.write_text("text,label\nok,a\na,b,c\n")
+    with pytest.raises(DataError) as info:
+        read_table(path)
+    message = str(info.value)
+    assert "broken.csv could not be parsed as csv" in message and "line 3" in message
+    assert "quotes" in message
+
+
+def test_extra_field_on_first_row_is_not_silently_an_index(tmp_path):
+    """Extra fields on the first data row fail instead of shifting columns into an index."""
+    path = tmp_path / "shift.csv"
+    path.write_text("text,label\na,b,c\nd,e,f\n")
+    with pytest.raises(DataError, match=r"shift\.csv .*line 2 has more fields"):
         read_table(path)
 
 
-def test_directory_and_unknown_extension(tmp_path):
-    """A directory or an unknown extension is refused with what to do."""
-    with pytest.raises(DataError, match="directory"):
-        read_table(tmp_path)
-    (tmp_path / "x.xlsx").write_text("")
-    with pytest.raises(DataError, match="--format"):
-        read_table(tmp_path / "x.xlsx")
+def test_unterminated_quote_is_a_data_error(tmp_path):
+    """An unterminated quote fails as a DataError naming the file."""
+    path = tmp_path / "quote.csv"
+    path.write_text('text,label\n"unterminated,a\n')
+    with pytest.raises(DataError, match=r"quote\.csv could not be parsed as csv"):
+        read_table(path)
+
+
+def test_malformed_jsonl_names_the_line(tmp_path):
+    """Invalid JSON, or a JSON array instead of JSON Lines, names the bad line."""
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{"text": oops}\n')
+    with pytest.raises(DataError, match=r"m\.jsonl could not be parsed as jsonl: line 2: Expect"):
+        read_table(path)
+    array = tmp_path / "a.json"
+    array.write_text('[{"text": "a", "label": "x"}, {"text": "b", "label": "y"}]')
+    with pytest.raises(DataError, match=r"a\.json .*line 1 is not a JSON object.*JSON Lines"):
+        read_table(array)
+
+
+def test_corrupt_parquet_is_a_data_error(tmp_path):
+    """A file that is not Parquet fails as a DataError naming it and saying to re-export."""
+    path = tmp_path / "c.parquet"
+    path.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(DataError, match=r"c\.parquet could not be parsed as parquet.*Re-export"):
+        read_table(path)

@@ -39,7 +39,7 @@ def _cmd(data, model, runs_dir, name):
 
 def test_resume_after_kill_matches_uninterrupted_run(tiny_model_dir, tmp_path, runs_dir):
     """kill -9 mid-training, --resume, and the final eval equals a straight run's."""
-    data = write_csv(tmp_path / "big.csv", make_rows(120))
+    data = write_csv(tmp_path / "big.csv", make_rows(80))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     straight = subprocess.run(
         _cmd(data, tiny_model_dir, runs_dir, "straight"),

@@ -2,97 +2,209 @@
 
 from __future__ import annotations
 
-import threading
+import datetime as dt
+import multiprocessing
+from pathlib import Path
 
 import pytest
+import sqlalchemy
+from sqlalchemy import event
 
 from tuneforge.errors import RunError
-from tuneforge.store import RunStore, default_store_url, flatten
+from tuneforge.store import RunStore, StoredRun, default_store_url
+from tuneforge.store.db import flatten
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path) -> RunStore:
     return RunStore(f"sqlite:///{tmp_path / 'sub' / 'tf.db'}")
 
 
-def test_start_log_finish_round_trip(store):
-    """A run's params, metrics and final state come back as stored."""
-    store.start(
+def _snapshot(store: RunStore, run_id: str) -> tuple:
+    return store.get(run_id), store.params(run_id), store.metrics(run_id)
+
+
+def test_start_log_finish_round_trip(store, tmp_path):
+    """A run's record, flattened params, metrics and final state come back as stored."""
+    assert (tmp_path / "sub" / "tf.db").is_file()  # parent folder created on demand
+    run = store.start(
         "r1",
-        "r1",
+        "first",
         "/runs/r1",
-        {"train": {"lr": 1e-4}, "name": None},
+        {"train": {"lr": 1e-4, "epochs": None}, "name": "first"},
+        model="tiny",
+        git_sha="abc123",
+        data_fingerprint="f00d",
         seed=3,
-        data_fingerprint="abc",
     )
-    store.log_metrics(
-        "r1",
-        step=10,
-        epoch=1.0,
-        split="val",
-        metrics={"accuracy": 0.5, "note": "x", "nan": float("nan")},
+    assert run == StoredRun("r1", store)
+    run.log_metrics(step=10, epoch=0.5, split="train", metrics={"loss": 1.5, "lr": 1e-4})
+    run.log_metrics(
+        step=10, epoch=0.5, split="val", metrics={"accuracy": 0.5, "note": "x", "best": True}
     )
-    store.log_metrics("r1", step=20, epoch=2.0, split="val", metrics={"accuracy": 0.75})
-    store.finish("r1", "succeeded")
+    store.log_metrics("r1", step=20, epoch=1.0, split="val", metrics={"accuracy": 0.75})
+    run.finish("succeeded")
+
     record = store.get("r1")
-    assert record.state == "succeeded" and record.seed == 3 and record.finished_at is not None
-    assert store.params("r1") == {"train.lr": "0.0001", "name": ""}
-    assert [m.value for m in store.metrics("r1", "val")] == [0.5, 0.75]
+    assert (record.name, record.state, record.run_dir, record.model) == (
+        "first",
+        "succeeded",
+        "/runs/r1",
+        "tiny",
+    )
+    assert (record.git_sha, record.data_fingerprint, record.seed, record.error) == (
+        "abc123",
+        "f00d",
+        3,
+        None,
+    )
+    for stamp in (record.created_at, record.updated_at, record.finished_at):
+        assert stamp.tzinfo is not None and stamp.utcoffset() == dt.timedelta(0)
+    assert record.created_at <= record.finished_at <= dt.datetime.now(dt.timezone.utc)
+    assert store.params("r1") == {"train.lr": "0.0001", "train.epochs": "", "name": "first"}
+    assert [(m.step, m.key, m.value) for m in store.metrics("r1", "val")] == [
+        (10, "accuracy", 0.5),
+        (20, "accuracy", 0.75),
+    ]
+    assert {m.split for m in store.metrics("r1")} == {"train", "val"}
     assert store.latest_metrics("r1", "val") == {"accuracy": 0.75}
-    assert [r.id for r in store.list_runs()] == ["r1"]
+    assert store.latest_metrics("r1", "test") == {}
+    assert store.get("missing") is None
 
 
-def test_duplicate_start_is_refused_and_changes_nothing(store):
-    """Starting an existing succeeded run fails; its rows stay as they were."""
-    store.start("r1", "r1", "/d", {"a": 1})
+def test_list_runs_is_newest_first_and_limited(store):
+    """list_runs returns the most recently started runs first, at most ``limit``."""
+    for run_id in ("a", "b", "c"):
+        store.start(run_id, run_id, f"/d/{run_id}", {})
+    assert [r.id for r in store.list_runs()] == ["c", "b", "a"]
+    assert [r.id for r in store.list_runs(limit=2)] == ["c", "b"]
+
+
+def test_second_start_of_a_succeeded_run_fails_and_changes_nothing(store):
+    """Starting an existing succeeded id fails, with or without resume, and leaves its rows."""
+    store.start("r1", "r1", "/d", {"a": 1}, seed=1)
+    store.log_metrics("r1", step=1, epoch=1, split="val", metrics={"accuracy": 0.9})
     store.finish("r1", "succeeded")
-    with pytest.raises(RunError, match="already in the store"):
-        store.start("r1", "r1", "/d", {"a": 2})
-    with pytest.raises(RunError):
-        store.start("r1", "r1", "/d", {"a": 2}, resume=True)
-    assert store.params("r1") == {"a": "1"} and store.get("r1").state == "succeeded"
+    before = _snapshot(store, "r1")
+    with pytest.raises(RunError, match="already in the store \\(succeeded\\)"):
+        store.start("r1", "r1", "/other", {"a": 2}, seed=2)
+    with pytest.raises(RunError, match="cannot be resumed"):
+        store.start("r1", "r1", "/other", {"a": 2}, seed=2, resume=True)
+    assert _snapshot(store, "r1") == before
 
 
-def test_resume_reopens_an_unfinished_run_and_trims_replayed_metrics(store):
-    """A failed run can be resumed; metrics after the checkpoint step are removed."""
+def test_resume_requires_the_flag(store):
+    """An unfinished run is only reopened when resume=True is passed."""
     store.start("r1", "r1", "/d", {})
-    store.log_metrics("r1", step=5, epoch=1, split="train", metrics={"loss": 1.0})
-    store.log_metrics("r1", step=9, epoch=2, split="train", metrics={"loss": 0.5})
+    store.finish("r1", "interrupted")
+    with pytest.raises(RunError, match="--resume"):
+        store.start("r1", "r1", "/d", {})
+    assert store.get("r1").state == "interrupted"
+
+
+def test_resume_reopens_and_keeps_metrics_until_the_checkpoint(store):
+    """A failed run resumes as running, keeps its metrics and drops only replayed steps."""
+    store.start("r1", "r1", "/d", {"train": {"lr": 0.1}})
+    for step in (5, 10, 15):
+        store.log_metrics("r1", step=step, epoch=step / 10, split="train", metrics={"loss": step})
     store.finish("r1", "failed", error="boom")
-    store.start("r1", "r1", "/d", {}, resume=True)
-    store.delete_metrics_after("r1", 5)
-    assert store.get("r1").state == "running" and store.get("r1").error is None
-    assert [m.step for m in store.metrics("r1")] == [5]
+    failed = store.get("r1")
+    assert (failed.state, failed.error) == ("failed", "boom")
+
+    store.start("r1", "r1", "/d", {"train": {"lr": 0.1}}, resume=True)
+    resumed = store.get("r1")
+    assert (resumed.state, resumed.error, resumed.finished_at) == ("running", None, None)
+    assert resumed.created_at == failed.created_at
+    assert len(store.metrics("r1")) == 3
+
+    assert store.delete_metrics_after("r1", 10) == 1
+    store.log_metrics("r1", step=15, epoch=1.5, split="train", metrics={"loss": 0.5})
+    assert [(m.step, m.value) for m in store.metrics("r1")] == [(5, 5.0), (10, 10.0), (15, 0.5)]
+    assert store.params("r1") == {"train.lr": "0.1"}
 
 
-def test_concurrent_writers_lose_nothing(tmp_path):
-    """Threads with their own RunStore on one SQLite file all land their metrics."""
+def test_failure_inside_start_rolls_everything_back(store):
+    """If writing the params fails, the run row inserted just before is not left behind."""
+
+    def fail_on_params(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO TF_PARAMS"):
+            raise RuntimeError("disk full")
+
+    event.listen(store.engine, "before_cursor_execute", fail_on_params)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            store.start("r1", "r1", "/d", {"a": 1})
+    finally:
+        event.remove(store.engine, "before_cursor_execute", fail_on_params)
+    assert store.get("r1") is None and store.params("r1") == {} and store.list_runs() == []
+
+
+def test_writes_for_unknown_runs_are_refused(store):
+    """Metrics or a finish for a run that was never started are errors, not orphan rows."""
+    with pytest.raises(RunError, match="not in the store"):
+        store.log_metrics("ghost", step=1, epoch=0, split="val", metrics={"accuracy": 1.0})
+    with pytest.raises(RunError, match="not in the store"):
+        store.finish("ghost", "failed")
+    assert store.metrics("ghost") == []
+    store.start("r1", "r1", "/d", {})
+    with pytest.raises(ValueError, match="finish state"):
+        store.finish("r1", "done")
+    assert store.get("r1").state == "running"
+
+
+def _write_metrics(url: str, worker: int, n: int, go) -> None:
+    go.wait(30)
+    store = RunStore(url)
+    for i in range(n):
+        store.log_metrics(
+            "shared", step=worker * 1000 + i, epoch=0.0, split="train", metrics={"loss": i}
+        )
+
+
+def test_concurrent_processes_lose_no_metrics(tmp_path):
+    """Several processes logging to one SQLite file at once all land every row."""
     url = f"sqlite:///{tmp_path / 'tf.db'}"
-    RunStore(url).start("r", "r", "/d", {})
-
-    def writer(k: int) -> None:
-        s = RunStore(url)
-        for i in range(25):
-            s.log_metrics("r", step=k * 100 + i, epoch=0, split="train", metrics={"loss": i})
-
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(RunStore(url).metrics("r")) == 100
+    RunStore(url).start("shared", "shared", "/d", {})
+    ctx = multiprocessing.get_context("spawn")
+    go = ctx.Event()
+    workers, n = 3, 60
+    procs = [ctx.Process(target=_write_metrics, args=(url, w, n, go)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    go.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * workers
+    steps = sorted(m.step for m in RunStore(url).metrics("shared"))
+    assert steps == sorted(w * 1000 + i for w in range(workers) for i in range(n))
 
 
 def test_store_url_comes_from_env_or_runs_dir(tmp_path, monkeypatch):
-    """TUNEFORGE_STORE_URL wins; otherwise the SQLite file sits in the runs directory."""
+    """TUNEFORGE_STORE_URL wins; otherwise an absolute SQLite path inside the runs directory."""
     monkeypatch.delenv("TUNEFORGE_STORE_URL", raising=False)
-    assert default_store_url(tmp_path).endswith(f"{tmp_path}/tuneforge.db")
+    monkeypatch.chdir(tmp_path)
+    url = default_store_url(Path("runs"))
+    assert url == f"sqlite:///{tmp_path.resolve() / 'runs' / 'tuneforge.db'}"
     monkeypatch.setenv("TUNEFORGE_STORE_URL", "postgresql://u@h/db")
-    assert default_store_url(tmp_path) == "postgresql://u@h/db"
+    assert default_store_url(Path("runs")) == "postgresql://u@h/db"
+
+
+def test_bad_store_urls_are_user_errors(monkeypatch):
+    """A malformed URL or a missing driver raises RunError saying what to fix, password hidden."""
+    with pytest.raises(RunError, match="not a database URL"):
+        RunStore("not a url")
+
+    def no_driver(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+
+    monkeypatch.setattr(sqlalchemy, "create_engine", no_driver)
+    with pytest.raises(RunError, match="needs the driver 'psycopg'.*pip install psycopg") as err:
+        RunStore("postgresql://user:s3cret@db.example/tf")
+    assert "s3cret" not in str(err.value)
 
 
 def test_flatten_dotted_keys():
-    """Nested configs become dotted keys with string values."""
+    """Nested configs become dotted keys with string values (None as empty)."""
     assert flatten({"a": {"b": 1, "c": {"d": None}}, "e": True}) == {
         "a.b": "1",
         "a.c.d": "",

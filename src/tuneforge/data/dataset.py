@@ -1,99 +1,132 @@
-"""load_dataset(cfg) → DatasetSplits: read, validate and split the files a run trains on."""
+"""load_dataset(cfg) → DatasetSplits: read, validate and split the files a run trains on.
+
+Every data problem surfaces here, before a model is loaded, so a bad file fails in seconds.
+The data is kept as given: duplicates are only warned about by ``tuneforge data check``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Sequence
 
 from ..config import DataConfig
 from ..errors import DataError
 from ..types import DatasetSplits, Example, LabelMap
-from .sources import load_examples
+from .sources import (
+    LoadedFile,
+    as_text,
+    detect_format,
+    load_examples,
+    loaded_from_frame,
+    read_table,
+)
 from .split import stratified_split
-from .validate import check_examples, raise_if_blocking
+from .validate import TokenCounter, check_examples, raise_if_blocking
 
 
-def _load_checked(
-    path: str, cfg: DataConfig, text: str | None, label: str | None, count_tokens, max_length: int
-):
-    loaded = load_examples(path, text, label, cfg.format)
-    report = check_examples(loaded, count_tokens, max_length)
-    if path != cfg.train_file:
-        # One class is fine in an evaluation file; empty texts/labels are not.
-        report.problems = [p for p in report.problems if "two classes" not in p.message]
-    raise_if_blocking(report)
-    return loaded
+def _load_like_train(path: str, fmt: str | None, text: str, label: str) -> LoadedFile:
+    """Use train's column names where the file has them; detect the others."""
+    frame = read_table(path, fmt)
+    columns = set(frame.columns)
+    return loaded_from_frame(
+        frame,
+        path,
+        detect_format(path, fmt),
+        text if text in columns else None,
+        label if label in columns else None,
+    )
+
+
+def _check_seen(loaded: LoadedFile, known: set[str], train_file: str) -> None:
+    unseen = sorted({e.label for e in loaded.examples} - known)
+    if not unseen:
+        return
+    rows = [e.row for e in loaded.examples if e.label in set(unseen)]
+    more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
+    raise DataError(
+        f"{loaded.path}: {len(unseen)} label(s) do not occur in the training data {train_file}: "
+        f"{', '.join(map(repr, unseen[:10]))}{more} (rows {', '.join(map(str, rows[:10]))}"
+        f"{' ...' if len(rows) > 10 else ''}). The model could never predict them.",
+        hint="Add training examples for them, or remove those rows.",
+    )
 
 
 def _fingerprint(splits: dict[str, list[Example]]) -> str:
-    digest = hashlib.sha256()
-    for name, examples in splits.items():
-        for e in examples:
-            digest.update(f"{name}\x1f{e.text}\x1f{e.label}\x1e".encode())
-    return digest.hexdigest()[:16]
+    """Content hash (split, text, label, in order) so runs can tell if they saw the same data."""
+    canonical = json.dumps(
+        {name: [[e.text, e.label] for e in examples] for name, examples in splits.items()},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def load_dataset(
     cfg: DataConfig,
-    count_tokens: Callable[[list[str]], list[int]] | None = None,
+    count_tokens: TokenCounter | None = None,
     max_length: int = 128,
 ) -> DatasetSplits:
-    """Train/val/test from the given files, cutting stratified splits where a file is missing."""
+    """Train/val/test from the given files, cutting stratified splits where a file is missing.
+
+    Every file is validated (errors raise DataError); ``count_tokens`` and ``max_length`` only
+    feed the length checks of the training file.
+    """
     if not cfg.train_file:
         raise DataError("No training file given.", hint="Pass TRAIN_FILE to tuneforge train.")
-    train_file = _load_checked(
-        cfg.train_file, cfg, cfg.text_column, cfg.label_column, count_tokens, max_length
-    )
+    train_file = load_examples(cfg.train_file, cfg.text_column, cfg.label_column, cfg.format)
+    raise_if_blocking(check_examples(train_file, count_tokens, max_length))
     text, label = train_file.text_column, train_file.label_column
-    extra = {}
+    given: dict[str, LoadedFile] = {}
     for split, path in (("val", cfg.val_file), ("test", cfg.test_file)):
         if path:
-            try:
-                extra[split] = _load_checked(path, cfg, text, label, None, max_length)
-            except DataError as exc:
-                if cfg.text_column or cfg.label_column or "no column" not in exc.message:
-                    raise
-                extra[split] = _load_checked(path, cfg, None, None, None, max_length)
+            given[split] = _load_like_train(path, cfg.format, text, label)
+            # An evaluation file may hold a single class; empty cells are still errors.
+            raise_if_blocking(check_examples(given[split], None, max_length, min_classes=1))
+            _check_seen(given[split], {e.label for e in train_file.examples}, cfg.train_file)
+
     train, val, test = stratified_split(
         train_file.examples,
-        0.0 if "val" in extra else cfg.val_fraction,
-        0.0 if "test" in extra else cfg.test_fraction,
+        0.0 if "val" in given else cfg.val_fraction,
+        0.0 if "test" in given else cfg.test_fraction,
         cfg.seed,
     )
-    val = extra["val"].examples if "val" in extra else val
-    test = extra["test"].examples if "test" in extra else test
-    labels = LabelMap.from_labels(e.label for e in train)
-    for split, examples in (("val", val), ("test", test)):
-        unseen = sorted({e.label for e in examples} - set(labels.names))
-        if unseen:
-            rows = [e.row for e in examples if e.label in set(unseen)]
-            source = extra[split].path if split in extra else cfg.train_file
-            raise DataError(
-                f"{source}: labels {', '.join(map(repr, unseen[:10]))} (rows "
-                f"{', '.join(map(str, rows[:10]))}) do not occur in the training data "
-                f"{cfg.train_file}.",
-                hint="Add training examples for them, or remove those rows.",
-            )
+    val = given["val"].examples if "val" in given else val
+    test = given["test"].examples if "test" in given else test
     cut = f"split from {cfg.train_file}"
     source = {
         "train": cfg.train_file,
-        "val": extra["val"].path if "val" in extra else cut,
-        "test": extra["test"].path if "test" in extra else cut,
+        "val": given["val"].path if "val" in given else cut,
+        "test": given["test"].path if "test" in given else cut,
         "text_column": text,
         "label_column": label,
     }
     return DatasetSplits(
-        train, val, test, labels, _fingerprint({"train": train, "val": val, "test": test}), source
+        train=train,
+        val=val,
+        test=test,
+        labels=LabelMap.from_labels(e.label for e in train),
+        fingerprint=_fingerprint({"train": train, "val": val, "test": test}),
+        source=source,
     )
 
 
-def examples_from_lists(texts: Sequence[str], labels: Sequence[str]) -> list[Example]:
-    """In-memory data (the Python API) as Examples, rejecting empty texts or labels by index."""
+def examples_from_lists(texts: Sequence, labels: Sequence) -> list[Example]:
+    """In-memory data (the Python API) as Examples numbered from 1, refusing empty cells."""
     if len(texts) != len(labels):
-        raise DataError(f"{len(texts)} texts but {len(labels)} labels: they must match.")
-    out = []
-    for i, (text, label) in enumerate(zip(texts, labels)):
-        if text is None or not str(text).strip() or label is None or not str(label).strip():
-            raise DataError(f"Example {i} has an empty text or label.")
-        out.append(Example(str(text), str(label).strip(), i + 1))
-    return out
+        raise DataError(
+            f"{len(texts)} texts but {len(labels)} labels: they must pair up one to one."
+        )
+    examples = [
+        Example(as_text(t), as_text(y).strip(), row)
+        for row, (t, y) in enumerate(zip(texts, labels), start=1)
+    ]
+    for what in ("text", "label"):
+        empty = [i for i, e in enumerate(examples) if not getattr(e, what).strip()]
+        if empty:
+            shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
+            raise DataError(
+                f"{len(empty)} of {len(examples)} {what}s are empty (index {shown}, 0-based).",
+                hint="Fill them in or remove those examples.",
+            )
+    return examples

@@ -1,4 +1,9 @@
-"""Stratified, seeded train/validation/test splits (scikit-learn underneath)."""
+"""Stratified, seeded train/validation/test splits (scikit-learn's train_test_split underneath).
+
+Stratifying keeps every class's share the same in each split, so validation macro-F1 (which
+drives early stopping) sees every class. Classes with fewer than 3 examples cannot give one to
+each of train/validation/test; they stay whole in train, where the model can at least learn them.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +12,77 @@ from collections import Counter
 from ..errors import DataError
 from ..types import Example
 
+MIN_PER_CLASS = 3  # one example each for train, validation and test
+
+
+def _n_rows(fraction: float, n: int) -> int:
+    """Rows for a split: at least one when the fraction asks for a split at all."""
+    return max(1, round(fraction * n)) if fraction > 0 else 0
+
 
 def _cut(
-    examples: list[Example], fraction: float, seed: int
-) -> tuple[list[Example], list[Example]]:
-    """Split off ``fraction`` stratified by label; labels with < 3 examples stay in the rest."""
-    from sklearn.model_selection import train_test_split
+    indices: list[int], labels: list[str], n_cut: int, seed: int
+) -> tuple[list[int], list[int]]:
+    """Split ``n_cut`` indices off, stratified when scikit-learn can stratify that size."""
+    from sklearn.model_selection import train_test_split  # lazy: reading files needs no sklearn
 
-    if fraction <= 0 or not examples:
-        return examples, []
-    counts = Counter(e.label for e in examples)
-    rare = {k for k, v in counts.items() if v < 3}
-    common = [e for e in examples if e.label not in rare]
-    kept = [e for e in examples if e.label in rare]
-    n_labels = len({e.label for e in common})
-    n_cut = round(fraction * len(common))
-    if n_cut < 1:
-        return examples, []
-    stratify = (
-        [e.label for e in common] if n_cut >= n_labels and len(common) - n_cut >= n_labels else None
+    if n_cut == 0:
+        return indices, []
+    y = [labels[i] for i in indices]
+    counts = Counter(y)
+    # sklearn needs >= 2 per class and room for one of each class on both sides; below that a
+    # plain seeded shuffle is the best we can do (the caller checks train still has every class).
+    can_stratify = min(counts.values()) >= 2 and len(counts) <= n_cut <= len(y) - len(counts)
+    rest, cut = train_test_split(
+        indices, test_size=n_cut, random_state=seed, stratify=y if can_stratify else None
     )
-    rest, cut = train_test_split(common, test_size=n_cut, random_state=seed, stratify=stratify)
-    return kept + list(rest), list(cut)
+    return list(rest), list(cut)
 
 
 def stratified_split(
     examples: list[Example], val_fraction: float, test_fraction: float, seed: int
 ) -> tuple[list[Example], list[Example], list[Example]]:
-    """(train, val, test) with label proportions kept; deterministic for a seed."""
-    if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
+    """(train, val, test) with label proportions kept, each in input order; same seed, same split.
+
+    A fraction of 0 gives an empty split. Raises DataError when the data is too small for the
+    requested splits or a class would be missing from train.
+    """
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise DataError(
-            f"Split fractions val={val_fraction}, test={test_fraction} must be ≥ 0 and sum to < 1."
+            f"Split fractions val={val_fraction}, test={test_fraction} must each be >= 0 and sum "
+            "to less than 1.",
+            hint="Set data.val_fraction and data.test_fraction, e.g. 0.1 each.",
         )
-    rest, test = _cut(examples, test_fraction, seed)
-    share = val_fraction / (1 - test_fraction) if val_fraction else 0.0
-    train, val = _cut(rest, share, seed)
-    if val_fraction > 0 and not val:
+    labels = [e.label for e in examples]
+    counts = Counter(labels)
+    common = [i for i, y in enumerate(labels) if counts[y] >= MIN_PER_CLASS]
+    n_common_labels = len({labels[i] for i in common})
+    n_test = _n_rows(test_fraction, len(examples))
+    n_val = _n_rows(val_fraction, len(examples))
+    needed = n_test + n_val + n_common_labels  # the cut rows plus one per class left in train
+    if (n_test or n_val) and len(common) < needed:
+        asked = [f"a {val_fraction:.0%} validation split ({n_val} rows)"] if n_val else []
+        asked += [f"a {test_fraction:.0%} test split ({n_test} rows)"] if n_test else []
         raise DataError(
-            f"Only {len(examples)} examples: too few to cut a {val_fraction:.0%} validation split.",
-            hint="Add data (at least 3 per label), or pass --val FILE.",
+            f"{len(examples)} examples are too few to cut {' and '.join(asked)}: only "
+            f"{len(common)} belong to labels with at least {MIN_PER_CLASS} examples, and "
+            f"{needed} are needed (the cut rows plus one per label that stays in train).",
+            hint=f"Add examples (at least {MIN_PER_CLASS} per label), lower the fractions, or "
+            "pass --val/--test files.",
         )
-    missing = {e.label for e in examples} - {e.label for e in train}
+    rest, test = _cut(common, labels, n_test, seed)
+    rest, val = _cut(rest, labels, n_val, seed)
+    held_out = set(test) | set(val)
+    train = [i for i in range(len(examples)) if i not in held_out]
+    missing = sorted(set(counts) - {labels[i] for i in train})
     if missing:
         raise DataError(
-            f"The training split would lack labels {sorted(missing)[:10]}.",
-            hint="Add examples for them.",
+            f"With seed {seed}, the training split would lack label(s) "
+            f"{', '.join(map(repr, missing[:10]))}: all their examples went to validation/test.",
+            hint="Add examples for them, use another seed, or pass --val/--test files.",
         )
-    train.sort(key=lambda e: e.row)
-    return train, val, test
+    return (
+        [examples[i] for i in train],
+        [examples[i] for i in sorted(val)],
+        [examples[i] for i in sorted(test)],
+    )

@@ -1,16 +1,27 @@
-"""Check a labelled file: what is in it and every problem, blocking (error) or not (warning)."""
+"""Check a labelled file: what is in it and every problem, blocking (error) or not (warning).
+
+Errors make training fail or meaningless (empty cells, one class); warnings quietly hurt a model
+(duplicates, contradictions, truncation, tiny or dominated classes). One report backs both
+``tuneforge data check`` and the gate before training, so the messages are the same in both.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from ..types import Example
 from .sources import LoadedFile, load_examples
+
+TokenCounter = Callable[[list[str]], list[int]]
+MIN_PER_CLASS = 3  # one example each for train, validation and test
+IMBALANCE_RATIO = 10
+SHOWN_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -25,13 +36,15 @@ class Problem:
 
 @dataclass
 class CheckReport:
+    """What a file holds and every problem found; rows are 1-based data rows (header excluded)."""
+
     path: str
     format: str
     columns: list[str]
     text_column: str
     label_column: str
     n_rows: int
-    label_counts: dict[str, int]
+    label_counts: dict[str, int]  # most common first
     n_duplicates: int
     duplicate_examples: list[tuple[str, list[int]]]
     conflicts: list[tuple[str, dict[str, list[int]]]]
@@ -43,155 +56,177 @@ class CheckReport:
 
     @property
     def blocking(self) -> bool:
+        """True when any problem is an error: training must not start."""
         return any(p.severity == "error" for p in self.problems)
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        out["blocking"] = self.blocking
-        return out
+        """Plain JSON-serialisable data (for ``--json`` output and run records)."""
+        return {**asdict(self), "blocking": self.blocking}
 
 
-def _rows_text(rows: list[int], limit: int = 10) -> str:
+def _rows_text(rows: list[int], limit: int = SHOWN_ROWS) -> str:
     shown = ", ".join(map(str, rows[:limit]))
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
-def _length_stats(texts: list[str], count_tokens) -> dict:
+def _snippet(text: str, width: int = 50) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= width else flat[: width - 3] + "...")
+
+
+def _length_stats(texts: list[str], count_tokens: TokenCounter | None) -> tuple[dict, list[int]]:
     if count_tokens is not None:
-        lengths, unit = count_tokens(texts), "tokens"
+        lengths, unit = [int(n) for n in count_tokens(texts)], "tokens"
     else:
         lengths, unit = [len(t.split()) for t in texts], "words"
-    arr = np.asarray(lengths or [0])
-    return {
+    arr = np.asarray(lengths or [0], dtype=float)
+    stats = {
         "unit": unit,
         "min": int(arr.min()),
         "mean": round(float(arr.mean()), 1),
         "median": float(np.median(arr)),
         "p95": float(np.percentile(arr, 95)),
         "max": int(arr.max()),
-        "_lengths": lengths,
     }
+    return stats, lengths
+
+
+def _group_by_text(examples: list[Example]) -> dict[str, dict[str, list[int]]]:
+    """text → label → rows, for rows with both a text and a label (empties are errors anyway)."""
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for e in examples:
+        if e.text.strip() and e.label:
+            groups[e.text][e.label].append(e.row)
+    return {text: dict(labels) for text, labels in groups.items()}
+
+
+def _error(column: str, message: str, rows: list[int] | tuple[int, ...] = ()) -> Problem:
+    return Problem("error", column, message, tuple(rows))
+
+
+def _warning(column: str, message: str, rows: list[int] | tuple[int, ...] = ()) -> Problem:
+    return Problem("warning", column, message, tuple(rows))
+
+
+def _empty_problem(path: str, column: str, what: str, rows: list[int]) -> Problem:
+    return _error(
+        column,
+        f"{path}: {len(rows)} row(s) have an empty {what} in column '{column}' (rows "
+        f"{_rows_text(rows)}). Fill in the {what}s or remove those rows.",
+        rows,
+    )
+
+
+def _class_problems(path: str, column: str, counts: Counter, min_classes: int) -> Iterator[Problem]:
+    if len(counts) < min_classes:
+        names = ", ".join(map(repr, counts)) or "none"
+        yield _error(
+            column,
+            f"{path}: column '{column}' has {len(counts)} distinct label(s) ({names}); a "
+            "classifier needs at least two classes. Check --label-column, or add examples "
+            "of the other classes.",
+        )
+        return
+    rare = sorted((k for k, v in counts.items() if v < MIN_PER_CLASS), key=lambda k: counts[k])
+    if rare:
+        named = ", ".join(f"{k!r} ({counts[k]})" for k in rare[:SHOWN_ROWS])
+        more = f" and {len(rare) - SHOWN_ROWS} more" if len(rare) > SHOWN_ROWS else ""
+        yield _warning(
+            column,
+            f"{path}: {len(rare)} label(s) have fewer than {MIN_PER_CLASS} examples: "
+            f"{named}{more}. That is too few to put one in each of train/validation/test, "
+            "so a split keeps them in train only. Add examples for them.",
+        )
+    if counts:
+        (big, n_big), (small, n_small) = counts.most_common()[0], counts.most_common()[-1]
+        if n_big > IMBALANCE_RATIO * n_small:
+            yield _warning(
+                column,
+                f"{path}: labels are heavily imbalanced: {big!r} has {n_big} examples, "
+                f"{small!r} only {n_small} ({n_big / n_small:.0f}x). Consider "
+                "train.class_weights=balanced, or add examples of the small classes.",
+            )
+
+
+def _duplicate_problems(
+    loaded: LoadedFile, repeats: list[tuple[str, list[int]]], conflicts: list
+) -> Iterator[Problem]:
+    if repeats:
+        extra = sorted(r for _, rows in repeats for r in rows[1:])
+        text, rows = repeats[0]
+        yield _warning(
+            loaded.text_column,
+            f"{loaded.path}: {len(extra)} row(s) repeat an earlier row's text and label exactly "
+            f"(e.g. {_snippet(text)} in rows {_rows_text(rows, 5)}). Repeats weigh more in "
+            "training and can land in both train and test; remove them unless intended.",
+            extra,
+        )
+    if conflicts:
+        text, labels = conflicts[0]
+        sample = "; ".join(f"{k!r} in rows {_rows_text(v, 3)}" for k, v in labels.items())
+        yield _warning(
+            loaded.label_column,
+            f"{loaded.path}: {len(conflicts)} text(s) appear with different labels in column "
+            f"'{loaded.label_column}' (e.g. {_snippet(text)}: {sample}). The model cannot "
+            "learn both; keep one label per text.",
+            sorted(r for _, labs in conflicts for v in labs.values() for r in v),
+        )
+
+
+def _overlong_problem(loaded: LoadedFile, rows: list[int], max_length: int, unit: str) -> Problem:
+    size = f"{max_length} tokens" if unit == "tokens" else f"{max_length} words (so tokens)"
+    return _warning(
+        loaded.text_column,
+        f"{loaded.path}: {len(rows)} text(s) in column '{loaded.text_column}' are longer than "
+        f"{size} (rows {_rows_text(rows)}); they will be truncated to {max_length} tokens. "
+        "Raise model.max_length if their ends matter.",
+        rows,
+    )
 
 
 def check_examples(
     loaded: LoadedFile,
-    count_tokens: Callable[[list[str]], list[int]] | None = None,
+    count_tokens: TokenCounter | None = None,
     max_length: int = 128,
+    *,
+    min_classes: int = 2,
 ) -> CheckReport:
-    """Everything a user should know about a file before training on it."""
-    path, examples = loaded.path, loaded.examples
-    problems: list[Problem] = []
+    """Everything a user should know about a file before training on it.
+
+    ``min_classes`` is 2 for training data; an evaluation file may hold a single class.
+    """
+    examples = loaded.examples
     empty_text = [e.row for e in examples if not e.text.strip()]
     empty_label = [e.row for e in examples if not e.label]
-    labelled = [e for e in examples if e.label]
-    counts = Counter(e.label for e in labelled)
-    by_text: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for e in examples:
-        if e.text.strip():
-            by_text[e.text][e.label].append(e.row)
-    duplicates = [(t, rows) for t, lab in by_text.items() for rows in lab.values() if len(rows) > 1]
-    n_duplicates = sum(len(rows) - 1 for _, rows in duplicates)
-    conflicts = [
-        (t, {k: list(v) for k, v in lab.items()}) for t, lab in by_text.items() if len(lab) > 1
-    ]
-    stats = _length_stats([e.text for e in examples], count_tokens)
-    lengths = stats.pop("_lengths")
-    overlong = (
-        [e.row for e, n in zip(examples, lengths) if n > max_length]
-        if stats["unit"] == "tokens"
-        else []
-    )
+    counts = Counter(e.label for e in examples if e.label)
+    groups = _group_by_text(examples)
+    stats, lengths = _length_stats([e.text for e in examples], count_tokens)
+    # Without a tokenizer, words are a lower bound on tokens: more words than max_length is
+    # certainly too long.
+    overlong = [e.row for e, n in zip(examples, lengths) if n > max_length]
 
+    problems: list[Problem] = []
     if empty_label:
-        problems.append(
-            Problem(
-                "error",
-                loaded.label_column,
-                f"{path}: {len(empty_label)} rows have an empty '{loaded.label_column}' (rows "
-                f"{_rows_text(empty_label)}). Fill in their labels or remove those rows.",
-                tuple(empty_label),
-            )
-        )
+        problems.append(_empty_problem(loaded.path, loaded.label_column, "label", empty_label))
     if empty_text:
-        problems.append(
-            Problem(
-                "error",
-                loaded.text_column,
-                f"{path}: {len(empty_text)} rows have an empty '{loaded.text_column}' (rows "
-                f"{_rows_text(empty_text)}). Remove them or fill in the text.",
-                tuple(empty_text),
-            )
-        )
-    if len(counts) < 2:
-        problems.append(
-            Problem(
-                "error",
-                loaded.label_column,
-                f"{path}: column '{loaded.label_column}' has {len(counts)} distinct label(s) "
-                f"({', '.join(counts) or 'none'}); a classifier needs at least two classes.",
-            )
-        )
-    if n_duplicates:
-        problems.append(
-            Problem(
-                "warning",
-                loaded.text_column,
-                f"{path}: {n_duplicates} rows repeat an earlier row exactly (e.g. rows "
-                f"{_rows_text(duplicates[0][1], 5)}). Duplicates weigh those examples more and can "
-                "leak between train and test splits.",
-            )
-        )
-    if conflicts:
-        text, labs = conflicts[0]
-        sample = "; ".join(f"{k}: rows {_rows_text(v, 3)}" for k, v in labs.items())
-        problems.append(
-            Problem(
-                "warning",
-                loaded.label_column,
-                f"{path}: {len(conflicts)} texts appear with different labels (e.g. {text[:60]!r} "
-                f"→ {sample}). Decide on one label for each.",
-            )
-        )
+        problems.append(_empty_problem(loaded.path, loaded.text_column, "text", empty_text))
+    problems += _class_problems(loaded.path, loaded.label_column, counts, min_classes)
+    repeats = [(t, rows) for t, labels in groups.items() for rows in labels.values() if rows[1:]]
+    conflicts = [(t, labels) for t, labels in groups.items() if len(labels) > 1]
+    problems += _duplicate_problems(loaded, repeats, conflicts)
     if overlong:
-        problems.append(
-            Problem(
-                "warning",
-                loaded.text_column,
-                f"{path}: {len(overlong)} texts are longer than {max_length} tokens (rows "
-                f"{_rows_text(overlong)}); they will be truncated to {max_length}.",
-                tuple(overlong),
-            )
-        )
-    rare = sorted(k for k, v in counts.items() if v < 3)
-    if rare and len(counts) >= 2:
-        problems.append(
-            Problem(
-                "warning",
-                loaded.label_column,
-                f"{path}: labels with fewer than 3 examples ({', '.join(rare[:10])}) cannot "
-                "appear in each of train/validation/test; they stay in train only. Add examples.",
-            )
-        )
-    if len(counts) >= 2 and max(counts.values()) > 10 * min(counts.values()):
-        problems.append(
-            Problem(
-                "warning",
-                loaded.label_column,
-                f"{path}: labels are imbalanced (largest/smallest = "
-                f"{max(counts.values())}/{min(counts.values())}). Consider "
-                "train.class_weights=balanced.",
-            )
-        )
+        problems.append(_overlong_problem(loaded, overlong, max_length, stats["unit"]))
+    problems.sort(key=lambda p: p.severity != "error")  # stable: errors first
     return CheckReport(
-        path=path,
+        path=loaded.path,
         format=loaded.format,
-        columns=loaded.columns,
+        columns=list(loaded.columns),
         text_column=loaded.text_column,
         label_column=loaded.label_column,
         n_rows=loaded.n_rows,
         label_counts=dict(counts.most_common()),
-        n_duplicates=n_duplicates,
-        duplicate_examples=duplicates[:5],
+        n_duplicates=sum(len(rows) - 1 for _, rows in repeats),
+        duplicate_examples=repeats[:5],
         conflicts=conflicts,
         empty_text_rows=empty_text,
         empty_label_rows=empty_label,
@@ -206,49 +241,57 @@ def check_file(
     text_column: str | None = None,
     label_column: str | None = None,
     fmt: str | None = None,
-    count_tokens: Callable[[list[str]], list[int]] | None = None,
+    count_tokens: TokenCounter | None = None,
     max_length: int = 128,
 ) -> CheckReport:
-    return check_examples(
-        load_examples(path, text_column, label_column, fmt), count_tokens, max_length
-    )
+    """Read and check one file (``tuneforge data check``); read errors raise DataError."""
+    loaded = load_examples(path, text_column, label_column, fmt)
+    return check_examples(loaded, count_tokens, max_length)
 
 
 def format_check_report(report: CheckReport) -> str:
-    """A plain-text report for the terminal."""
+    """A plain-text report for the terminal: one line per label, so 77 labels stay scannable."""
+    counts = report.label_counts
     lines = [
-        f"file:      {report.path} ({report.format})",
-        f"columns:   {', '.join(report.columns)}",
-        f"using:     text='{report.text_column}'  label='{report.label_column}'",
-        f"rows:      {report.n_rows}",
-        f"labels:    {len(report.label_counts)}",
+        f"file       {report.path} ({report.format}, {report.n_rows} rows)",
+        f"columns    {', '.join(report.columns)}",
+        f"using      text: '{report.text_column}'   label: '{report.label_column}'",
+        f"labels     {len(counts)}",
     ]
-    width = max((len(k) for k in report.label_counts), default=5)
-    total = max(sum(report.label_counts.values()), 1)
-    for label, count in report.label_counts.items():
-        bar = "#" * max(1, round(30 * count / max(report.label_counts.values())))
-        lines.append(f"  {label:<{width}}  {count:>6}  {100 * count / total:5.1f}%  {bar}")
+    width = min(max((len(k) for k in counts), default=5), 40)
+    top = max(counts.values(), default=1)
+    total = max(sum(counts.values()), 1)
+    for label, count in counts.items():
+        name = label if len(label) <= width else label[: width - 3] + "..."
+        bar = "#" * max(1, round(20 * count / top))
+        lines.append(f"  {name:<{width}} {count:>7} {100 * count / total:5.1f}%  {bar}")
     s = report.length_stats
     lines.append(
-        f"length ({s['unit']}): min {s['min']}  mean {s['mean']}  median {s['median']:.0f}  "
-        f"p95 {s['p95']:.0f}  max {s['max']}"
+        f"length     ({s['unit']}) min {s['min']}  mean {s['mean']}  median {s['median']:g}  "
+        f"p95 {s['p95']:g}  max {s['max']}"
     )
     lines.append(
-        f"duplicates: {report.n_duplicates}   conflicting texts: {len(report.conflicts)}"
-        f"   empty texts: {len(report.empty_text_rows)}"
-        f"   empty labels: {len(report.empty_label_rows)}"
-        f"   overlong: {len(report.overlong_rows)}"
+        f"empty      texts {len(report.empty_text_rows)}   labels {len(report.empty_label_rows)}"
+        f"   overlong texts {len(report.overlong_rows)}"
     )
-    for p in report.problems:
-        lines.append(f"{p.severity.upper()}: {p.message}")
+    lines.append(f"duplicates {report.n_duplicates} repeated row(s)")
+    for text, rows in report.duplicate_examples[:3]:
+        lines.append(f"  {_snippet(text)} rows {_rows_text(rows, 5)}")
+    lines.append(f"conflicts  {len(report.conflicts)} text(s) with different labels")
+    for text, labels in report.conflicts[:3]:
+        sample = "; ".join(f"{k!r} rows {_rows_text(v, 3)}" for k, v in labels.items())
+        lines.append(f"  {_snippet(text)} -> {sample}")
+    lines.append("")
+    lines += [f"{p.severity.upper()}: {p.message}" for p in report.problems]
     errors = sum(p.severity == "error" for p in report.problems)
     lines.append(f"FAILED: {errors} blocking problem(s)" if errors else "OK: no blocking problems")
     return "\n".join(lines)
 
 
 def raise_if_blocking(report: CheckReport) -> None:
+    """Stop before training on data with errors, with every error in one message."""
     errors = [p.message for p in report.problems if p.severity == "error"]
     if errors:
         raise DataError(
-            " ".join(errors), hint="Run 'tuneforge data check FILE' to see every problem."
+            " ".join(errors), hint=f"Run 'tuneforge data check {report.path}' for the full report."
         )

@@ -1,4 +1,9 @@
-"""HTML reports with plots, self-contained (no scripts, no external resources)."""
+"""HTML run reports with plots, in one self-contained file.
+
+No scripts, no external resources, images as data URIs: a report can be attached to a ticket,
+archived with the run or opened offline and still look the same. No torch import here, so
+reports can be (re)built on a machine that only has the run directory.
+"""
 
 from .html import write_report
 from .plots import confusion_heatmap_png, training_curves_png

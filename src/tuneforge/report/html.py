@@ -1,204 +1,294 @@
-"""report.html: one self-contained page per run (inline CSS, PNG data URIs, no scripts)."""
+"""report.html: one self-contained page per run (inline CSS, PNG data URIs, no scripts).
+
+The page is built from whatever files the run directory holds, because it is written after
+failed and interrupted runs too: each section is shown when its input exists and readable,
+and a note says what is missing otherwise. Every string that came from a user (texts, labels,
+config values, error messages) goes through ``_e``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
+import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:1200px;padding:0 1rem;color:#222}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-td,th{padding:.25rem .6rem;text-align:left;border-bottom:1px solid #eee}
-tr:nth-child(even){background:#f7f7f9}th{background:#eef}
-.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:8px;
-padding:.7rem 1rem;min-width:150px}.card b{display:block;font-size:1.4rem}
-.state-succeeded{color:#1a7f37}.state-failed,.state-interrupted{color:#cf222e}
-.note{color:#666;font-size:.85rem}img{max-width:100%}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
+max-width:1200px;padding:0 1rem;color:#1f2328;line-height:1.4}h1{font-size:1.5rem}
+h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th{background:#eef1f5}
+td,th{padding:.25rem .6rem;text-align:left;vertical-align:top;border-bottom:1px solid #eaeef2}
+tbody tr:nth-child(even){background:#f6f8fa}td.num{text-align:right}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card b{display:block;font-size:1.5rem}
+.card{border:1px solid #d0d7de;border-radius:8px;padding:.6rem 1rem;min-width:140px}
+.good,.state-succeeded{color:#1a7f37}.bad,.state-failed,.state-interrupted{color:#cf222e}
+.state-running{color:#9a6700}.note,.card small{color:#656d76;font-size:.85rem}
+img{max-width:100%;height:auto}ul.ex{margin:0;padding-left:1.1rem}code{font-size:.85em}
 """
+_EXAMPLE_CHARS = 300  # long example texts are cut so one pair cannot dominate the page
 
 
-def _e(value) -> str:
-    return html.escape(str(value))
+def _e(value: Any) -> str:
+    """Escape for HTML text and attributes; "://" becomes "&#58;//" so user text containing a
+    URL renders unchanged but the page source holds no http(s) URL (the self-contained check)."""
+    return html.escape(str(value)).replace("://", "&#58;//")
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+class Raw(str):
+    """Markup built here from escaped parts; ``_table`` inserts it as is."""
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    """Floats to fixed digits; anything else (int, None, NaN, a stray string) as text."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.{digits}f}"
+    return "" if value is None else str(value)
+
+
+def _table(headers: list[str], rows: list[list[Any]], numeric: tuple[int, ...] = ()) -> str:
+    """Cells are escaped unless ``Raw``; columns in ``numeric`` are right-aligned."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{' class=num' if i in numeric else ''}>{c if isinstance(c, Raw) else _e(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    head = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""  # key/value tables: none
+    return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
-def _flatten(tree, prefix=""):
-    for key, value in (tree or {}).items():
-        if isinstance(value, dict):
+def _flatten(tree: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Nested config → (dotted key, value in YAML/JSON spelling: null, true, [..])."""
+    for key, value in (tree if isinstance(tree, dict) else {"(config)": tree}).items():
+        if isinstance(value, dict) and value:
             yield from _flatten(value, f"{prefix}{key}.")
         else:
-            yield f"{prefix}{key}", value
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            yield f"{prefix}{key}", text
 
 
-def _read_json(path: Path):
+def _read(path: Path, notes: list[str], parse) -> Any:
+    """Parsed file, or ``None`` when absent; an unreadable file adds a note instead of failing
+    the whole report (it is often written right after a crash)."""
+    if not path.is_file():
+        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except json.JSONDecodeError:
+        return parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        notes.append(f"{path.name} could not be read ({type(exc).__name__}); it is not shown.")
         return None
 
 
 def _read_records(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    """metrics.jsonl, skipping a cut-off or corrupt line (a killed process can leave one)."""
+    records = []
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    for line in text.splitlines():
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+            records.append(json.loads(line))
+        except ValueError:
             continue
-    return out
+    return [r for r in records if isinstance(r, dict)]
+
+
+def _duration(status: dict) -> str:
+    """Wall time from created_at to finished_at; a running run shows nothing rather than a
+    number that is already stale when the page is opened."""
+    try:
+        end, start = (dt.datetime.fromisoformat(str(status[k])) for k in ("finished_at",
+                                                                          "created_at"))
+        seconds = round((end - start).total_seconds())
+    except (KeyError, TypeError, ValueError):  # missing, malformed, or naive vs aware
+        return ""
+    hours, minutes, sec = seconds // 3600, seconds // 60 % 60, seconds % 60
+    if seconds < 0:  # clock changes between the two stamps
+        return ""
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
 
 
 def _header(run_dir: Path, status: dict) -> str:
-    state = status.get("state", "unknown")
-    facts = [
-        ("state", state),
-        ("model", status.get("model_dir", "")),
-        ("precision", status.get("precision", "")),
-        ("seed", status.get("seed", "")),
-        (
-            "train / val / test",
-            f"{status.get('n_train', '?')} / {status.get('n_val', '?')} / "
-            f"{status.get('n_test', '?')}",
-        ),
-        ("training time", f"{status['train_seconds']} s" if "train_seconds" in status else ""),
-        ("examples/s", status.get("examples_per_s", "")),
-        ("best epoch", status.get("best_epoch", "")),
-        ("data fingerprint", status.get("data_fingerprint", "")),
-        ("created / finished", f"{status.get('created_at', '')} / {status.get('finished_at', '')}"),
-        ("git sha", status.get("git_sha") or ""),
-    ]
+    state = str(status.get("state", "unknown"))
+    train_s = status.get("train_seconds")
+    facts = [("duration", _duration(status)), ("training time", train_s and f"{train_s} s")]
+    for key in ("model_dir", "precision", "seed", "best_epoch", "data_fingerprint", "git_sha",
+                "created_at", "finished_at"):
+        facts.append((key.replace("_", " ").replace(" dir", ""), status.get(key)))
     out = (
         f"<h1>Run {_e(status.get('run_id', run_dir.name))} "
-        f"<span class='state-{_e(state)}'>({_e(state)})</span></h1>"
+        f"<span class='state-{_e(state)}'>{_e(state)}</span></h1>"
     )
     if status.get("error"):
-        out += f"<p class='state-failed'>Error: {_e(status['error'])}</p>"
-    return out + _table(["", ""], [[k, v] for k, v in facts if v != ""])
+        out += f"<p class='bad'>Error: <code>{_e(status['error'])}</code></p>"
+    if state == "running":
+        out += "<p class='note'>The run is still in progress; this page is a snapshot.</p>"
+    return out + _table(["", ""], [[k, v] for k, v in facts if v not in ("", None)])
+
+
+def _cards(ev: dict) -> str:
+    names = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1",
+             "n": "examples"}
+    html_cards = [
+        f"<div class='card'>{name}<b>{_e(_num(ev[key]))}</b></div>"
+        for key, name in names.items()
+        if ev.get(key) is not None
+    ]
+    base = ev.get("baseline") if isinstance(ev.get("baseline"), dict) else {}
+    keys = ("accuracy", "macro_f1")
+    if all(isinstance(d.get(k), (int, float)) for d in (ev, base) for k in keys):
+        d_acc, d_f1 = (100 * (ev[k] - base[k]) for k in keys)  # percentage points
+        cls = "good" if d_acc >= 0 else "bad"
+        html_cards.append(
+            f"<div class='card'>vs {_e(base.get('name', 'baseline'))}<b class='{cls}'>"
+            f"{d_acc:+.1f} pts</b><small>accuracy; macro-F1 {d_f1:+.1f} pts (baseline "
+            f"{_num(base['accuracy'])} / {_num(base['macro_f1'])})</small></div>"
+        )
+    return "<div class='cards'>" + "".join(html_cards) + "</div>"
+
+
+def _confusion(ev: dict) -> str:
+    labels, confusion = ev.get("labels") or [], ev.get("confusion")
+    if not confusion or not labels:
+        return ""
+    try:
+        uri = confusion_heatmap_png(confusion, [str(label) for label in labels])
+    except ValueError as exc:
+        return f"<h2>Confusion matrix</h2><p class='note'>Not drawn: {_e(exc)}.</p>"
+    counts = "counts are written in the cells" if len(labels) <= 20 else (
+        f"with {len(labels)} labels the counts are left out of the cells (see the most "
+        "confused pairs below, or eval.json)"
+    )
+    return (
+        "<h2>Confusion matrix</h2><p class='note'>Rows are the true label, columns the "
+        "prediction. Colour is row-normalised (each true label's share, square-root scale) so "
+        f"rare classes show as clearly as frequent ones; {counts}. The image is static: there "
+        "are no counts on hover.</p>"
+        f"<img alt='confusion matrix' src=\"{uri}\">"
+    )
+
+
+def _per_class(ev: dict) -> str:
+    raw = ev.get("per_class") if isinstance(ev.get("per_class"), dict) else {}
+    per_class = {k: v for k, v in raw.items() if isinstance(v, dict)}
+    if not per_class:
+        return ""
+    # Worst F1 first; among equal F1 the larger class first, as it costs more examples.
+    ordered = sorted(per_class.items(), key=lambda kv: (kv[1].get("f1") or 0.0,
+                                                        -(kv[1].get("support") or 0)))
+    rows = [
+        [k, _num(v.get("precision"), 3), _num(v.get("recall"), 3), _num(v.get("f1"), 3),
+         _num(v.get("support"))]
+        for k, v in ordered
+    ]
+    return "<h2>Per class (worst F1 first)</h2>" + _table(
+        ["label", "precision", "recall", "F1", "support"], rows, numeric=(1, 2, 3, 4)
+    )
+
+
+def _pairs(ev: dict) -> str:
+    pairs = [p for p in ev.get("confused_pairs") or [] if isinstance(p, dict)]
+    pairs.sort(key=lambda p: -p["count"] if isinstance(p.get("count"), int) else 0)
+    if not pairs:
+        return ""
+    rows = [
+        [
+            f"{p.get('true', '?')} → {p.get('pred', '?')}",
+            p.get("count", ""),
+            Raw("<ul class=ex>" + "".join(
+                f"<li>{_e(t if len(t) <= _EXAMPLE_CHARS else t[: _EXAMPLE_CHARS - 1] + '…')}</li>"
+                for t in map(str, (p.get("examples") or [])[:3])
+            ) + "</ul>"),
+        ]
+        for p in pairs
+    ]
+    return "<h2>Most confused pairs</h2>" + _table(
+        ["true → predicted", "count", "examples"], rows, numeric=(1,)
+    )
 
 
 def _eval_section(ev: dict) -> str:
-    cards = [
-        ("accuracy", f"{ev['accuracy']:.4f}"),
-        ("macro-F1", f"{ev['macro_f1']:.4f}"),
-        ("weighted-F1", f"{ev.get('weighted_f1', 0):.4f}"),
-        ("examples", ev.get("n", "")),
-    ]
-    base = ev.get("baseline")
-    if base:
-        delta = 100 * (ev["accuracy"] - base["accuracy"])
-        cards.append((f"vs {base['name']}", f"{delta:+.1f} pts"))
-    out = f"<h2>Evaluation on {_e(ev.get('split', 'test'))}</h2><div class='cards'>"
-    out += "".join(f"<div class='card'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in cards) + "</div>"
-    if base:
-        out += (
-            f"<p class='note'>Baseline {_e(base['name'])} on the same splits: accuracy "
-            f"{base['accuracy']:.4f}, macro-F1 {base['macro_f1']:.4f}.</p>"
-        )
-    labels = ev.get("labels", [])
-    if ev.get("confusion") and labels:
-        uri = confusion_heatmap_png(ev["confusion"], labels)
-        out += "<h2>Confusion matrix</h2>"
-        if len(labels) > 20:
-            out += "<p class='note'>Colours are row-normalised; counts are in eval.json.</p>"
-        out += f"<img alt='confusion matrix' src='{uri}'>"
-    per_class = sorted(ev.get("per_class", {}).items(), key=lambda kv: kv[1]["f1"])
-    out += "<h2>Per class (weakest first)</h2>" + _table(
-        ["label", "precision", "recall", "F1", "support"],
-        [
-            [k, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", v["support"]]
-            for k, v in per_class
-        ],
-    )
-    pairs = ev.get("confused_pairs", [])
-    if pairs:
-        out += "<h2>Most confused pairs</h2>" + _table(
-            ["true", "predicted as", "count", "examples"],
-            [[p["true"], p["pred"], p["count"], " | ".join(p["examples"][:3])] for p in pairs],
-        )
-    return out
+    head = f"<h2>Evaluation on {_e(ev.get('split', 'test'))}</h2>"
+    return head + _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
 
 
 def _tradeoff_section(data: dict) -> str:
+    """tradeoff.json from the compress stage: one row per variant, and the chart."""
+    headers = "variant,accuracy,macro-F1,agreement,size MB,peak RSS MB,p50 ms,p95 ms,ex/s @32,"
+    headers += "within tolerance"
     rows = [
         [
-            r["variant"] + (" (recommended)" if r["variant"] == data["recommended"] else ""),
-            f"{r['accuracy']:.4f}",
-            f"{r['macro_f1']:.4f}",
-            f"{r['agreement']:.4f}",
-            f"{r['size_mb']:.1f}",
-            f"{r['peak_rss_mb']:.0f}",
-            f"{r['p50_ms']:.2f}",
-            f"{r['p95_ms']:.2f}",
-            f"{r['throughput_batch32']:.0f}",
+            r["variant"] + (" (recommended)" if r["variant"] == data.get("recommended") else ""),
+            _num(r["accuracy"]), _num(r["macro_f1"]), _num(r["agreement"]),
+            f"{r['size_mb']:.1f}", f"{r['peak_rss_mb']:.0f}", f"{r['p50_ms']:.2f}",
+            f"{r['p95_ms']:.2f}", f"{r['throughput_batch32']:.0f}",
             "yes" if r["within_tolerance"] else "no",
         ]
         for r in data["variants"]
     ]
-    table = _table(
-        [
-            "variant",
-            "accuracy",
-            "macro-F1",
-            "agreement",
-            "size MB",
-            "peak RSS MB",
-            "p50 ms",
-            "p95 ms",
-            "ex/s @32",
-            "within tolerance",
-        ],
-        rows,
-    )
-    chart = tradeoff_png(data["variants"], data["recommended"])
+    chart = tradeoff_png(data["variants"], data.get("recommended", ""))
     return (
-        f"<h2>Compression trade-off</h2><p class='note'>Measured on {_e(data['measured_on'])}"
-        f"; tolerance {_e(data['max_accuracy_drop'])} accuracy points.</p>{table}"
-        f"<img alt='trade-off chart' src='{chart}'>"
+        f"<h2>Compression trade-off</h2><p class='note'>Measured on "
+        f"{_e(data.get('measured_on', '?'))}; tolerance {_e(data.get('max_accuracy_drop', '?'))}"
+        f" accuracy points.</p>{_table(headers.split(','), rows, numeric=tuple(range(1, 9)))}"
+        f"<img alt='trade-off chart' src=\"{chart}\">"
     )
 
 
 def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = None) -> Path:
-    """Write ``run_dir/report.html`` from whatever the run has produced so far."""
+    """Write ``run_dir/report.html`` from whatever the run has produced so far; return its path.
+
+    ``extra_sections`` are ``(title, html)`` pairs appended at the end so later stages can add
+    content without editing this module; the title is escaped, the HTML is trusted as given.
+    """
     run_dir = Path(run_dir)
-    status = _read_json(run_dir / "status.json") or {}
-    body = [_header(run_dir, status)]
-    ev = _read_json(run_dir / "eval.json")
-    body.append(
-        _eval_section(ev)
-        if ev
-        else "<p class='note'>No evaluation yet (the run did not finish).</p>"
-    )
-    curves = training_curves_png(
-        _read_records(run_dir / "metrics.jsonl"), best_step=status.get("best_step")
-    )
-    if curves:
-        body.append(f"<h2>Training</h2><img alt='training curves' src='{curves}'>")
-    tradeoff = _read_json(run_dir / "tradeoff.json")
-    if tradeoff and tradeoff.get("variants"):
+    notes: list[str] = []
+    status = _read(run_dir / "status.json", notes, json.loads)
+    status = status if isinstance(status, dict) else {}
+    ev = _read(run_dir / "eval.json", notes, json.loads)
+    tradeoff = _read(run_dir / "tradeoff.json", notes, json.loads)
+    config = _read(run_dir / "config.yaml", notes, yaml.safe_load)
+    records = _read_records(run_dir / "metrics.jsonl")
+    if not status:
+        notes.append("No status.json: run metadata is unknown.")
+    if not (run_dir / "eval.json").is_file():
+        notes.append("No evaluation (eval.json): the run did not reach the test set.")
+
+    body = [_header(run_dir, status)] + [f"<p class='note'>{_e(n)}</p>" for n in notes]
+    if isinstance(ev, dict) and ev:
+        body.append(_eval_section(ev))
+    curves = training_curves_png(records, best_step=status.get("best_step"))
+    body.append("<h2>Training</h2>" + (
+        f"<img alt='training curves' src=\"{curves}\">" if curves
+        else "<p class='note'>No training metrics recorded.</p>"
+    ))
+    if isinstance(tradeoff, dict) and tradeoff.get("variants"):
         body.append(_tradeoff_section(tradeoff))
-    config_path = run_dir / "config.yaml"
-    if config_path.is_file():
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    if config is not None:
         body.append("<h2>Configuration</h2>" + _table(["key", "value"], list(_flatten(config))))
+    packages = status.get("packages")
+    if isinstance(packages, dict) and packages:
+        body.append("<h2>Environment</h2>" + _table(["package", "version"], [*packages.items()]))
     for title, content in extra_sections or []:
         body.append(f"<h2>{_e(title)}</h2>{content}")
     title = _e(status.get("run_id", run_dir.name))
     page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>tuneforge run {title}"
-        f"</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>tuneforge run {title}</title><style>{CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
     )
     out = run_dir / "report.html"
     out.write_text(page, encoding="utf-8")

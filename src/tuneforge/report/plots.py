@@ -1,71 +1,133 @@
-"""Matplotlib figures rendered to PNG data URIs, so reports are single self-contained files."""
+"""Matplotlib figures rendered to PNG data URIs, so a report is one self-contained file.
+
+Figures are built with ``matplotlib.figure.Figure`` and rendered by the Agg canvas directly
+instead of through ``pyplot``: importing this module must not switch the process-wide backend
+(that would break plotting in a notebook that also imports tuneforge), and a figure that
+pyplot never registered cannot leak or pile up across many reports.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+import math
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+_DPI = 100
+_TICK_CHARS = 24  # longer label names are cut in tick labels; tables show them in full
+_MAX_ANNOTATED = 20  # above this many labels the per-cell counts become unreadable
 
 
-def _to_data_uri(fig) -> str:
+def _new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _to_data_uri(fig: Figure, tight: bool = False) -> str:
+    """Render as PNG and release the figure's artists (the caller keeps no reference).
+
+    ``tight`` grows the canvas around whatever sticks out (long tick labels) instead of
+    shrinking the axes to make room for it.
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight" if tight else None)
+    finally:
+        fig.clear()
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _smooth(values: list[float], window: int) -> np.ndarray:
-    if len(values) < window or window < 2:
-        return np.asarray(values)
-    kernel = np.ones(window) / window
-    return np.convolve(values, kernel, mode="valid")
+def _finite(record: dict, *keys: str) -> bool:
+    """A record is plottable only if every key holds a finite number (a killed run may not)."""
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not math.isfinite(value):
+            return False
+    return True
+
+
+def moving_average(values: list[float], window: int) -> np.ndarray:
+    """Trailing mean over ``window`` points; the first points average what exists so far,
+    so the smoothed line covers the whole x range instead of starting ``window`` steps late."""
+    data = np.asarray(values, dtype=float)
+    if window < 2 or data.size == 0:
+        return data
+    cumsum = np.cumsum(np.insert(data, 0, 0.0))
+    idx = np.arange(1, data.size + 1)
+    start = np.maximum(idx - window, 0)
+    return (cumsum[idx] - cumsum[start]) / (idx - start)
+
+
+def _short(label: str) -> str:
+    """Cut in the middle: labels often share a prefix (or a suffix), and keeping both ends
+    keeps cut labels told apart."""
+    label = str(label)
+    if len(label) <= _TICK_CHARS:
+        return label
+    head = (_TICK_CHARS - 1) // 2
+    return label[:head] + "…" + label[-(_TICK_CHARS - 1 - head) :]
 
 
 def training_curves_png(records: list[dict], best_step: int | None = None) -> str | None:
-    """Training loss by step, validation loss, and validation accuracy/macro-F1 by epoch."""
-    train = [r for r in records if r.get("split") == "train" and "loss" in r]
-    val = [r for r in records if r.get("split") == "val" and "macro_f1" in r]
+    """Training loss by step, validation loss, validation accuracy/macro-F1 by epoch.
+
+    The best validation macro-F1 point is ringed: the one at ``best_step`` (the checkpoint the
+    trainer kept) when given and present, else the highest macro-F1 (ties: lower loss).
+    Returns ``None`` when there is nothing to plot, so the page can say so instead.
+    """
+    train = sorted(
+        (r for r in records if r.get("split") == "train" and _finite(r, "step", "loss")),
+        key=lambda r: r["step"],
+    )
+    val = sorted(
+        (
+            r
+            for r in records
+            if r.get("split") == "val" and _finite(r, "epoch", "loss", "accuracy", "macro_f1")
+        ),
+        key=lambda r: r["epoch"],
+    )
     if not train and not val:
         return None
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    fig = _new_figure(12, 3.2)
+    axes = fig.subplots(1, 3)
     if train:
         steps = [r["step"] for r in train]
         losses = [r["loss"] for r in train]
         axes[0].plot(steps, losses, color="#9ecae1", lw=1, label="loss")
-        window = max(1, len(losses) // 20)
-        smooth = _smooth(losses, window)
-        axes[0].plot(
-            steps[len(steps) - len(smooth) :],
-            smooth,
-            color="#08519c",
-            lw=2,
-            label=f"moving average ({window})",
-        )
+        window = max(2, len(losses) // 15)
+        if len(losses) > window:
+            axes[0].plot(
+                steps, moving_average(losses, window), color="#08519c", lw=2,
+                label=f"moving average ({window})",
+            )
         axes[0].legend(fontsize=8)
+    else:
+        axes[0].text(0.5, 0.5, "no training records", ha="center", transform=axes[0].transAxes)
     axes[0].set(title="training loss", xlabel="step")
     if val:
         epochs = [r["epoch"] for r in val]
         axes[1].plot(epochs, [r["loss"] for r in val], marker="o", color="#d94801")
         axes[2].plot(epochs, [r["accuracy"] for r in val], marker="o", label="accuracy")
         axes[2].plot(epochs, [r["macro_f1"] for r in val], marker="s", label="macro-F1")
-        kept = [r for r in val if r["step"] == best_step]
-        best = kept[-1] if kept else max(val, key=lambda r: r["macro_f1"])
+        kept = [r for r in val if best_step is not None and r.get("step") == best_step]
+        # Same rule as the trainer: highest macro-F1, ties to the lower validation loss.
+        best = kept[-1] if kept else max(val, key=lambda r: (r["macro_f1"], -r["loss"]))
         axes[2].scatter(
-            [best["epoch"]],
-            [best["macro_f1"]],
-            s=160,
-            facecolors="none",
-            edgecolors="red",
-            linewidths=2,
-            label="best (kept)",
-            zorder=5,
+            [best["epoch"]], [best["macro_f1"]], s=160, facecolors="none", edgecolors="red",
+            linewidths=2, zorder=5, label=f"best macro-F1 {best['macro_f1']:.3f}",
         )
         axes[2].legend(fontsize=8)
+    else:
+        for ax in axes[1:]:
+            ax.text(0.5, 0.5, "no validation records", ha="center", transform=ax.transAxes)
     axes[1].set(title="validation loss", xlabel="epoch")
     axes[2].set(title="validation accuracy / macro-F1", xlabel="epoch")
     for ax in axes:
@@ -74,38 +136,56 @@ def training_curves_png(records: list[dict], best_step: int | None = None) -> st
 
 
 def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
-    """Row-normalised confusion matrix; counts written in cells when there are few labels."""
+    """Row-normalised confusion matrix (rows = true label, columns = predicted).
+
+    Colour is each row's share (square-root scale) so that rare classes and small
+    confusions are as visible as frequent ones; counts
+    are written in the cells only up to 20 labels. Figure size grows with the label count
+    (capped) and the tick font shrinks with the space each label gets, which keeps 2 to ~80
+    labels legible; the canvas then grows around long tick labels. Raises ``ValueError`` if
+    the matrix does not match the labels.
+    """
     matrix = np.asarray(confusion, dtype=float)
     n = len(labels)
+    if n == 0 or matrix.shape != (n, n):
+        raise ValueError(f"confusion matrix of shape {matrix.shape} does not match {n} labels")
     rows = matrix.sum(axis=1, keepdims=True)
     norm = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
-    size = min(4 + 0.22 * n, 22)
-    fig, ax = plt.subplots(figsize=(size, size * 0.9))
-    image = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    font = max(4, min(10, 200 / max(n, 1)))
-    ax.set_xticks(range(n), labels, rotation=90, fontsize=font)
-    ax.set_yticks(range(n), labels, fontsize=font)
-    ax.set(xlabel="predicted", ylabel="true", title="confusion matrix (row-normalised)")
-    if n <= 20:
-        for i in range(n):
-            for j in range(n):
-                if matrix[i, j]:
-                    ax.text(
-                        j,
-                        i,
-                        int(matrix[i, j]),
-                        ha="center",
-                        va="center",
-                        fontsize=font,
-                        color="white" if norm[i, j] > 0.5 else "black",
-                    )
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    return _to_data_uri(fig)
+    size = min(max(3.5, 0.3 * n), 16.0)  # side of the matrix itself, in inches
+    font = min(10.0, max(4.0, 0.6 * size * 72 / n))
+    fig = _new_figure(size * 1.15, size, layout=None)
+    ax = fig.subplots()
+    # Square-root colour scale: a 5% confusion is still visible next to a 95% diagonal.
+    image = ax.imshow(norm, cmap="Blues", norm=PowerNorm(0.5, vmin=0, vmax=1), aspect="equal")
+    ticks = [_short(label) for label in labels]
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    # parse_math=False: a label such as "$5 off" must print as written, not as TeX.
+    if n <= _MAX_ANNOTATED:
+        ax.set_xticklabels(
+            ticks, rotation=45, ha="right", rotation_mode="anchor", fontsize=font,
+            parse_math=False,
+        )
+    else:
+        ax.set_xticklabels(ticks, rotation=90, fontsize=font, parse_math=False)
+    ax.set_yticklabels(ticks, fontsize=font, parse_math=False)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix (row-normalised)", fontsize=10)
+    if n <= _MAX_ANNOTATED:
+        for i, j in zip(*np.nonzero(matrix)):
+            ax.text(
+                j, i, int(matrix[i, j]), ha="center", va="center", fontsize=font,
+                color="white" if norm[i, j] > 0.3 else "black",
+            )
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02, shrink=0.8)
+    return _to_data_uri(fig, tight=True)
 
 
 def tradeoff_png(variants: list[dict], recommended: str) -> str:
     """Accuracy against single-request latency; point area proportional to size on disk."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig = _new_figure(7, 4.2)
+    ax = fig.subplots()
     sizes = [max(r["size_mb"], 1.0) for r in variants]
     scale = 900 / max(sizes)
     for r, size in zip(variants, sizes):
@@ -118,11 +198,8 @@ def tradeoff_png(variants: list[dict], recommended: str) -> str:
         ax.annotate(
             f"{r['variant']} ({r['size_mb']:.0f} MB)",
             (r["p50_ms"], 100 * r["accuracy"]),
-            fontsize=8,
-            ha="center",
-            va="bottom",
-            xytext=(0, 8),
-            textcoords="offset points",
+            fontsize=8, ha="center", va="bottom", xytext=(0, 8), textcoords="offset points",
+            parse_math=False,
         )
     ax.set(
         xlabel="p50 latency, one short request (ms)",

@@ -1,14 +1,12 @@
-"""RunStore: runs, parameters and metrics in a SQL database through SQLAlchemy.
-
-SQLite under the runs directory by default; any SQLAlchemy URL (PostgreSQL for teams) through
-``TUNEFORGE_STORE_URL``, so only portable types and SQL are used. Callers get frozen
-dataclasses, never ORM objects or open sessions: records outlive the store and cross threads.
-"""
+"""RunStore: runs, params and metrics in SQL. SQLite beside the runs by default, any SQLAlchemy URL
+(PostgreSQL for teams) via ``TUNEFORGE_STORE_URL``, so only portable types and SQL are used.
+Callers get frozen dataclasses, never ORM objects or sessions: records outlive the store."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,8 +30,7 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 class UTCDateTime(sa.TypeDecorator):
-    """Aware UTC out on every backend: SQLite returns naive values, PostgreSQL the session's
-    zone. Stored as UTC (naive on SQLite, which has no zone type; naive input counts as UTC)."""
+    """Aware UTC out of every backend (SQLite has no zone type; naive input counts as UTC)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -150,16 +147,11 @@ def default_store_url(runs_dir: Path) -> str:
 
 
 def _as_metric(value: Any) -> float | None:
-    """A finite float, or None: booleans and strings are flags and notes, not measurements.
-    NaN is skipped because SQLite stores it as NULL (the insert would fail); metrics.jsonl has it.
-    """
-    if isinstance(value, (bool, str, bytes)):
+    """A finite float, or None for flags and notes (bool, str). NaN is skipped: SQLite stores it
+    as NULL, so the insert would fail (metrics.jsonl keeps it)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
         return None
-    try:
-        number = float(value)  # numpy and 0-d torch scalars too
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+    return float(value) if math.isfinite(value) else None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -215,17 +207,9 @@ class RunStore:
                 if attempt == 2:
                     raise RunError(f"Cannot open the run store {self.url}: {exc.orig}") from exc
 
-    def start(  # one keyword per column of tf_runs, so: many arguments
-        self,
-        run_id: str,
-        name: str,
-        run_dir: str,
-        config: dict,
-        *,
-        model: str | None = None,
-        git_sha: str | None = None,
-        data_fingerprint: str | None = None,
-        seed: int | None = None,
+    def start(
+        self, run_id: str, name: str, run_dir: str, config: dict, *, model: str | None = None,
+        git_sha: str | None = None, data_fingerprint: str | None = None, seed: int | None = None,
         resume: bool = False,
     ) -> StoredRun:
         """Record a new running run and its flattened config, or reopen one with ``resume``.
@@ -256,11 +240,11 @@ class RunStore:
     ) -> None:
         """One row per numeric value, in one transaction; other values are skipped."""
         now = dt.datetime.now(_UTC)
-        numbers = {k: n for k, v in metrics.items() if (n := _as_metric(v)) is not None}
-        if not numbers:
+        values = {k: n for k, v in metrics.items() if (n := _as_metric(v)) is not None}
+        if not values:
             return
         common = {"run_id": run_id, "step": int(step), "epoch": float(epoch), "split": split}
-        rows = [{**common, "key": k, "value": n, "created_at": now} for k, n in numbers.items()]
+        rows = [{**common, "key": k, "value": n, "created_at": now} for k, n in values.items()]
         try:
             with Session(self.engine) as session, session.begin():
                 session.execute(sa.insert(MetricRow), rows)
@@ -285,7 +269,7 @@ class RunStore:
             return session.execute(query).rowcount
 
     def _rows(self, query: sa.Select) -> list[sa.Row]:
-        # Plain rows, read in a short transaction: nothing keeps a session open.
+        """Plain rows, read in a short transaction: no session outlives the call."""
         with Session(self.engine) as session:
             return list(session.execute(query))
 
@@ -299,7 +283,8 @@ class RunStore:
         return [RunRecord(*r) for r in self._rows(query.limit(limit))]
 
     def params(self, run_id: str) -> dict[str, str]:
-        return dict(self._rows(select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == run_id)))
+        query = select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == run_id)
+        return {key: value for key, value in self._rows(query)}
 
     def metrics(self, run_id: str, split: str | None = None) -> list[MetricRecord]:
         """In logging order: by step, then by insertion."""
