@@ -6,8 +6,23 @@ import argparse
 import os
 import sys
 import traceback
-from pathlib import Path
 
+from .commands import (
+    cmd_compress,
+    cmd_data_check,
+    cmd_evaluate,
+    cmd_export,
+    cmd_predict,
+    cmd_registry_list,
+    cmd_registry_promote,
+    cmd_registry_rollback,
+    cmd_registry_show,
+    cmd_runs_compare,
+    cmd_runs_list,
+    cmd_runs_show,
+    cmd_serve,
+    cmd_train,
+)
 from .errors import TuneforgeError
 
 EXAMPLES = {
@@ -204,265 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     _runs_dir_arg(cmp_)
     cmp_.set_defaults(func=cmd_runs_compare)
     return parser
-
-
-def _runs_dir(args) -> Path:
-    from .store import default_runs_dir
-
-    return default_runs_dir(args.runs_dir)
-
-
-def cmd_data_check(args) -> int:
-    from .data import check_file, format_check_report
-    from .models import resolve_model_dir
-    from .recipes.finetune import _tokenizer_for
-    from .train import count_tokens
-
-    tokenizer = _tokenizer_for(resolve_model_dir(args.model))
-    report = check_file(
-        args.file,
-        args.text_column,
-        args.label_column,
-        args.format,
-        count_tokens=lambda texts: count_tokens(tokenizer, texts),
-        max_length=args.max_length,
-    )
-    print(format_check_report(report))
-    return 1 if report.blocking else 0
-
-
-def cmd_train(args) -> int:
-    from .config import load_config
-    from .console import metrics_table, out
-    from .recipes.finetune import run_finetune
-
-    base: dict = {"data": {}, "model": {}, "train": {}, "runs_dir": str(_runs_dir(args))}
-    if not args.resume and not args.train_file and not args.config:
-        raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
-    flags = {
-        ("data", "train_file"): args.train_file,
-        ("data", "val_file"): args.val,
-        ("data", "test_file"): args.test,
-        ("data", "text_column"): args.text_column,
-        ("data", "label_column"): args.label_column,
-        ("data", "format"): args.format,
-        ("model", "name"): args.model,
-        ("model", "max_length"): args.max_length,
-        ("train", "epochs"): args.epochs,
-        ("train", "batch_size"): args.batch_size,
-        ("train", "lr"): args.lr,
-        ("train", "seed"): args.seed,
-        ("train", "precision"): args.precision,
-    }
-    for (section, key), value in flags.items():
-        if value is not None:
-            base[section][key] = value
-    if args.seed is not None:
-        base["data"]["seed"] = args.seed
-    if args.name:
-        base["name"] = args.name
-    cfg = load_config(args.config, args.overrides, base=base)
-    result = run_finetune(cfg, resume=args.resume, progress=not args.no_progress)
-    out.print(f"run id:  {result.run_id}")
-    out.print(f"run dir: {result.run_dir}")
-    out.print(metrics_table(f"{result.eval.split} metrics", result.eval.to_dict()))
-    out.print(f"report:  {result.run_dir / 'report.html'}")
-    return 0
-
-
-def cmd_evaluate(args) -> int:
-    from .console import metrics_table, out
-    from .recipes.use import evaluate_run
-
-    report, path = evaluate_run(
-        args.run, _runs_dir(args), args.data, args.text_column, args.label_column, args.format
-    )
-    out.print(metrics_table(f"{args.data}", report.to_dict()))
-    out.print(f"written: {path}")
-    return 0
-
-
-def cmd_predict(args) -> int:
-    from .console import out, predictions_table, to_json_lines
-    from .recipes.use import predict_texts, read_texts
-
-    texts = list(args.texts)
-    if args.input:
-        texts += read_texts(args.input, args.text_column, args.format)
-    if not texts:
-        raise TuneforgeError("predict needs TEXT arguments or --input FILE.")
-    _, predictions = predict_texts(args.run, _runs_dir(args), texts, top_k=args.top_k)
-    if args.output:
-        _write_predictions(Path(args.output), texts, predictions)
-        out.print(f"written: {args.output} ({len(texts)} predictions)")
-    elif sys.stdout.isatty() or len(texts) <= 20:
-        out.print(predictions_table(texts, predictions))
-    else:
-        sys.stdout.write(to_json_lines(texts, predictions))
-    return 0
-
-
-def cmd_export(args) -> int:
-    from .console import out, parity_table
-    from .recipes.release import export_run
-
-    path, report = export_run(args.run, _runs_dir(args), args.format, args.quantize, args.output)
-    out.print(parity_table([report.to_dict()]))
-    out.print(f"artifact: {path}")
-    return 0
-
-
-def cmd_compress(args) -> int:
-    from .console import out, tradeoff_table
-    from .recipes.release import compress_run
-
-    variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
-    data = compress_run(
-        args.run,
-        _runs_dir(args),
-        variants,
-        args.max_accuracy_drop,
-        args.data,
-        log=lambda m: print(m, file=sys.stderr),
-    )
-    out.print(tradeoff_table(data))
-    out.print(
-        f"recommended: {data['recommended']} (fastest single request within "
-        f"{data['max_accuracy_drop']} accuracy points)"
-    )
-    return 0
-
-
-def cmd_serve(args) -> int:
-    from .recipes.serving import serve
-    from .serve import ServeSettings, load_token
-
-    settings = ServeSettings(
-        host=args.host,
-        port=args.port,
-        max_batch_size=args.max_batch_size,
-        max_wait_ms=args.max_wait_ms,
-        max_inputs=args.max_inputs,
-        max_chars=args.max_chars,
-        overlong=args.overlong,
-        request_timeout_s=args.timeout,
-        token=load_token(args.token_file),
-        workers=args.workers,
-    )
-    serve(args.model, _runs_dir(args), args.variant, settings)
-    return 0
-
-
-def _registry(args):
-    from .store import Registry
-
-    return Registry(_store(args))
-
-
-def cmd_registry_list(args) -> int:
-    from .console import out, versions_table
-
-    registry = _registry(args)
-    names = registry.names()
-    if not names:
-        out.print("no registered models yet")
-    for name in names:
-        out.print(versions_table(name, registry.versions(name)))
-    return 0
-
-
-def cmd_registry_show(args) -> int:
-    from .console import out, versions_table
-
-    versions = _registry(args).versions(args.name)
-    if not versions:
-        raise TuneforgeError(f"No model named '{args.name}' in the registry.")
-    out.print(versions_table(args.name, versions))
-    return 0
-
-
-def cmd_registry_promote(args) -> int:
-    from .console import out
-    from .recipes.release import promote
-
-    v = promote(args.ref, _runs_dir(args), args.name, args.stage, force=args.force)
-    forced = " (forced)" if v.forced else ""
-    out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")
-    return 0
-
-
-def cmd_registry_rollback(args) -> int:
-    from .console import out
-
-    v = _registry(args).rollback(args.name, args.stage)
-    out.print(f"{v.name}@{v.stage} is now v{v.version} ({v.run_id}:{v.variant})")
-    return 0
-
-
-def _write_predictions(path: Path, texts, predictions) -> None:
-    from .console import to_json_lines
-
-    if path.suffix == ".csv":
-        import pandas as pd
-
-        rows = [{"text": t, "label": p.label, "score": p.score} for t, p in zip(texts, predictions)]
-        pd.DataFrame(rows).to_csv(path, index=False)
-    else:
-        path.write_text(to_json_lines(texts, predictions), encoding="utf-8")
-
-
-def _store(args):
-    from .store import RunStore, default_store_url
-
-    return RunStore(default_store_url(_runs_dir(args)))
-
-
-def _final_metrics(store, run_id: str) -> dict:
-    return store.latest_metrics(run_id, "test") or store.latest_metrics(run_id, "val")
-
-
-def cmd_runs_list(args) -> int:
-    from .console import out, runs_table
-
-    store = _store(args)
-    records = store.list_runs(limit=args.limit)
-    if not records:
-        out.print(f"no runs yet in {_runs_dir(args)}")
-        return 0
-    out.print(runs_table(records, {r.id: _final_metrics(store, r.id) for r in records}))
-    return 0
-
-
-def cmd_runs_show(args) -> int:
-    import json
-
-    from .console import out
-    from .store import resolve_run
-
-    run = resolve_run(args.run, _runs_dir(args))
-    status = run.status()
-    out.print(json.dumps(status, indent=2))
-    ev = run.eval_path
-    if ev.is_file():
-        data = json.loads(ev.read_text(encoding="utf-8"))
-        out.print(
-            f"{data['split']}: accuracy {data['accuracy']:.4f}  "
-            f"macro-F1 {data['macro_f1']:.4f}  (n={data.get('n')})"
-        )
-    out.print(f"report: {run.report_path}")
-    return 0
-
-
-def cmd_runs_compare(args) -> int:
-    from .console import compare_table, out
-    from .store import resolve_run
-
-    store = _store(args)
-    ids = [resolve_run(r, _runs_dir(args)).run_id for r in args.runs]
-    params = [store.params(i) for i in ids]
-    finals = [_final_metrics(store, i) for i in ids]
-    out.print(compare_table(ids, params, finals))
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
