@@ -73,8 +73,8 @@ def test_scores(predict_proba, data: DatasetSplits) -> tuple[float, float]:
     return accuracy_and_macro_f1(y, probs.argmax(1).tolist())
 
 
-def run_tuneforge(data: DatasetSplits, seed: int, epochs: int) -> dict:
-    cfg = load_config(overrides=[f"train.seed={seed}", f"train.epochs={epochs}"])
+def run_tuneforge(data: DatasetSplits, seed: int, epochs: int, overrides: list[str]) -> dict:
+    cfg = load_config(overrides=[f"train.seed={seed}", f"train.epochs={epochs}", *overrides])
     set_seed(seed)
     cm = load_model(cfg.model, data.labels)
     clock = Clock()
@@ -200,6 +200,13 @@ def main() -> None:
     )
     parser.add_argument("--ways", default=",".join(WAYS))
     parser.add_argument("--target", type=float, default=0.925)
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override for the tuneforge way, e.g. train.lr=3e-4",
+    )
     parser.add_argument("--json", default="bench/results/train_speed.json")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
@@ -210,7 +217,7 @@ def main() -> None:
             data = load_data(args.dataset, seed)
             print(f"{way} seed {seed} ...", file=sys.stderr, flush=True)
             if way == "tuneforge":
-                r = run_tuneforge(data, seed, args.epochs)
+                r = run_tuneforge(data, seed, args.epochs, args.override)
             else:
                 r = run_trainer(way, data, seed, args.epochs, Path("/tmp/tuneforge-bench-trainer"))
             r["seed"] = seed
