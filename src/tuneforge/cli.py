@@ -12,6 +12,7 @@ from .commands import (
     cmd_data_check,
     cmd_evaluate,
     cmd_export,
+    cmd_monitor,
     cmd_predict,
     cmd_registry_list,
     cmd_registry_promote,
@@ -33,6 +34,7 @@ EXAMPLES = {
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
     "export": "tuneforge export intents-v1 --format onnx --quantize int8-dynamic",
     "serve": "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000",
+    "monitor": "tuneforge monitor intents@production --window 30m --rules rules.yaml --watch",
     "compress": "tuneforge compress intents-v1 --max-accuracy-drop 0.3",
     "registry": "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
     "--stage production   |   tuneforge predict intents@production 'hello'",
@@ -175,8 +177,29 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
     sv.add_argument("--workers", type=int, default=1)
     sv.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
+    sv.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
+    sv.add_argument(
+        "--log-inputs",
+        action="store_true",
+        help="also store the input texts (default: only their hash and length)",
+    )
     _runs_dir_arg(sv)
     sv.set_defaults(func=cmd_serve)
+
+    mo = _parser(
+        sub,
+        "monitor",
+        "Drift, confidence, latency and alert rules over a served model's prediction log.",
+    )
+    mo.add_argument("model", help="run id, run dir or NAME@stage (as served)")
+    mo.add_argument("--window", default="1h", help="statistics window (e.g. 30m, 1h)")
+    mo.add_argument("--rules", help="alert rules YAML (see tuneforge.monitor.rules)")
+    mo.add_argument("--watch", action="store_true", help="keep evaluating the rules")
+    mo.add_argument("--interval", type=float, default=60.0, help="seconds between evaluations")
+    mo.add_argument("--html", help="write a page with the monitored series to this file")
+    mo.add_argument("--at", help="evaluate at this ISO time instead of now (replays)")
+    _runs_dir_arg(mo)
+    mo.set_defaults(func=cmd_monitor)
 
     reg = sub.add_parser("registry", help="named model versions with stages").add_subparsers(
         dest="registry_command", required=True

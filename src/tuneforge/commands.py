@@ -152,7 +152,60 @@ def cmd_serve(args) -> int:
         token=load_token(args.token_file),
         workers=args.workers,
     )
-    serve(args.model, _runs_dir(args), args.variant, settings)
+    serve(
+        args.model,
+        _runs_dir(args),
+        args.variant,
+        settings,
+        log_predictions=not args.no_log,
+        log_inputs=args.log_inputs,
+    )
+    return 0
+
+
+def cmd_monitor(args) -> int:
+    import datetime as dt
+    import json
+
+    from .monitor.page import write_monitor_page
+    from .monitor.rules import AlertState, load_rules, parse_duration
+    from .recipes.monitoring import (
+        evaluate_rules,
+        monitored_model,
+        open_store,
+        series,
+        watch,
+        window_stats,
+    )
+
+    runs_dir = _runs_dir(args)
+    store = open_store(runs_dir)
+    name, reference = monitored_model(args.model, runs_dir)
+    now = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    window = parse_duration(args.window)
+    stats = window_stats(store, name, reference, now - window, now)
+    print(json.dumps(stats, indent=1))
+    if args.html:
+        write_monitor_page(Path(args.html), name, series(store, name, reference, now - window, now))
+        print(f"written: {args.html}", file=sys.stderr)
+    if args.rules:
+        rules, sinks = load_rules(args.rules)
+        state = AlertState(runs_dir / "monitor" / f"{name}-alerts.json")
+        if args.watch:
+            watch(
+                store,
+                name,
+                reference,
+                rules,
+                sinks,
+                state,
+                args.interval,
+                log=lambda m: print(m, file=sys.stderr),
+            )
+        for alert in evaluate_rules(store, name, reference, rules, sinks, state, now):
+            print(f"alert fired: {alert['rule']}", file=sys.stderr)
     return 0
 
 

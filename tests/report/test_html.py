@@ -20,13 +20,25 @@ IMG = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 def _records(epochs: int = 3) -> list[dict]:
     records = [
-        {"split": "train", "step": s, "epoch": s / 10, "loss": 1 / s, "lr": 1e-4,
-         "examples_per_s": 100.0}
+        {
+            "split": "train",
+            "step": s,
+            "epoch": s / 10,
+            "loss": 1 / s,
+            "lr": 1e-4,
+            "examples_per_s": 100.0,
+        }
         for s in range(1, 10 * epochs)
     ]
     records += [
-        {"split": "val", "step": 10 * e, "epoch": float(e), "loss": 1 / e,
-         "accuracy": 0.5 + e / 10, "macro_f1": 0.4 + e / 10}
+        {
+            "split": "val",
+            "step": 10 * e,
+            "epoch": float(e),
+            "loss": 1 / e,
+            "accuracy": 0.5 + e / 10,
+            "macro_f1": 0.4 + e / 10,
+        }
         for e in range(1, epochs + 1)
     ]
     return records
@@ -35,16 +47,28 @@ def _records(epochs: int = 3) -> list[dict]:
 def _run_dir(tmp_path, n_labels: int, with_eval: bool = True, state: str = "succeeded"):
     labels = [f"label<{i}>&" for i in range(n_labels)]
     status = {
-        "run_id": "r1", "state": state, "created_at": "2026-01-01T10:00:00+00:00",
-        "finished_at": "2026-01-01T10:03:05+00:00", "git_sha": "abc123",
-        "packages": {"torch": "2.4.0"}, "data_fingerprint": "f1ngerprint", "seed": 7,
-        "precision": "bf16", "model_dir": "models/tiny", "train_seconds": 12.5, "best_epoch": 3,
+        "run_id": "r1",
+        "state": state,
+        "created_at": "2026-01-01T10:00:00+00:00",
+        "finished_at": "2026-01-01T10:03:05+00:00",
+        "git_sha": "abc123",
+        "packages": {"torch": "2.4.0"},
+        "data_fingerprint": "f1ngerprint",
+        "seed": 7,
+        "precision": "bf16",
+        "model_dir": "models/tiny",
+        "train_seconds": 12.5,
+        "best_epoch": 3,
     }
     if state == "failed":
         status["error"] = "RuntimeError: <bad> & broken"
     (tmp_path / "status.json").write_text(json.dumps(status))
-    config = {"name": "r1", "runs_dir": "runs", "train": {"lr": 0.0002, "epochs": None},
-              "data": {"train_file": "a&b.csv"}}
+    config = {
+        "name": "r1",
+        "runs_dir": "runs",
+        "train": {"lr": 0.0002, "epochs": None},
+        "data": {"train_file": "a&b.csv"},
+    }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _records()))
     if with_eval:
@@ -52,11 +76,21 @@ def _run_dir(tmp_path, n_labels: int, with_eval: bool = True, state: str = "succ
         per_class = {k: {"precision": 0.9, "recall": 0.9, "f1": 0.9, "support": 3} for k in labels}
         per_class[labels[-1]] = {"precision": 0.1, "recall": 0.2, "f1": 0.1333, "support": 4}
         ev = {
-            "split": "test", "n": 10, "accuracy": 0.8123, "macro_f1": 0.7456,
-            "weighted_f1": 0.8, "labels": labels, "confusion": confusion, "per_class": per_class,
+            "split": "test",
+            "n": 10,
+            "accuracy": 0.8123,
+            "macro_f1": 0.7456,
+            "weighted_f1": 0.8,
+            "labels": labels,
+            "confusion": confusion,
+            "per_class": per_class,
             "confused_pairs": [
-                {"true": labels[0], "pred": labels[1], "count": 2,
-                 "examples": [EVIL, "two", "three", "four is not shown"]}
+                {
+                    "true": labels[0],
+                    "pred": labels[1],
+                    "count": 2,
+                    "examples": [EVIL, "two", "three", "four is not shown"],
+                }
             ],
             "baseline": {"name": "tfidf-linear-svm", "accuracy": 0.7, "macro_f1": 0.6},
         }
@@ -190,12 +224,24 @@ def test_report_package_does_not_import_torch():
 
 def test_tradeoff_json_adds_a_compression_section(tmp_path):
     """tradeoff.json from the compress stage shows as a table and a chart, recommended marked."""
-    row = {"accuracy": 0.9, "macro_f1": 0.88, "agreement": 1.0, "size_mb": 90.0,
-           "peak_rss_mb": 400.0, "p50_ms": 5.0, "p95_ms": 7.0, "throughput_batch32": 300.0,
-           "within_tolerance": True}
+    row = {
+        "accuracy": 0.9,
+        "macro_f1": 0.88,
+        "agreement": 1.0,
+        "size_mb": 90.0,
+        "peak_rss_mb": 400.0,
+        "p50_ms": 5.0,
+        "p95_ms": 7.0,
+        "throughput_batch32": 300.0,
+        "within_tolerance": True,
+    }
     variants = [{**row, "variant": "model"}, {**row, "variant": "onnx-int8", "p50_ms": 2.0}]
-    data = {"variants": variants,
-            "recommended": "onnx-int8", "max_accuracy_drop": 0.01, "measured_on": "test <split>"}
+    data = {
+        "variants": variants,
+        "recommended": "onnx-int8",
+        "max_accuracy_drop": 0.01,
+        "measured_on": "test <split>",
+    }
     (tmp_path / "tradeoff.json").write_text(json.dumps(data))
     page = write_report(tmp_path).read_text()
     assert "Compression trade-off" in page and "onnx-int8 (recommended)" in page

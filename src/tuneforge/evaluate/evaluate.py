@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import DataError
 from ..predict import Predictor
 from ..types import Example
@@ -19,6 +21,7 @@ class EvalReport:
     confused: list[dict] = field(default_factory=list)
     calibration_error: float = 0.0
     baseline: dict = field(default_factory=dict)
+    probs: np.ndarray | None = field(default=None, repr=False)  # kept in memory, not in JSON
 
     @property
     def accuracy(self) -> float:
@@ -62,4 +65,5 @@ def evaluate(
         metrics=classification_metrics(y_true, y_pred, labels),
         confused=confused_pairs(y_true, y_pred, texts, labels),
         calibration_error=expected_calibration_error(probs, y_true),
+        probs=probs,
     )

@@ -191,6 +191,7 @@ def run_finetune(
         report = evaluate(predictor, test, split=split, source=data.source.get(split, split))
         report.baseline = tfidf_baseline(data.train, test)
         rd.write_json("eval.json", report.to_dict())
+        rd.write_json("profile.json", reference_profile(predictor, test, report.probs).to_dict())
         store.log_metrics(
             run_id,
             step=result.global_step,
@@ -221,6 +222,29 @@ def run_finetune(
     finally:
         _write_report_safely(rd, log)
     return FinetuneResult(run_id, rd.path, report, result)
+
+
+def reference_profile(predictor, examples, probs):
+    """How the model's predictions look on held-out data: the baseline monitoring compares
+    live traffic with (labels, confidences, lengths in characters, unknown-token rate)."""
+    from ..monitor.drift import Profile
+
+    texts = [e.text for e in examples]
+    tokenizer = predictor.cm.tokenizer
+    ids = tokenizer(texts, truncation=True, max_length=predictor.cm.max_length)["input_ids"]
+    total = sum(len(x) for x in ids) or 1
+    unk = (
+        sum(x.count(tokenizer.unk_token_id) for x in ids)
+        if tokenizer.unk_token_id is not None
+        else 0
+    )
+    return Profile.from_predictions(
+        predictor.labels,
+        [predictor.labels[i] for i in probs.argmax(1)],
+        probs.max(1).tolist(),
+        [len(t) for t in texts],
+        unknown_token_rate=unk / total,
+    )
 
 
 def save_splits(rd: RunDir, data) -> None:

@@ -58,10 +58,30 @@ def app_from_env():
     cfg = json.loads(os.environ[CONFIG_ENV])
     settings = ServeSettings(**cfg["settings"])
     predictor, info = load_served_model(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"])
-    return create_app(predictor, settings, info)
+    monitor = prediction_log(Path(cfg["runs_dir"]), info, cfg["log_inputs"]) if cfg["log"] else None
+    return create_app(predictor, settings, info, monitor=monitor)
 
 
-def serve(ref: str, runs_dir: Path, variant: str | None, settings: ServeSettings) -> None:
+def prediction_log(runs_dir: Path, info: dict, log_inputs: bool):
+    from ..monitor.predlog import PredictionLog
+    from ..store import RunStore, default_store_url
+
+    return PredictionLog(
+        RunStore(default_store_url(runs_dir)),
+        info["name"],
+        info.get("version"),
+        log_inputs=log_inputs,
+    )
+
+
+def serve(
+    ref: str,
+    runs_dir: Path,
+    variant: str | None,
+    settings: ServeSettings,
+    log_predictions: bool = True,
+    log_inputs: bool = False,
+) -> None:
     import uvicorn
 
     check_binding(settings)

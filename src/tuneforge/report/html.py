@@ -107,8 +107,9 @@ def _duration(status: dict) -> str:
     """Wall time from created_at to finished_at; a running run shows nothing rather than a
     number that is already stale when the page is opened."""
     try:
-        end, start = (dt.datetime.fromisoformat(str(status[k])) for k in ("finished_at",
-                                                                          "created_at"))
+        end, start = (
+            dt.datetime.fromisoformat(str(status[k])) for k in ("finished_at", "created_at")
+        )
         seconds = round((end - start).total_seconds())
     except (KeyError, TypeError, ValueError):  # missing, malformed, or naive vs aware
         return ""
@@ -124,8 +125,16 @@ def _header(run_dir: Path, status: dict) -> str:
     state = str(status.get("state", "unknown"))
     train_s = status.get("train_seconds")
     facts = [("duration", _duration(status)), ("training time", train_s and f"{train_s} s")]
-    for key in ("model_dir", "precision", "seed", "best_epoch", "data_fingerprint", "git_sha",
-                "created_at", "finished_at"):
+    for key in (
+        "model_dir",
+        "precision",
+        "seed",
+        "best_epoch",
+        "data_fingerprint",
+        "git_sha",
+        "created_at",
+        "finished_at",
+    ):
         facts.append((key.replace("_", " ").replace(" dir", ""), status.get(key)))
     out = (
         f"<h1>Run {_e(status.get('run_id', run_dir.name))} "
@@ -139,8 +148,12 @@ def _header(run_dir: Path, status: dict) -> str:
 
 
 def _cards(ev: dict) -> str:
-    names = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted-F1",
-             "n": "examples"}
+    names = {
+        "accuracy": "accuracy",
+        "macro_f1": "macro-F1",
+        "weighted_f1": "weighted-F1",
+        "n": "examples",
+    }
     html_cards = [
         f"<div class='card'>{name}<b>{_e(_num(ev[key]))}</b></div>"
         for key, name in names.items()
@@ -167,9 +180,13 @@ def _confusion(ev: dict) -> str:
         uri = confusion_heatmap_png(confusion, [str(label) for label in labels])
     except ValueError as exc:
         return f"<h2>Confusion matrix</h2><p class='note'>Not drawn: {_e(exc)}.</p>"
-    counts = "counts are written in the cells" if len(labels) <= 20 else (
-        f"with {len(labels)} labels the counts are left out of the cells (see the most "
-        "confused pairs below, or eval.json)"
+    counts = (
+        "counts are written in the cells"
+        if len(labels) <= 20
+        else (
+            f"with {len(labels)} labels the counts are left out of the cells (see the most "
+            "confused pairs below, or eval.json)"
+        )
     )
     return (
         "<h2>Confusion matrix</h2><p class='note'>Rows are the true label, columns the "
@@ -186,11 +203,17 @@ def _per_class(ev: dict) -> str:
     if not per_class:
         return ""
     # Worst F1 first; among equal F1 the larger class first, as it costs more examples.
-    ordered = sorted(per_class.items(), key=lambda kv: (kv[1].get("f1") or 0.0,
-                                                        -(kv[1].get("support") or 0)))
+    ordered = sorted(
+        per_class.items(), key=lambda kv: (kv[1].get("f1") or 0.0, -(kv[1].get("support") or 0))
+    )
     rows = [
-        [k, _num(v.get("precision"), 3), _num(v.get("recall"), 3), _num(v.get("f1"), 3),
-         _num(v.get("support"))]
+        [
+            k,
+            _num(v.get("precision"), 3),
+            _num(v.get("recall"), 3),
+            _num(v.get("f1"), 3),
+            _num(v.get("support")),
+        ]
         for k, v in ordered
     ]
     return "<h2>Per class (worst F1 first)</h2>" + _table(
@@ -207,10 +230,13 @@ def _pairs(ev: dict) -> str:
         [
             f"{p.get('true', '?')} → {p.get('pred', '?')}",
             p.get("count", ""),
-            Raw("<ul class=ex>" + "".join(
-                f"<li>{_e(t if len(t) <= _EXAMPLE_CHARS else t[: _EXAMPLE_CHARS - 1] + '…')}</li>"
-                for t in map(str, (p.get("examples") or [])[:3])
-            ) + "</ul>"),
+            Raw(
+                "<ul class=ex>"
+                + "".join(
+                    f"<li>{_e(_clip(t))}</li>" for t in map(str, (p.get("examples") or [])[:3])
+                )
+                + "</ul>"
+            ),
         ]
         for p in pairs
     ]
@@ -224,6 +250,10 @@ def _eval_section(ev: dict) -> str:
     return head + _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= _EXAMPLE_CHARS else text[: _EXAMPLE_CHARS - 1] + "…"
+
+
 def _tradeoff_section(data: dict) -> str:
     """tradeoff.json from the compress stage: one row per variant, and the chart."""
     headers = "variant,accuracy,macro-F1,agreement,size MB,peak RSS MB,p50 ms,p95 ms,ex/s @32,"
@@ -231,9 +261,14 @@ def _tradeoff_section(data: dict) -> str:
     rows = [
         [
             r["variant"] + (" (recommended)" if r["variant"] == data.get("recommended") else ""),
-            _num(r["accuracy"]), _num(r["macro_f1"]), _num(r["agreement"]),
-            f"{r['size_mb']:.1f}", f"{r['peak_rss_mb']:.0f}", f"{r['p50_ms']:.2f}",
-            f"{r['p95_ms']:.2f}", f"{r['throughput_batch32']:.0f}",
+            _num(r["accuracy"]),
+            _num(r["macro_f1"]),
+            _num(r["agreement"]),
+            f"{r['size_mb']:.1f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p95_ms']:.2f}",
+            f"{r['throughput_batch32']:.0f}",
             "yes" if r["within_tolerance"] else "no",
         ]
         for r in data["variants"]
@@ -270,10 +305,14 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
     if isinstance(ev, dict) and ev:
         body.append(_eval_section(ev))
     curves = training_curves_png(records, best_step=status.get("best_step"))
-    body.append("<h2>Training</h2>" + (
-        f"<img alt='training curves' src=\"{curves}\">" if curves
-        else "<p class='note'>No training metrics recorded.</p>"
-    ))
+    body.append(
+        "<h2>Training</h2>"
+        + (
+            f"<img alt='training curves' src=\"{curves}\">"
+            if curves
+            else "<p class='note'>No training metrics recorded.</p>"
+        )
+    )
     if isinstance(tradeoff, dict) and tradeoff.get("variants"):
         body.append(_tradeoff_section(tradeoff))
     if config is not None:

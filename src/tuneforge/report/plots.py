@@ -105,7 +105,10 @@ def training_curves_png(records: list[dict], best_step: int | None = None) -> st
         window = max(2, len(losses) // 15)
         if len(losses) > window:
             axes[0].plot(
-                steps, moving_average(losses, window), color="#08519c", lw=2,
+                steps,
+                moving_average(losses, window),
+                color="#08519c",
+                lw=2,
                 label=f"moving average ({window})",
             )
         axes[0].legend(fontsize=8)
@@ -121,8 +124,14 @@ def training_curves_png(records: list[dict], best_step: int | None = None) -> st
         # Same rule as the trainer: highest macro-F1, ties to the lower validation loss.
         best = kept[-1] if kept else max(val, key=lambda r: (r["macro_f1"], -r["loss"]))
         axes[2].scatter(
-            [best["epoch"]], [best["macro_f1"]], s=160, facecolors="none", edgecolors="red",
-            linewidths=2, zorder=5, label=f"best macro-F1 {best['macro_f1']:.3f}",
+            [best["epoch"]],
+            [best["macro_f1"]],
+            s=160,
+            facecolors="none",
+            edgecolors="red",
+            linewidths=2,
+            zorder=5,
+            label=f"best macro-F1 {best['macro_f1']:.3f}",
         )
         axes[2].legend(fontsize=8)
     else:
@@ -163,7 +172,11 @@ def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
     # parse_math=False: a label such as "$5 off" must print as written, not as TeX.
     if n <= _MAX_ANNOTATED:
         ax.set_xticklabels(
-            ticks, rotation=45, ha="right", rotation_mode="anchor", fontsize=font,
+            ticks,
+            rotation=45,
+            ha="right",
+            rotation_mode="anchor",
+            fontsize=font,
             parse_math=False,
         )
     else:
@@ -175,7 +188,12 @@ def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
     if n <= _MAX_ANNOTATED:
         for i, j in zip(*np.nonzero(matrix)):
             ax.text(
-                j, i, int(matrix[i, j]), ha="center", va="center", fontsize=font,
+                j,
+                i,
+                int(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=font,
                 color="white" if norm[i, j] > 0.3 else "black",
             )
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02, shrink=0.8)
@@ -198,7 +216,11 @@ def tradeoff_png(variants: list[dict], recommended: str) -> str:
         ax.annotate(
             f"{r['variant']} ({r['size_mb']:.0f} MB)",
             (r["p50_ms"], 100 * r["accuracy"]),
-            fontsize=8, ha="center", va="bottom", xytext=(0, 8), textcoords="offset points",
+            fontsize=8,
+            ha="center",
+            va="bottom",
+            xytext=(0, 8),
+            textcoords="offset points",
             parse_math=False,
         )
     ax.set(

@@ -208,8 +208,16 @@ class RunStore:
                     raise RunError(f"Cannot open the run store {self.url}: {exc.orig}") from exc
 
     def start(
-        self, run_id: str, name: str, run_dir: str, config: dict, *, model: str | None = None,
-        git_sha: str | None = None, data_fingerprint: str | None = None, seed: int | None = None,
+        self,
+        run_id: str,
+        name: str,
+        run_dir: str,
+        config: dict,
+        *,
+        model: str | None = None,
+        git_sha: str | None = None,
+        data_fingerprint: str | None = None,
+        seed: int | None = None,
         resume: bool = False,
     ) -> StoredRun:
         """Record a new running run and its flattened config, or reopen one with ``resume``.

@@ -1,0 +1,138 @@
+"""The prediction log: every served prediction, written to the store off the request path.
+
+Requests only append to an in-memory queue; a background thread writes the queue in batches,
+one transaction each, so a slow database never slows a request and a kill loses at most the
+last fraction of a second, never the store's consistency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Float, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..store.db import Base, RunStore, UTCDateTime
+from ..types import Prediction
+
+
+class PredictionRow(Base):
+    __tablename__ = "tf_predictions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    model: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    input_hash: Mapped[str] = mapped_column(String(64))
+    input_length: Mapped[int] = mapped_column(Integer)
+    input_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    label: Mapped[str] = mapped_column(String(256))
+    confidence: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
+@dataclass(frozen=True)
+class LoggedPrediction:
+    at: dt.datetime
+    label: str
+    confidence: float
+    input_length: int
+    latency_ms: float
+
+
+class PredictionLog:
+    """Asynchronous, batched writer of predictions for one served model."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        model: str,
+        version: str | None = None,
+        log_inputs: bool = False,
+        flush_every_s: float = 0.5,
+        batch: int = 512,
+    ) -> None:
+        self.engine = store.engine
+        Base.metadata.create_all(self.engine)
+        self.model, self.version, self.log_inputs = model, version, log_inputs
+        self.flush_every_s, self.batch = flush_every_s, batch
+        self._queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="tuneforge-predlog", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._flush()
+
+    def record(
+        self,
+        texts: Sequence[str],
+        predictions: Sequence[Prediction],
+        latency_ms: float,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Queue one request's predictions; never blocks on the database."""
+        when = at or dt.datetime.now(dt.timezone.utc)
+        for text, pred in zip(texts, predictions):
+            self._queue.put(
+                PredictionRow(
+                    at=when,
+                    model=self.model,
+                    version=self.version,
+                    input_hash=hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
+                    input_length=len(text),
+                    input_text=text if self.log_inputs else None,
+                    label=pred.label,
+                    confidence=float(pred.score),
+                    latency_ms=float(latency_ms),
+                )
+            )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.flush_every_s):
+            self._flush()
+
+    def _flush(self) -> None:
+        while True:
+            rows = []
+            while len(rows) < self.batch:
+                try:
+                    rows.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not rows:
+                return
+            with Session(self.engine) as session, session.begin():
+                session.add_all(rows)
+
+
+def read_predictions(
+    store: RunStore, model: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[LoggedPrediction]:
+    """Logged predictions of ``model`` in [since, until), oldest first."""
+    Base.metadata.create_all(store.engine)
+    query = select(PredictionRow).where(PredictionRow.model == model)
+    if since is not None:
+        query = query.where(PredictionRow.at >= since)
+    if until is not None:
+        query = query.where(PredictionRow.at < until)
+    with Session(store.engine) as session:
+        rows = session.scalars(query.order_by(PredictionRow.at, PredictionRow.id)).all()
+        return [
+            LoggedPrediction(_utc(r.at), r.label, r.confidence, r.input_length, r.latency_ms)
+            for r in rows
+        ]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
