@@ -58,6 +58,9 @@ def test_train_writes_a_complete_run(trained_run):
     html = (trained_run / "report.html").read_text()
     assert "data:image/png;base64" in html and "https://" not in html
     assert (trained_run / "config.yaml").is_file()
+    profile = json.loads((trained_run / "profile.json").read_text())
+    assert profile["labels"] == ["account", "billing", "shipping"]
+    assert sum(profile["label_counts"].values()) == len(profile["confidences"]) == ev["n"]
     assert (trained_run / "artifacts" / "model" / "model.safetensors").is_file()
     assert not (trained_run / "checkpoints").exists()
 
