@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
 
 check: lint test
 	@big=$$(find src -name '*.py' -print0 | xargs -0 wc -l | awk '$$2!="total" && $$1>800'); \

@@ -65,6 +65,7 @@ class PredictionLog:
         self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="tuneforge-predlog", daemon=True)
         self._thread.start()
 
