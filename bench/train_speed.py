@@ -138,7 +138,8 @@ def run_trainer(way: str, data: DatasetSplits, seed: int, epochs: int, out: Path
         "disable_tqdm": True,
     }
     if way in ("trainer-bf16", "trainer-tuned"):
-        args.update(bf16=True, train_sampling_strategy="group_by_length")
+        # use_cpu: without it Trainer refuses bf16 on a machine without a GPU.
+        args.update(bf16=True, use_cpu=True, train_sampling_strategy="group_by_length")
     if way == "trainer-tuned":
         args.update(learning_rate=1e-4, warmup_ratio=0.06, weight_decay=0.01)
     clock_holder: dict = {}
@@ -223,8 +224,9 @@ def main() -> None:
             r["seed"] = seed
             print(json.dumps({"way": way, **r}), file=sys.stderr, flush=True)
             results.setdefault(way, []).append(r)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=1))
+            # Written after every run so a crash later in a long benchmark loses nothing.
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(results, indent=1))
 
     base = results.get("tuneforge")
     tf_seconds = statistics.mean(r["seconds"] for r in base) if base else None
