@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 from dataclasses import asdict
 from pathlib import Path
 
@@ -74,6 +76,30 @@ def prediction_log(runs_dir: Path, info: dict, log_inputs: bool):
     )
 
 
+class _Server:
+    """uvicorn's server with SIGTERM/SIGINT handled here: uvicorn finishes in-flight requests
+    on a signal but then re-raises it, so the process would die by the signal (exit -15)
+    instead of exiting 0 after a clean drain."""
+
+    def __init__(self, config) -> None:
+        import uvicorn
+
+        class Quiet(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self):
+                yield
+
+        self.server = Quiet(config)
+
+    def run(self) -> None:
+        def stop(*_):
+            self.server.should_exit = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.server.run()
+
+
 def serve(
     ref: str,
     runs_dir: Path,
@@ -92,6 +118,8 @@ def serve(
                 "runs_dir": str(runs_dir),
                 "variant": variant,
                 "settings": asdict(settings),
+                "log": log_predictions,
+                "log_inputs": log_inputs,
             }
         )
         uvicorn.run(
@@ -104,7 +132,9 @@ def serve(
         )
         return
     predictor, info = load_served_model(ref, runs_dir, variant)
-    app = create_app(predictor, settings, info)
-    uvicorn.run(
+    monitor = prediction_log(runs_dir, info, log_inputs) if log_predictions else None
+    app = create_app(predictor, settings, info, monitor=monitor)
+    config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
     )
+    _Server(config).run()

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from .. import __version__
 from ..predict import Predictor, top_k_predictions
 from .batcher import MicroBatcher
 from .metrics import ServerMetrics
@@ -66,9 +67,7 @@ def create_app(
         if monitor is not None:
             await monitor.stop()
 
-    app = FastAPI(
-        title="tuneforge model server", version=str(info.get("version", "")), lifespan=lifespan
-    )
+    app = FastAPI(title="tuneforge model server", version=__version__, lifespan=lifespan)
 
     def authorised(request: Request) -> bool:
         if not settings.token:

@@ -36,14 +36,15 @@ class MicroBatcher:
         self.on_batch = on_batch
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task | None = None
-        # One model thread: the runtimes use all cores per call already.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuneforge-model")
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def depth(self) -> int:
         return self._queue.qsize() if self._queue else 0
 
     async def start(self) -> None:
+        # One model thread: the runtimes use all cores per call already.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuneforge-model")
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run())
 
@@ -58,7 +59,8 @@ class MicroBatcher:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
 
     async def submit(self, texts: list[str]) -> list[np.ndarray]:
         """Probabilities for ``texts``, in order, predicted alongside other callers' inputs."""
