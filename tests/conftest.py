@@ -68,3 +68,50 @@ def runs_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("TUNEFORGE_RUNS_DIR", raising=False)
     monkeypatch.delenv("TUNEFORGE_STORE_URL", raising=False)
     return path
+
+
+def train_tiny_run(root: Path, model_dir: Path, name: str, rows: list[dict] | None = None) -> Path:
+    """Train the tiny model through the CLI into ``root/runs/<name>``; returns the runs dir."""
+    from tuneforge.cli import main
+
+    data = write_csv(root / f"{name}.csv", rows or make_rows(40))
+    runs = root / "runs"
+    argv = [
+        "train",
+        str(data),
+        "--model",
+        str(model_dir),
+        "--runs-dir",
+        str(runs),
+        "--name",
+        name,
+        "--no-progress",
+        *TINY_TRAIN,
+    ]
+    assert main(argv) == 0
+    return runs
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP receiver for alert sinks: yields (url, list of received JSON bodies)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", received
+    server.shutdown()
+    server.server_close()

@@ -9,7 +9,7 @@ import pytest
 from tuneforge.cli import main
 from tuneforge.predict import OnnxPredictor, TorchPredictor, load_predictor
 
-from ..conftest import TINY_TRAIN, make_rows, write_csv
+from ..conftest import train_tiny_run, write_csv
 
 VARIANTS = [
     ("hf", "none", "hf", True),
@@ -22,25 +22,7 @@ VARIANTS = [
 
 @pytest.fixture(scope="module")
 def tiny_run(tiny_model_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("release")
-    data = write_csv(root / "tickets.csv", make_rows(40))
-    runs = root / "runs"
-    code = main(
-        [
-            "train",
-            str(data),
-            "--model",
-            str(tiny_model_dir),
-            "--runs-dir",
-            str(runs),
-            "--name",
-            "rel",
-            "--no-progress",
-            *TINY_TRAIN,
-        ]
-    )
-    assert code == 0
-    return runs
+    return train_tiny_run(tmp_path_factory.mktemp("release"), tiny_model_dir, "rel")
 
 
 @pytest.mark.parametrize("fmt,quantize,variant,exact", VARIANTS)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -89,26 +87,14 @@ def test_rules_fire_once_after_the_shift_with_cooldown(store, tmp_path):
     assert stats["psi"] > 0.2 and stats["count"] == 40
 
 
-def test_webhook_sink_posts_the_alert(store, tmp_path):
+def test_webhook_sink_posts_the_alert(store, tmp_path, webhook):
     """The webhook sink POSTs the alert JSON to a local receiver."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.handle_request, daemon=True).start()
+    url, received = webhook
     _log(store, {1: ["bearish"] * 5})
     rules_file = tmp_path / "r.yaml"
     rules_file.write_text(
         "rules:\n  - {name: any, metric: count, op: '>=', threshold: 1, window: 1h}\n"
-        f"sinks:\n  - {{type: webhook, url: 'http://127.0.0.1:{server.server_port}/hook'}}\n"
+        f"sinks:\n  - {{type: webhook, url: '{url}'}}\n"
     )
     rules, sinks = load_rules(rules_file)
     alerts = evaluate_rules(
@@ -120,7 +106,6 @@ def test_webhook_sink_posts_the_alert(store, tmp_path):
         AlertState(tmp_path / "s.json"),
         T0 + dt.timedelta(minutes=2),
     )
-    server.server_close()
     assert alerts and not alerts[0]["sink_failures"]
     assert received and received[0]["rule"] == "any" and received[0]["value"] == 5
 

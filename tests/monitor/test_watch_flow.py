@@ -4,21 +4,17 @@ webhook receives exactly one alert, after the shift and not before."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from fastapi.testclient import TestClient
 
-from tuneforge.cli import main
 from tuneforge.monitor.predlog import PredictionLog
 from tuneforge.monitor.rules import AlertState, load_rules
 from tuneforge.predict import load_predictor
 from tuneforge.recipes.monitoring import evaluate_rules, monitored_model, open_store
 from tuneforge.serve import create_app
 
-from ..conftest import TINY_TRAIN, write_csv
+from ..conftest import train_tiny_run
 
 WORDS = {
     "bearish": ["plunge", "downgrade", "loss", "slump"],
@@ -32,50 +28,20 @@ def _headline(rng: random.Random, label: str, i: int) -> str:
     return f"{rng.choice(w)} shares {rng.choice(w)} {i}"
 
 
-def test_alert_fires_once_after_the_bearish_shift(tiny_model_dir, tmp_path, runs_dir):
+def test_alert_fires_once_after_the_bearish_shift(tiny_model_dir, tmp_path, webhook):
     """Mixed traffic raises nothing; bearish traffic raises one alert; cool-down holds."""
     rng = random.Random(0)
     rows = [
         {"text": _headline(rng, label, i), "label": label} for label in WORDS for i in range(40)
     ]
     rng.shuffle(rows)
-    train = write_csv(tmp_path / "news.csv", rows)
-    assert (
-        main(
-            [
-                "train",
-                str(train),
-                "--model",
-                str(tiny_model_dir),
-                "--runs-dir",
-                str(runs_dir),
-                "--name",
-                "news",
-                "--no-progress",
-                *TINY_TRAIN,
-            ]
-        )
-        == 0
-    )
-
-    received: list[dict] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    receiver = HTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    runs_dir = train_tiny_run(tmp_path, tiny_model_dir, "news", rows)
+    url, received = webhook
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(
         "rules:\n  - {name: bearish-surge, metric: label_share, label: bearish, op: '>',"
         " threshold: 0.5, window: 1h, cooldown: 1h, min_count: 20}\n"
-        f"sinks:\n  - {{type: webhook, url: 'http://127.0.0.1:{receiver.server_port}/'}}\n"
+        f"sinks:\n  - {{type: webhook, url: '{url}'}}\n"
     )
     rules, sinks = load_rules(rules_file)
     store = open_store(runs_dir)
@@ -102,5 +68,4 @@ def test_alert_fires_once_after_the_bearish_shift(tiny_model_dir, tmp_path, runs
     fired = evaluate()
     assert len(fired) == 1 and fired[0]["value"] > 0.5
     assert evaluate() == []  # cool-down: no duplicate
-    receiver.shutdown()
     assert len(received) == 1 and received[0]["rule"] == "bearish-surge"

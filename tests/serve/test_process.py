@@ -17,9 +17,7 @@ import urllib.request
 
 import pytest
 
-from tuneforge.cli import main
-
-from ..conftest import TINY_TRAIN, make_rows, write_csv
+from ..conftest import train_tiny_run
 
 
 def _free_port() -> int:
@@ -30,27 +28,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served_run(tiny_model_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("serve")
-    data = write_csv(root / "t.csv", make_rows(40))
-    runs = root / "runs"
-    assert (
-        main(
-            [
-                "train",
-                str(data),
-                "--model",
-                str(tiny_model_dir),
-                "--runs-dir",
-                str(runs),
-                "--name",
-                "srv",
-                "--no-progress",
-                *TINY_TRAIN,
-            ]
-        )
-        == 0
-    )
-    return runs
+    return train_tiny_run(tmp_path_factory.mktemp("serve"), tiny_model_dir, "srv")
 
 
 def _start(runs, port):
