@@ -141,7 +141,8 @@ def run_trainer(way: str, data: DatasetSplits, seed: int, epochs: int, out: Path
         # use_cpu: without it Trainer refuses bf16 on a machine without a GPU.
         args.update(bf16=True, use_cpu=True, train_sampling_strategy="group_by_length")
     if way == "trainer-tuned":
-        args.update(learning_rate=1e-4, warmup_ratio=0.06, weight_decay=0.01)
+        # transformers 5 takes a fraction < 1 in warmup_steps (warmup_ratio is gone).
+        args.update(learning_rate=1e-4, warmup_steps=0.06, weight_decay=0.01)
     clock_holder: dict = {}
 
     def predict_proba(texts):
