@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-length", type=int)
     train.add_argument("--seed", type=int)
     train.add_argument("--precision", choices=["auto", "bf16", "fp32"])
+    train.add_argument(
+        "--method",
+        choices=["full", "lora", "adalora", "ia3", "prefix"],
+        help="fine-tuning method (default full; adapters via peft, head always trained)",
+    )
     train.add_argument("--name", help="run id to use (default: generated)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
     train.add_argument("--config", help="YAML config (see configs/)")

@@ -39,7 +39,13 @@ def cmd_train(args) -> int:
     from .console import metrics_table, out
     from .recipes.finetune import run_finetune
 
-    base: dict = {"data": {}, "model": {}, "train": {}, "runs_dir": str(_runs_dir(args))}
+    base: dict = {
+        "data": {},
+        "model": {},
+        "train": {},
+        "method": {},
+        "runs_dir": str(_runs_dir(args)),
+    }
     if not args.resume and not args.train_file and not args.config:
         raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
     flags = {
@@ -56,6 +62,7 @@ def cmd_train(args) -> int:
         ("train", "lr"): args.lr,
         ("train", "seed"): args.seed,
         ("train", "precision"): args.precision,
+        ("method", "name"): args.method,
     }
     for (section, key), value in flags.items():
         if value is not None:

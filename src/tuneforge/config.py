@@ -56,7 +56,7 @@ class TrainConfig:
 
     epochs: int | None = None  # None: auto_epochs(n_train), 8 for small data, fewer for big
     batch_size: int = 32
-    lr: float = 2e-4
+    lr: float | None = None  # None: the method's default (full 2e-4, LoRA 1e-3, ...)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     grad_accum: int = 1
@@ -74,12 +74,31 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class MethodConfig:
+    """Which weights train: all of them (``full``) or a small peft adapter beside frozen ones.
+
+    The classification head always trains and is saved with the adapter. ``r``/``alpha`` are
+    the LoRA and AdaLoRA rank and scale (AdaLoRA starts at ``r`` and prunes towards ``r // 2``),
+    ``virtual_tokens`` the prefix length for prefix tuning. Adapter dropout defaults to 0 for
+    the same reason as the model's: dropout masks are a large share of a CPU training step.
+    """
+
+    name: str = "full"  # full | lora | adalora | ia3 | prefix
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: str | None = None  # comma-separated; None: the method's default
+    virtual_tokens: int = 16
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a training run needs; ``config.yaml`` in the run directory is this, resolved."""
 
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
     name: str | None = None
     runs_dir: str = "runs"
 

@@ -30,3 +30,10 @@ class ModelError(TuneforgeError):
 
 class RunError(TuneforgeError):
     """A run id or run directory that does not exist, already exists or is incomplete."""
+
+
+class RunPruned(TuneforgeError):
+    """Raised from a validation hook to end a run that a search judged not worth finishing.
+
+    The run is recorded as ``pruned`` (not failed) and no evaluation or model is written.
+    """

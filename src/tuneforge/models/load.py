@@ -7,6 +7,7 @@ Models are only ever read from disk: the packaged default (all-MiniLM-L6-v2 from
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class ClassifierModel:
     labels: LabelMap
     source_dir: Path
     max_length: int = 128
+    method: str = "full"  # the fine-tuning method that wrapped ``model`` (methods.METHODS)
+    on_update: Callable[[int], None] | None = None  # called after every optimizer step
 
 
 def default_model_dir() -> Path:
@@ -140,9 +143,12 @@ def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
 
 
 def load_trained(model_dir: str | Path, max_length: int | None = None) -> ClassifierModel:
-    """Load a fine-tuned classifier saved by :func:`save_model` (labels from its config)."""
+    """Load a fine-tuned classifier saved by tuneforge: a plain model directory, or an adapter
+    directory (``adapter_config.json``) that is put back on its base model with its head."""
     transformers = _quiet_transformers()
     path = Path(model_dir)
+    if (path / "adapter_config.json").is_file():
+        return _load_adapter(path, max_length)
     _check_model_dir(path)
     try:
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
@@ -156,16 +162,59 @@ def load_trained(model_dir: str | Path, max_length: int | None = None) -> Classi
         ) from exc
     id2label = model.config.id2label
     labels = LabelMap(tuple(id2label[i] for i in range(len(id2label))))
-    limit = max_length or _saved_max_length(path)
+    limit = max_length or _saved_meta(path).get("max_length", 128)
     model.eval()
     return ClassifierModel(model, tokenizer, labels, path, limit)
 
 
-def _saved_max_length(path: Path) -> int:
+def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
+    """Base model (fresh head of the right size) + ``PeftModel.from_pretrained``, as plain peft
+    users do it; the trained head comes back from the adapter's ``modules_to_save``."""
+    import peft
+
+    transformers = _quiet_transformers()
+    meta = _saved_meta(path)
+    if "labels" not in meta or "base_model" not in meta:
+        raise ModelError(
+            f"Adapter directory '{path}' has no tuneforge.json with its labels and base model.",
+            hint="Adapters are loaded from the run that trained them (artifacts/adapter).",
+        )
+    labels = LabelMap(tuple(meta["labels"]))
+    base_dir = resolve_model_dir(meta["base_model"])
+    try:
+        base = transformers.AutoModelForSequenceClassification.from_pretrained(
+            base_dir,
+            local_files_only=True,
+            num_labels=len(labels),
+            id2label=labels.id2label,
+            label2id=labels.label2id,
+            attn_implementation="eager",
+        )
+        model = peft.PeftModel.from_pretrained(base, path)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception as exc:  # corrupt adapters surface as several library-specific types
+        raise ModelError(
+            f"Could not load the adapter in '{path}' on its base '{base_dir}': {exc}",
+            hint="The directory may be incomplete or corrupt; retrain or restore it.",
+        ) from exc
+    model.eval()
+    limit = max_length or meta.get("max_length", 128)
+    return ClassifierModel(model, tokenizer, labels, base_dir, limit, method=meta.get("method", ""))
+
+
+def _saved_meta(path: Path) -> dict:
     meta = path / "tuneforge.json"
     if meta.is_file():
-        return int(json.loads(meta.read_text(encoding="utf-8")).get("max_length", 128))
-    return 128
+        return json.loads(meta.read_text(encoding="utf-8"))
+    return {}
+
+
+def write_model_meta(cm: ClassifierModel, out_dir: Path, **extra: Any) -> None:
+    """Tokenizer, ``labels.json`` and ``tuneforge.json`` (labels, max length, ``extra``)."""
+    cm.tokenizer.save_pretrained(out_dir)
+    (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
+    meta = {"max_length": cm.max_length, "labels": list(cm.labels.names), **extra}
+    (out_dir / "tuneforge.json").write_text(json.dumps(meta), "utf-8")
 
 
 def save_model(cm: ClassifierModel, out_dir: Path) -> Path:
@@ -174,9 +223,5 @@ def save_model(cm: ClassifierModel, out_dir: Path) -> Path:
     cm.model.config.id2label = cm.labels.id2label
     cm.model.config.label2id = cm.labels.label2id
     cm.model.save_pretrained(out_dir, safe_serialization=True)
-    cm.tokenizer.save_pretrained(out_dir)
-    (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
-    (out_dir / "tuneforge.json").write_text(
-        json.dumps({"max_length": cm.max_length, "labels": list(cm.labels.names)}), "utf-8"
-    )
+    write_model_meta(cm, out_dir)
     return out_dir

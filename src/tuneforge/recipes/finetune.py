@@ -21,12 +21,13 @@ import numpy as np
 
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..data import load_dataset
-from ..errors import RunError
+from ..errors import RunError, RunPruned
 from ..evaluate import EvalReport, evaluate, tfidf_baseline
-from ..models import load_model, resolve_model_dir, save_model
+from ..methods import apply_method, default_lr, save_trained
+from ..models import load_model, resolve_model_dir
 from ..predict import TorchPredictor
 from ..store import RunDir, RunStore, default_store_url, new_run_id, resolve_run
-from ..train import TrainResult, count_tokens, fit
+from ..train import TrainResult, count_tokens, fit, planned_updates
 from ..train.precision import resolve_device, resolve_precision
 
 PACKAGES = ("tuneforge", "torch", "transformers", "tokenizers", "scikit-learn", "numpy")
@@ -85,8 +86,13 @@ def run_finetune(
     resume: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    on_validation: Callable[[dict], None] | None = None,
 ) -> FinetuneResult:
-    """Train, evaluate, report and save; the run is recorded in the store whatever happens."""
+    """Train, evaluate, report and save; the run is recorded in the store whatever happens.
+
+    ``on_validation`` sees every validation record (a search uses it to prune weak trials by
+    raising :class:`RunPruned`; the run is then recorded as ``pruned``).
+    """
     runs_dir = Path(cfg.runs_dir)
     previous: RunDir | None = None
     if resume:
@@ -97,6 +103,8 @@ def run_finetune(
                 f"Run '{previous.run_id}' already succeeded; there is nothing to resume."
             )
         cfg = replace(load_config(previous.config_path), runs_dir=str(runs_dir))
+    # The resolved learning rate goes into config.yaml: the run states what it trained with.
+    cfg = replace(cfg, train=replace(cfg.train, lr=default_lr(cfg.train, cfg.method.name)))
 
     model_dir = resolve_model_dir(cfg.model.name)
     tokenizer = _tokenizer_for(model_dir)
@@ -164,6 +172,8 @@ def run_finetune(
             split=record["split"],
             metrics=numeric,
         )
+        if on_validation is not None and record["split"] == "val":
+            on_validation(record)
 
     def on_resume(step: int) -> None:
         log(f"resuming {run_id} from its checkpoint at step {step}")
@@ -174,6 +184,7 @@ def run_finetune(
     try:
         set_seed(cfg.train.seed)
         cm = load_model(cfg.model, data.labels)
+        cm = apply_method(cm, cfg.method, planned_updates(len(data.train), cfg.train))
         result = fit(
             cm,
             data,
@@ -184,7 +195,7 @@ def run_finetune(
             on_resume=on_resume,
             progress=progress,
         )
-        save_model(cm, rd.model_dir)
+        save_trained(cm, rd.model_dir, rd.adapter_dir)
         # Evaluate the saved artifact, not the in-memory model: it is what users will load.
         predictor = TorchPredictor.from_dir(rd.model_dir)
         test, split = (data.test, "test") if data.test else (data.val, "val")
@@ -211,6 +222,10 @@ def run_finetune(
         )
         store.finish(run_id, "succeeded")
         shutil.rmtree(rd.checkpoint_dir, ignore_errors=True)  # resume is only for unfinished runs
+    except RunPruned as exc:
+        rd.update_status(state="pruned", finished_at=_now(), error=str(exc))
+        store.finish(run_id, "pruned", error=str(exc))
+        raise
     except KeyboardInterrupt:
         rd.update_status(state="interrupted", finished_at=_now())
         store.finish(run_id, "interrupted")

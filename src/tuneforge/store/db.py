@@ -19,7 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ..errors import RunError
 
-STATES = ("running", "succeeded", "failed", "interrupted")
+STATES = ("running", "succeeded", "failed", "interrupted", "pruned")
 # A run killed with SIGKILL never records its end, so "running" must be resumable too.
 _RESUMABLE = ("running", "failed", "interrupted")
 _UTC = dt.timezone.utc
@@ -260,7 +260,7 @@ class RunStore:
             raise RunError(f"Run '{run_id}' is not in the store; start it first.") from None
 
     def finish(self, run_id: str, state: str, error: str | None = None) -> None:
-        """Mark the run ended: ``succeeded``, ``failed`` or ``interrupted``."""
+        """Mark the run ended: succeeded, failed, interrupted or pruned (by a search)."""
         if state not in STATES[1:]:
             raise ValueError(f"finish state must be one of {STATES[1:]}, got {state!r}")
         with Session(self.engine) as session, session.begin():

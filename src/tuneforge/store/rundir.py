@@ -109,6 +109,11 @@ class RunDir:
         return self.path / "artifacts" / "model"
 
     @property
+    def adapter_dir(self) -> Path:
+        """The peft adapter with its classification head (adapter methods only)."""
+        return self.path / "artifacts" / "adapter"
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.path / "checkpoints"
 

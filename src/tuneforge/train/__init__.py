@@ -1,7 +1,7 @@
 """The fine-tuning stage: fit() and its batching, precision and checkpoint helpers."""
 
 from .batching import collate, count_tokens, encode, length_bucketed_batches, sorted_batches
-from .loop import TrainResult, fit
+from .loop import TrainResult, fit, planned_updates
 from .precision import cpu_has_bf16, resolve_precision
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "encode",
     "fit",
     "length_bucketed_batches",
+    "planned_updates",
     "resolve_precision",
     "sorted_batches",
 ]

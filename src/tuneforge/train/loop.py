@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from ..config import TrainConfig
 from ..errors import ConfigError
 from ..evaluate.metrics import accuracy_and_macro_f1
+from ..methods import default_lr
 from ..models import ClassifierModel
 from ..types import DatasetSplits
 from .batching import collate, encode, length_bucketed_batches, sorted_batches
@@ -80,11 +81,17 @@ def auto_epochs(n_train: int, max_epochs: int = 8, budget: int = 100_000) -> int
     return max(2, min(max_epochs, math.ceil(budget / max(n_train, 1))))
 
 
+def planned_updates(n_train: int, cfg: TrainConfig) -> int:
+    """Optimizer steps a run of ``n_train`` examples will take (schedules need it up front)."""
+    epochs = cfg.epochs or auto_epochs(n_train)
+    return math.ceil(math.ceil(n_train / cfg.batch_size) / cfg.grad_accum) * epochs
+
+
 def _validate_config(cfg: TrainConfig) -> None:
     for key in ("epochs", "batch_size", "grad_accum"):
         if getattr(cfg, key) is not None and getattr(cfg, key) < 1:
             raise ConfigError(f"train.{key} must be at least 1, got {getattr(cfg, key)}.")
-    if cfg.lr <= 0:
+    if cfg.lr is not None and cfg.lr <= 0:
         raise ConfigError(f"train.lr must be positive, got {cfg.lr}.")
 
 
@@ -154,7 +161,8 @@ def fit(
     eval_every = cfg.eval_every_steps
     if eval_every is None:
         eval_every = updates_per_epoch // 4 if updates_per_epoch > 1000 else 0
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    lr = default_lr(cfg, cm.method)
+    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=lr)
     from transformers import get_linear_schedule_with_warmup
 
     scheduler = get_linear_schedule_with_warmup(
@@ -241,6 +249,8 @@ def fit(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
+            if cm.on_update is not None:
+                cm.on_update(state.global_step)
             optimizer.zero_grad(set_to_none=True)
             state.global_step += 1
             epoch_float = epoch + (b + 1) / len(batches)

@@ -1,0 +1,182 @@
+"""The method registry: full fine-tuning and peft adapters (LoRA, AdaLoRA, IA3, prefix tuning).
+
+Every adapter method trains the classification head too (peft's ``modules_to_save``), and the
+pretrained pooler where the architecture has one: the head is what makes a classifier, and an
+adapter saved without it reloads with a random head and predicts at random.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..config import MethodConfig, TrainConfig
+from ..errors import ConfigError, ModelError
+from ..models import ClassifierModel, save_model
+from ..models.load import write_model_meta
+
+# Modules trained in full beside the adapter, when the model has them.
+_HEAD_MODULES = ("classifier", "score", "pooler")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to fine-tune: its default learning rate, whether it merges, how to wrap a model."""
+
+    name: str
+    default_lr: float
+    mergeable: bool
+    summary: str
+    peft_config: Callable[[MethodConfig, Any, int], Any] | None = None  # None: full fine-tuning
+
+
+def _targets(cfg: MethodConfig) -> list[str] | None:
+    if not cfg.target_modules:
+        return None
+    return [t.strip() for t in cfg.target_modules.split(",") if t.strip()]
+
+
+def _head_modules(model) -> list[str]:
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    return [m for m in _HEAD_MODULES if m in names]
+
+
+def _lora(cfg: MethodConfig, model, total_updates: int):
+    import peft
+
+    return peft.LoraConfig(
+        task_type=peft.TaskType.SEQ_CLS,
+        r=cfg.r,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=_targets(cfg),
+        modules_to_save=_head_modules(model),
+    )
+
+
+def _adalora(cfg: MethodConfig, model, total_updates: int):
+    """AdaLoRA starts every matrix at rank ``r`` and reallocates a budget of ``r // 2`` on
+    average, pruning between 10% and 70% of training (peft's schedule needs the step count)."""
+    import peft
+
+    total = max(total_updates, 3)
+    return peft.AdaLoraConfig(
+        task_type=peft.TaskType.SEQ_CLS,
+        init_r=cfg.r,
+        target_r=max(1, cfg.r // 2),
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=_targets(cfg),
+        modules_to_save=_head_modules(model),
+        total_step=total,
+        tinit=total // 10,
+        tfinal=(3 * total) // 10,
+        deltaT=max(1, total // 50),
+    )
+
+
+def _ia3(cfg: MethodConfig, model, total_updates: int):
+    import peft
+
+    targets = _targets(cfg)
+    return peft.IA3Config(
+        task_type=peft.TaskType.SEQ_CLS,
+        target_modules=targets,
+        feedforward_modules=[] if targets else None,
+        modules_to_save=_head_modules(model),
+    )
+
+
+def _prefix(cfg: MethodConfig, model, total_updates: int):
+    import peft
+
+    if cfg.virtual_tokens < 1:
+        raise ConfigError(f"method.virtual_tokens must be at least 1, got {cfg.virtual_tokens}.")
+    return peft.PrefixTuningConfig(
+        task_type=peft.TaskType.SEQ_CLS, num_virtual_tokens=cfg.virtual_tokens
+    )
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method("full", 2e-4, True, "every weight trains (word embeddings frozen by default)"),
+        Method("lora", 1e-3, True, "low-rank updates on attention query/value", _lora),
+        Method("adalora", 1e-3, True, "LoRA whose ranks are reallocated during training", _adalora),
+        Method("ia3", 5e-3, True, "learned rescaling of keys, values and FFN activations", _ia3),
+        Method("prefix", 1e-2, False, "trained key/value prefixes in every layer", _prefix),
+    )
+}
+
+
+def get_method(name: str) -> Method:
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown fine-tuning method '{name}'.",
+            hint=f"Choose one of: {', '.join(METHODS)}.",
+        ) from None
+
+
+def default_lr(train: TrainConfig, method: str) -> float:
+    """``train.lr`` when set, else the method's default (adapters need a larger step)."""
+    return train.lr if train.lr is not None else get_method(method).default_lr
+
+
+def apply_method(cm: ClassifierModel, cfg: MethodConfig, total_updates: int) -> ClassifierModel:
+    """Wrap ``cm.model`` for ``cfg.name``; full fine-tuning returns ``cm`` unchanged."""
+    method = get_method(cfg.name)
+    if method.peft_config is None:
+        return cm
+    if cfg.r < 1:
+        raise ConfigError(f"method.r must be at least 1, got {cfg.r}.")
+    import peft
+
+    try:
+        model = peft.get_peft_model(cm.model, method.peft_config(cfg, cm.model, total_updates))
+    except ValueError as exc:  # e.g. target modules that the architecture does not have
+        raise ConfigError(f"method '{cfg.name}' does not fit this model: {exc}") from None
+    on_update = None
+    if cfg.name == "adalora":
+        # AdaLoRA's rank budget is updated after every optimizer step (peft's documented loop).
+        on_update = model.base_model.update_and_allocate
+    return replace(cm, model=model, method=cfg.name, on_update=on_update)
+
+
+def save_trained(cm: ClassifierModel, model_dir: Path, adapter_dir: Path) -> None:
+    """Write what a run keeps: the adapter (with its head) and, where possible, a merged model.
+
+    ``model_dir`` always holds something ``load_trained`` reads: the plain merged model for full
+    fine-tuning and mergeable adapters, the adapter itself for prefix tuning.
+    """
+    method = get_method(cm.method)
+    if method.peft_config is None:
+        save_model(cm, model_dir)
+        return
+    adapter_dir.mkdir(parents=True, exist_ok=True)
+    cm.model.save_pretrained(adapter_dir, safe_serialization=True)
+    write_model_meta(cm, adapter_dir, method=cm.method, base_model=_base_reference(cm))
+    if method.mergeable:
+        merged = copy.deepcopy(cm.model).merge_and_unload()
+        save_model(replace(cm, model=merged, method="full", on_update=None), model_dir)
+    else:
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        shutil.copytree(adapter_dir, model_dir)
+
+
+def _base_reference(cm: ClassifierModel) -> str:
+    """``default`` for the packaged model (its path differs between machines), else the path."""
+    from ..models import default_model_dir
+
+    try:
+        if Path(cm.source_dir).resolve() == default_model_dir().resolve():
+            return "default"
+    except ModelError:  # the default package is absent: the path still works here
+        pass
+    return str(cm.source_dir)
