@@ -179,12 +179,15 @@ def _read_meta(directory: Path) -> dict:
 
 
 def load_predictor(artifact: str | Path, batch_size: int = 64) -> Predictor:
-    """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch."""
+    """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
+    model directory or a run's peft adapter)."""
     from .errors import ModelError
 
     path = Path(artifact)
     if (path / "model.onnx").is_file():
         return OnnxPredictor(path, batch_size=batch_size)
-    if (path / "config.json").is_file():
+    if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return TorchPredictor.from_dir(path, batch_size=batch_size)
-    raise ModelError(f"{path} is neither an ONNX nor a Hugging Face model directory.")
+    raise ModelError(
+        f"{path} is neither an ONNX, a Hugging Face model nor a peft adapter directory."
+    )

@@ -19,8 +19,9 @@ from ..errors import ConfigError, ModelError
 from ..models import ClassifierModel, save_model
 from ..models.load import write_model_meta
 
-# Modules trained in full beside the adapter, when the model has them.
-_HEAD_MODULES = ("classifier", "score", "pooler")
+# Modules trained in full beside the adapter, when the model has them. The pooler's Linear, not
+# the pooler module: peft's IA3 merge only unwraps Linear-like modules_to_save.
+_HEAD_MODULES = ("classifier", "score", "pooler.dense")
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ def _targets(cfg: MethodConfig) -> list[str] | None:
 
 
 def _head_modules(model) -> list[str]:
-    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    return [m for m in _HEAD_MODULES if m in names]
+    names = [name for name, _ in model.named_modules()]
+    return [m for m in _HEAD_MODULES if any(n == m or n.endswith("." + m) for n in names)]
 
 
 def _lora(cfg: MethodConfig, model, total_updates: int):
@@ -125,7 +126,8 @@ def get_method(name: str) -> Method:
 
 def default_lr(train: TrainConfig, method: str) -> float:
     """``train.lr`` when set, else the method's default (adapters need a larger step)."""
-    return train.lr if train.lr is not None else get_method(method).default_lr
+    fallback = get_method(method).default_lr  # also refuses an unknown method up front
+    return train.lr if train.lr is not None else fallback
 
 
 def apply_method(cm: ClassifierModel, cfg: MethodConfig, total_updates: int) -> ClassifierModel:
