@@ -73,6 +73,8 @@ def cmd_train(args) -> int:
         base["name"] = args.name
     cfg = load_config(args.config, args.overrides, base=base)
     result = run_finetune(cfg, resume=args.resume, progress=not args.no_progress)
+    if result is None:  # a helper rank of a torchrun job: rank 0 reports the run
+        return 0
     out.print(f"run id:  {result.run_id}")
     out.print(f"run dir: {result.run_dir}")
     out.print(metrics_table(f"{result.eval.split} metrics", result.eval.to_dict()))

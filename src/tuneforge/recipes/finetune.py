@@ -28,6 +28,7 @@ from ..models import load_model, resolve_model_dir
 from ..predict import TorchPredictor
 from ..store import RunDir, RunStore, default_store_url, new_run_id, resolve_run
 from ..train import TrainResult, count_tokens, fit, planned_updates
+from ..train.distributed import init_distributed, shutdown
 from ..train.precision import resolve_device, resolve_precision
 
 PACKAGES = ("tuneforge", "torch", "transformers", "tokenizers", "scikit-learn", "numpy")
@@ -87,12 +88,15 @@ def run_finetune(
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     on_validation: Callable[[dict], None] | None = None,
-) -> FinetuneResult:
+) -> FinetuneResult | None:
     """Train, evaluate, report and save; the run is recorded in the store whatever happens.
 
     ``on_validation`` sees every validation record (a search uses it to prune weak trials by
-    raising :class:`RunPruned`; the run is then recorded as ``pruned``).
+    raising :class:`RunPruned`; the run is then recorded as ``pruned``). Under ``torchrun``
+    every process trains its shard of each batch; rank 0 alone writes the run, and the other
+    ranks return None.
     """
+    dist = init_distributed()
     runs_dir = Path(cfg.runs_dir)
     previous: RunDir | None = None
     if resume:
@@ -116,6 +120,9 @@ def run_finetune(
     long_texts = sum(
         n > cfg.model.max_length for n in count_tokens(tokenizer, [e.text for e in data.train])
     )
+    if not dist.is_main:
+        _help_train(cfg, data, previous)
+        return None
     if long_texts:
         log(
             f"warning: {long_texts} training texts are longer than model.max_length="
@@ -195,6 +202,7 @@ def run_finetune(
             on_resume=on_resume,
             progress=progress,
         )
+        shutdown()  # no collective follows: the other ranks may leave
         save_trained(cm, rd.model_dir, rd.adapter_dir)
         # Evaluate the saved artifact, not the in-memory model: it is what users will load.
         predictor = TorchPredictor.from_dir(rd.model_dir)
@@ -237,6 +245,24 @@ def run_finetune(
     finally:
         _write_report_safely(rd, log)
     return FinetuneResult(run_id, rd.path, report, result)
+
+
+def _help_train(cfg: RunConfig, data, previous: RunDir | None) -> None:
+    """A non-zero rank of a distributed run: trains on its shards and writes nothing."""
+    set_seed(cfg.train.seed)
+    cm = load_model(cfg.model, data.labels)
+    cm = apply_method(cm, cfg.method, planned_updates(len(data.train), cfg.train))
+    try:
+        fit(
+            cm,
+            data,
+            cfg.train,
+            checkpoint_dir=previous.checkpoint_dir if previous is not None else None,
+            resume=previous is not None,
+            progress=False,
+        )
+    finally:
+        shutdown()
 
 
 def reference_profile(predictor, examples, probs):

@@ -27,6 +27,7 @@ from ..models import ClassifierModel
 from ..types import DatasetSplits
 from .batching import collate, encode, length_bucketed_batches, sorted_batches
 from .checkpoint import TrainerState, find_checkpoint, load_checkpoint, save_checkpoint
+from .distributed import all_gather, all_sum, current_context, shard, wrap
 from .precision import autocast, resolve_device, resolve_precision
 from .progress import Progress
 
@@ -107,19 +108,28 @@ def _distill_loss(hard_loss, logits, teacher: np.ndarray, cfg: TrainConfig, devi
 
 
 @torch.inference_mode()
-def _validate(model, ids, label_ids, pad_id, precision, device, batch_size=64) -> dict:
+def _validate(model, ids, label_ids, pad_id, precision, device, dist, batch_size=64) -> dict:
+    """Validation metrics; under DDP each rank predicts a slice and the slices are gathered."""
     model.eval()
-    preds = np.empty(len(ids), dtype=np.int64)
+    mine = list(range(dist.rank, len(ids), dist.world))
+    preds: dict[int, int] = {}
     total_loss = 0.0
-    for batch in sorted_batches([len(x) for x in ids], batch_size):
-        inputs = {k: v.to(device) for k, v in collate([ids[i] for i in batch], pad_id).items()}
+    for batch in sorted_batches([len(ids[i]) for i in mine], batch_size):
+        rows = [mine[j] for j in batch]
+        inputs = {k: v.to(device) for k, v in collate([ids[i] for i in rows], pad_id).items()}
         with autocast(precision, device):
             logits = model(**inputs).logits.float()
-        target = torch.tensor([label_ids[i] for i in batch], device=device)
+        target = torch.tensor([label_ids[i] for i in rows], device=device)
         total_loss += F.cross_entropy(logits, target, reduction="sum").item()
-        preds[batch] = logits.argmax(-1).cpu().numpy()
+        preds.update(zip(rows, logits.argmax(-1).cpu().tolist()))
     model.train()
-    acc, macro_f1 = accuracy_and_macro_f1(label_ids, preds.tolist())
+    parts = all_gather((preds, total_loss), dist)
+    merged: dict[int, int] = {}
+    for part_preds, _ in parts:
+        merged.update(part_preds)
+    ordered = [merged[i] for i in range(len(ids))]
+    total_loss = sum(loss for _, loss in parts)
+    acc, macro_f1 = accuracy_and_macro_f1(label_ids, ordered)
     return {"loss": total_loss / max(len(ids), 1), "accuracy": acc, "macro_f1": macro_f1}
 
 
@@ -141,6 +151,7 @@ def fit(
     towards the teacher's softened distribution: knowledge distillation into a smaller model.
     """
     _validate_config(cfg)
+    dist = current_context()
     epochs = cfg.epochs or auto_epochs(len(data.train))
     device = resolve_device()
     precision = resolve_precision(cfg.precision, device)
@@ -182,7 +193,8 @@ def fit(
                 on_resume(state.global_step)
     resumed_from = state.epochs_done
 
-    bar = Progress(total_updates, enabled=progress)
+    bar = Progress(total_updates, enabled=progress and dist.is_main)
+    train_model = wrap(model, dist)
     stopped_early = False
     examples_window, window_start = 0, time.perf_counter()
 
@@ -193,11 +205,11 @@ def fit(
             best_weights = None
             state.best_epoch, state.best_step = math.ceil(epoch_float), state.global_step
             return False
-        metrics = _validate(model, val_ids, val_y, pad_id, precision, device)
+        metrics = _validate(model, val_ids, val_y, pad_id, precision, device, dist)
         record = {"split": "val", "step": state.global_step, "epoch": round(epoch_float, 4)}
         record.update(metrics)
         state.history.append(record)
-        if on_metrics:
+        if on_metrics and dist.is_main:
             on_metrics(record)
         bar.message(
             f"epoch {epoch_float:.2f}  val loss {metrics['loss']:.4f}  "
@@ -227,20 +239,21 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         running_loss, running_n = 0.0, 0
         for b, batch in enumerate(batches):
+            part, share = shard(batch, dist)
             inputs = {
-                k: v.to(device) for k, v in collate([train_ids[i] for i in batch], pad_id).items()
+                k: v.to(device) for k, v in collate([train_ids[i] for i in part], pad_id).items()
             }
-            target = torch.tensor([train_y[i] for i in batch], device=device)
+            target = torch.tensor([train_y[i] for i in part], device=device)
             with autocast(precision, device):
-                logits = model(**inputs).logits
+                logits = train_model(**inputs).logits
             loss = F.cross_entropy(
                 logits.float(), target, weight=weights, label_smoothing=cfg.label_smoothing
             )
             if teacher_logits is not None:
-                loss = _distill_loss(loss, logits.float(), teacher_logits[batch], cfg, device)
-            (loss / cfg.grad_accum).backward()
-            running_loss += loss.item() * len(batch)
-            running_n += len(batch)
+                loss = _distill_loss(loss, logits.float(), teacher_logits[part], cfg, device)
+            (loss * share / cfg.grad_accum).backward()
+            running_loss += loss.item() * len(part) * (share > 0)
+            running_n += len(part) * (share > 0)
             examples_window += len(batch)
             last_in_epoch = b == len(batches) - 1
             if (b + 1) % cfg.grad_accum and not last_in_epoch:
@@ -256,8 +269,11 @@ def fit(
             epoch_float = epoch + (b + 1) / len(batches)
             now = time.perf_counter()
             speed = examples_window / max(now - window_start, 1e-9)
-            bar.update(state.global_step, f"loss {running_loss / running_n:.4f}  {speed:.0f} ex/s")
+            bar.update(
+                state.global_step, f"loss {running_loss / max(running_n, 1):.4f}  {speed:.0f} ex/s"
+            )
             if state.global_step % 10 == 0 or last_in_epoch:
+                running_loss, running_n = all_sum([running_loss, running_n], dist)
                 record = {
                     "split": "train",
                     "step": state.global_step,
@@ -266,7 +282,7 @@ def fit(
                     "lr": scheduler.get_last_lr()[0],
                     "examples_per_s": speed,
                 }
-                if on_metrics:
+                if on_metrics and dist.is_main:
                     on_metrics(record)
                 running_loss, running_n = 0.0, 0
                 examples_window, window_start = 0, now
@@ -282,7 +298,7 @@ def fit(
         state.epochs_done = epoch + 1
         if not stopped_early:
             stopped_early = evaluate_and_select(float(epoch + 1))
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and dist.is_main:
             save_checkpoint(checkpoint_dir, model, optimizer, scheduler, state, best_weights)
         if stopped_early:
             bar.message(f"early stop: no val macro-F1 gain in {state.bad_evals} evaluations")
