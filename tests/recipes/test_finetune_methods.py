@@ -57,6 +57,10 @@ def test_adapter_run_keeps_adapter_and_a_loadable_model(
     np.testing.assert_allclose(from_model, from_adapter, atol=1e-4)
     report = json.loads((run / "eval.json").read_text())
     assert 0.0 <= report["accuracy"] <= 1.0
+    # Release takes adapter runs as they are: ONNX export passes its exact-parity gate.
+    assert main(["export", method, "--runs-dir", str(runs_dir), "--format", "onnx"]) == 0
+    parity = json.loads((run / "artifacts" / "onnx-fp32" / "parity.json").read_text())
+    assert parity["agreement"] >= 0.999
 
 
 def test_default_learning_rate_follows_the_method(tickets_csv, tiny_model_dir, runs_dir):

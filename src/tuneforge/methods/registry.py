@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,10 @@ from ..config import MethodConfig, TrainConfig
 from ..errors import ConfigError, ModelError
 from ..models import ClassifierModel, save_model
 from ..models.load import write_model_meta
+
+# peft 0.21 asks transformers 5 a deprecated question on every save and merge; the answer is
+# right, the warning is noise to our users.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 # Modules trained in full beside the adapter, when the model has them. The pooler's Linear, not
 # the pooler module: peft's IA3 merge only unwraps Linear-like modules_to_save.

@@ -14,9 +14,10 @@ from ..types import Prediction
 
 
 def run_model_dir(run: RunDir) -> Path:
-    """The saved model of a run, or a clear error when the run has none."""
+    """The saved model of a run (a plain model directory, or the adapter itself for methods
+    that cannot merge), or a clear error when the run has none."""
     model_dir = run.model_dir
-    if not (model_dir / "config.json").is_file():
+    if not any((model_dir / name).is_file() for name in ("config.json", "adapter_config.json")):
         state = run.status().get("state", "unknown")
         raise RunError(
             f"Run '{run.run_id}' has no saved model in {model_dir} (state: {state}).",
