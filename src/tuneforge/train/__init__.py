@@ -1,10 +1,22 @@
 """The fine-tuning stage: fit() and its batching, precision and checkpoint helpers."""
 
-from .batching import collate, count_tokens, encode, length_bucketed_batches, sorted_batches
+from .batching import (
+    Featurizer,
+    TextFeaturizer,
+    collate,
+    count_tokens,
+    encode,
+    featurizer_for,
+    length_bucketed_batches,
+    sorted_batches,
+)
 from .loop import TrainResult, fit, planned_updates
 from .precision import cpu_has_bf16, resolve_precision
 
 __all__ = [
+    "Featurizer",
+    "TextFeaturizer",
+    "featurizer_for",
     "TrainResult",
     "collate",
     "count_tokens",

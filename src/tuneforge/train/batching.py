@@ -7,6 +7,8 @@ batch order: the order here is a pure function of (seed, epoch), so no sampler s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -63,3 +65,39 @@ def collate(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor
         input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
         mask[row, : len(seq)] = 1
     return {"input_ids": input_ids, "attention_mask": mask}
+
+
+class Featurizer(Protocol):
+    """How a task turns examples into model inputs; fit() is the same loop for every task."""
+
+    def encode(self, examples: Sequence) -> list:
+        """One item per example (token ids for text), computed once before training."""
+
+    def length(self, item) -> int:
+        """The size that length bucketing groups by (constant where inputs are fixed-size)."""
+
+    def collate(self, items: list, train: bool) -> dict[str, torch.Tensor]:
+        """A batch of model inputs; ``train`` enables training-only work (augmentation)."""
+
+
+@dataclass(frozen=True)
+class TextFeaturizer:
+    """Tokenise once, pad each batch only to its longest text."""
+
+    tokenizer: Any
+    max_length: int
+
+    def encode(self, examples: Sequence) -> list[list[int]]:
+        return encode(self.tokenizer, [e.text for e in examples], self.max_length)
+
+    def length(self, item: list[int]) -> int:
+        return len(item)
+
+    def collate(self, items: list, train: bool = False) -> dict[str, torch.Tensor]:
+        return collate(items, self.tokenizer.pad_token_id or 0)
+
+
+def featurizer_for(cm: Any) -> Featurizer:
+    """The model's own featurizer when it has one (images), else text through its tokenizer."""
+    own = getattr(cm, "featurizer", None)
+    return own if own is not None else TextFeaturizer(cm.tokenizer, cm.max_length)

@@ -25,7 +25,7 @@ from ..evaluate.metrics import accuracy_and_macro_f1
 from ..methods import default_lr
 from ..models import ClassifierModel
 from ..types import DatasetSplits
-from .batching import collate, encode, length_bucketed_batches, sorted_batches
+from .batching import featurizer_for, length_bucketed_batches, sorted_batches
 from .checkpoint import TrainerState, find_checkpoint, load_checkpoint, save_checkpoint
 from .distributed import all_gather, all_sum, current_context, shard, wrap
 from .precision import autocast, resolve_device, resolve_precision
@@ -108,15 +108,16 @@ def _distill_loss(hard_loss, logits, teacher: np.ndarray, cfg: TrainConfig, devi
 
 
 @torch.inference_mode()
-def _validate(model, ids, label_ids, pad_id, precision, device, dist, batch_size=64) -> dict:
+def _validate(model, items, label_ids, featurizer, precision, device, dist, batch_size=64) -> dict:
     """Validation metrics; under DDP each rank predicts a slice and the slices are gathered."""
     model.eval()
-    mine = list(range(dist.rank, len(ids), dist.world))
+    mine = list(range(dist.rank, len(items), dist.world))
     preds: dict[int, int] = {}
     total_loss = 0.0
-    for batch in sorted_batches([len(ids[i]) for i in mine], batch_size):
+    for batch in sorted_batches([featurizer.length(items[i]) for i in mine], batch_size):
         rows = [mine[j] for j in batch]
-        inputs = {k: v.to(device) for k, v in collate([ids[i] for i in rows], pad_id).items()}
+        inputs = featurizer.collate([items[i] for i in rows], train=False)
+        inputs = {k: v.to(device) for k, v in inputs.items()}
         with autocast(precision, device):
             logits = model(**inputs).logits.float()
         target = torch.tensor([label_ids[i] for i in rows], device=device)
@@ -127,10 +128,10 @@ def _validate(model, ids, label_ids, pad_id, precision, device, dist, batch_size
     merged: dict[int, int] = {}
     for part_preds, _ in parts:
         merged.update(part_preds)
-    ordered = [merged[i] for i in range(len(ids))]
+    ordered = [merged[i] for i in range(len(items))]
     total_loss = sum(loss for _, loss in parts)
     acc, macro_f1 = accuracy_and_macro_f1(label_ids, ordered)
-    return {"loss": total_loss / max(len(ids), 1), "accuracy": acc, "macro_f1": macro_f1}
+    return {"loss": total_loss / max(len(items), 1), "accuracy": acc, "macro_f1": macro_f1}
 
 
 def fit(
@@ -156,14 +157,15 @@ def fit(
     device = resolve_device()
     precision = resolve_precision(cfg.precision, device)
     model = cm.model.to(device)
-    if cfg.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    pad_id = cm.tokenizer.pad_token_id or 0
-    train_ids = encode(cm.tokenizer, [e.text for e in data.train], cm.max_length)
+    embeddings = getattr(model, "get_input_embeddings", lambda: None)()
+    if cfg.freeze_embeddings and embeddings is not None:
+        embeddings.weight.requires_grad_(False)
+    featurizer = featurizer_for(cm)
+    train_ids = featurizer.encode(data.train)
     train_y = cm.labels.ids([e.label for e in data.train])
-    val_ids = encode(cm.tokenizer, [e.text for e in data.val], cm.max_length)
+    val_ids = featurizer.encode(data.val)
     val_y = cm.labels.ids([e.label for e in data.val])
-    lengths = [len(x) for x in train_ids]
+    lengths = [featurizer.length(x) for x in train_ids]
 
     batches_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
     updates_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
@@ -205,7 +207,7 @@ def fit(
             best_weights = None
             state.best_epoch, state.best_step = math.ceil(epoch_float), state.global_step
             return False
-        metrics = _validate(model, val_ids, val_y, pad_id, precision, device, dist)
+        metrics = _validate(model, val_ids, val_y, featurizer, precision, device, dist)
         record = {"split": "val", "step": state.global_step, "epoch": round(epoch_float, 4)}
         record.update(metrics)
         state.history.append(record)
@@ -240,9 +242,8 @@ def fit(
         running_loss, running_n = 0.0, 0
         for b, batch in enumerate(batches):
             part, share = shard(batch, dist)
-            inputs = {
-                k: v.to(device) for k, v in collate([train_ids[i] for i in part], pad_id).items()
-            }
+            inputs = featurizer.collate([train_ids[i] for i in part], train=True)
+            inputs = {k: v.to(device) for k, v in inputs.items()}
             target = torch.tensor([train_y[i] for i in part], device=device)
             with autocast(precision, device):
                 logits = train_model(**inputs).logits
