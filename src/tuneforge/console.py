@@ -139,33 +139,11 @@ def versions_table(name: str, versions) -> Table:
 
 
 def tradeoff_table(data: dict) -> Table:
+    from .compress.tradeoff import TRADEOFF_COLUMNS, tradeoff_rows
+
     table = Table(title=f"compression trade-off on {data['measured_on']}")
-    cols = (
-        "variant",
-        "accuracy",
-        "macro-F1",
-        "agreement",
-        "size MB",
-        "peak RSS MB",
-        "p50 ms",
-        "p95 ms",
-        "ex/s @32",
-        "within tol.",
-    )
-    for col in cols:
+    for col in TRADEOFF_COLUMNS:
         table.add_column(col, justify="left" if col == "variant" else "right")
-    for r in data["variants"]:
-        name = r["variant"] + (" *" if r["variant"] == data["recommended"] else "")
-        table.add_row(
-            name,
-            f"{r['accuracy']:.4f}",
-            f"{r['macro_f1']:.4f}",
-            f"{r['agreement']:.4f}",
-            f"{r['size_mb']:.1f}",
-            f"{r['peak_rss_mb']:.0f}",
-            f"{r['p50_ms']:.2f}",
-            f"{r['p95_ms']:.2f}",
-            f"{r['throughput_batch32']:.0f}",
-            "yes" if r["within_tolerance"] else "no",
-        )
+    for row in tradeoff_rows(data, " *"):
+        table.add_row(*row)
     return table

@@ -147,3 +147,36 @@ def write_tradeoff(path: Path, rows, recommended: str, max_drop: float, measured
     }
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return data
+
+
+TRADEOFF_COLUMNS = (
+    "variant",
+    "accuracy",
+    "macro-F1",
+    "agreement",
+    "size MB",
+    "peak RSS MB",
+    "p50 ms",
+    "p95 ms",
+    "ex/s @32",
+    "within tolerance",
+)
+
+
+def tradeoff_rows(data: dict, recommended_mark: str) -> list[list[str]]:
+    """tradeoff.json as table rows (console and report show the same figures the same way)."""
+    return [
+        [
+            r["variant"] + (recommended_mark if r["variant"] == data.get("recommended") else ""),
+            f"{r['accuracy']:.4f}",
+            f"{r['macro_f1']:.4f}",
+            f"{r['agreement']:.4f}",
+            f"{r['size_mb']:.1f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p95_ms']:.2f}",
+            f"{r['throughput_batch32']:.0f}",
+            "yes" if r["within_tolerance"] else "no",
+        ]
+        for r in data["variants"]
+    ]

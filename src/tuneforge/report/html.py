@@ -256,28 +256,14 @@ def _clip(text: str) -> str:
 
 def _tradeoff_section(data: dict) -> str:
     """tradeoff.json from the compress stage: one row per variant, and the chart."""
-    headers = "variant,accuracy,macro-F1,agreement,size MB,peak RSS MB,p50 ms,p95 ms,ex/s @32,"
-    headers += "within tolerance"
-    rows = [
-        [
-            r["variant"] + (" (recommended)" if r["variant"] == data.get("recommended") else ""),
-            _num(r["accuracy"]),
-            _num(r["macro_f1"]),
-            _num(r["agreement"]),
-            f"{r['size_mb']:.1f}",
-            f"{r['peak_rss_mb']:.0f}",
-            f"{r['p50_ms']:.2f}",
-            f"{r['p95_ms']:.2f}",
-            f"{r['throughput_batch32']:.0f}",
-            "yes" if r["within_tolerance"] else "no",
-        ]
-        for r in data["variants"]
-    ]
+    from ..compress.tradeoff import TRADEOFF_COLUMNS, tradeoff_rows
+
+    rows = tradeoff_rows(data, " (recommended)")
     chart = tradeoff_png(data["variants"], data.get("recommended", ""))
     return (
         f"<h2>Compression trade-off</h2><p class='note'>Measured on "
         f"{_e(data.get('measured_on', '?'))}; tolerance {_e(data.get('max_accuracy_drop', '?'))}"
-        f" accuracy points.</p>{_table(headers.split(','), rows, numeric=tuple(range(1, 9)))}"
+        f" accuracy points.</p>{_table(list(TRADEOFF_COLUMNS), rows, numeric=tuple(range(1, 9)))}"
         f"<img alt='trade-off chart' src=\"{chart}\">"
     )
 
