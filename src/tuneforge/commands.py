@@ -17,11 +17,10 @@ def _runs_dir(args) -> Path:
 
 def cmd_data_check(args) -> int:
     from .data import check_file, format_check_report
-    from .models import resolve_model_dir
-    from .recipes.finetune import _tokenizer_for
+    from .models import load_tokenizer, resolve_model_dir
     from .train import count_tokens
 
-    tokenizer = _tokenizer_for(resolve_model_dir(args.model))
+    tokenizer = load_tokenizer(resolve_model_dir(args.model))
     report = check_file(
         args.file,
         args.text_column,

@@ -109,6 +109,11 @@ def _quiet_transformers():
     return transformers
 
 
+def load_tokenizer(model_dir: str | Path):
+    """The tokenizer saved in a local model directory (never fetched from a hub)."""
+    return _quiet_transformers().AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+
+
 def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
     """Load a pretrained encoder from a local directory with a fresh head for ``labels``."""
     transformers = _quiet_transformers()
@@ -133,7 +138,7 @@ def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
             attn_implementation=cfg.attn_implementation,
             ignore_mismatched_sizes=True,
         )
-        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = load_tokenizer(path)
     except Exception as exc:  # corrupt weights surface as several library-specific types
         raise ModelError(
             f"Could not load the model in '{path}': {exc}",
@@ -154,7 +159,7 @@ def load_trained(model_dir: str | Path, max_length: int | None = None) -> Classi
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
             path, local_files_only=True
         )
-        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = load_tokenizer(path)
     except Exception as exc:  # corrupt weights surface as several library-specific types
         raise ModelError(
             f"Could not load the trained model in '{path}': {exc}",
@@ -191,7 +196,7 @@ def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
             attn_implementation="eager",
         )
         model = peft.PeftModel.from_pretrained(base, path)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = load_tokenizer(path)
     except Exception as exc:  # corrupt adapters surface as several library-specific types
         raise ModelError(
             f"Could not load the adapter in '{path}' on its base '{base_dir}': {exc}",

@@ -24,7 +24,7 @@ from ..data import load_dataset
 from ..errors import RunError, RunPruned
 from ..evaluate import EvalReport, evaluate, tfidf_baseline
 from ..methods import apply_method, default_lr, save_trained
-from ..models import load_model, resolve_model_dir
+from ..models import load_model, load_tokenizer, resolve_model_dir
 from ..predict import TorchPredictor
 from ..store import RunDir, RunStore, default_store_url, new_run_id, resolve_run
 from ..train import TrainResult, count_tokens, fit, planned_updates
@@ -74,13 +74,6 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _tokenizer_for(model_dir: Path):
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    return transformers.AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-
-
 def run_finetune(
     cfg: RunConfig,
     *,
@@ -111,7 +104,7 @@ def run_finetune(
     cfg = replace(cfg, train=replace(cfg.train, lr=default_lr(cfg.train, cfg.method.name)))
 
     model_dir = resolve_model_dir(cfg.model.name)
-    tokenizer = _tokenizer_for(model_dir)
+    tokenizer = load_tokenizer(model_dir)
     data = load_dataset(
         cfg.data,
         count_tokens=lambda texts: count_tokens(tokenizer, texts),
