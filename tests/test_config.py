@@ -45,3 +45,11 @@ def test_every_shipped_recipe_loads():
     assert files, "configs/ should hold at least one recipe"
     for path in files:
         assert isinstance(load_config(path), RunConfig)
+
+
+def test_default_yaml_spells_out_the_real_defaults():
+    """configs/default.yaml documents the defaults: loading it changes nothing."""
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "configs" / "default.yaml"
+    assert load_config(path) == RunConfig()
