@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["full", "lora", "adalora", "ia3", "prefix"],
         help="fine-tuning method (default full; adapters via peft, head always trained)",
     )
+    train.add_argument(
+        "--nproc",
+        type=int,
+        help="train on N processes with PyTorch DDP (runs itself under torchrun)",
+    )
     train.add_argument("--name", help="run id to use (default: generated)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
     train.add_argument("--config", help="YAML config (see configs/)")
@@ -253,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # key=value overrides may come after options (argparse alone would reject them there).
     args, extra = parser.parse_known_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that relaunch
     # Positionals given after options (train's key=value, predict's texts) land in `extra`.
     trailing = {"train": "overrides", "predict": "texts"}.get(args.command)
     if extra:

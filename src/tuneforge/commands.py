@@ -3,6 +3,7 @@ function, and prints its result. Heavy imports stay inside the functions so ``--
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,10 @@ def cmd_train(args) -> int:
     from .console import metrics_table, out
     from .recipes.finetune import run_finetune
 
+    if args.nproc is not None and args.nproc > 1 and "LOCAL_RANK" not in os.environ:
+        from .train.distributed import relaunch_with_torchrun
+
+        return relaunch_with_torchrun(args.argv, args.nproc)
     base: dict = {
         "data": {},
         "model": {},

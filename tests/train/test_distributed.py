@@ -46,7 +46,7 @@ def _metrics(run) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def _train(argv_prefix: list[str], data, tiny_model_dir, runs_dir, name: str) -> None:
+def _train(argv_prefix: list[str], data, tiny_model_dir, runs_dir, name: str, *extra) -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", TUNEFORGE_RUNS_DIR=str(runs_dir))
     argv = [
         *argv_prefix,
@@ -59,6 +59,7 @@ def _train(argv_prefix: list[str], data, tiny_model_dir, runs_dir, name: str) ->
         "--name",
         name,
         "--no-progress",
+        *extra,
         *CONFIG,
     ]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
@@ -66,12 +67,12 @@ def _train(argv_prefix: list[str], data, tiny_model_dir, runs_dir, name: str) ->
 
 
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path, tiny_model_dir):
-    """torchrun with 2 CPU processes (gloo) ends on the same model as a single process, and
-    writes one run: one store row, one metrics line per step, one model."""
+    """Two CPU processes under torchrun (gloo) end on the same model as a single process, and
+    write one run: one store row, one metrics line per step, one model."""
     data = write_csv(tmp_path / "tickets.csv", make_rows(24))
     runs = tmp_path / "runs"
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    _train([*torchrun, "--nproc-per-node", "2"], data, tiny_model_dir, runs, "ddp")
+    # --nproc 2 relaunches the same command under torchrun --nproc-per-node 2.
+    _train([sys.executable], data, tiny_model_dir, runs, "ddp", "--nproc", "2")
     _train([sys.executable], data, tiny_model_dir, runs, "single")
 
     assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == ["ddp", "single"]
@@ -87,3 +88,17 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, tiny_model
     np.testing.assert_allclose(ddp, single, atol=2e-3)
     for ours, theirs in zip(ddp_log, single_log):
         assert ours["loss"] == pytest.approx(theirs["loss"], abs=2e-3), ours
+
+
+def test_nproc_is_dropped_from_the_command_each_rank_runs(monkeypatch):
+    """--nproc N (either spelling) becomes torchrun's --nproc-per-node, not a rank's flag."""
+    import subprocess as sp
+
+    from tuneforge.train.distributed import relaunch_with_torchrun
+
+    seen = []
+    monkeypatch.setattr(sp, "call", lambda cmd: seen.append(cmd) or 0)
+    assert relaunch_with_torchrun(["train", "a.csv", "--nproc", "3", "--name", "x"], 3) == 0
+    assert relaunch_with_torchrun(["train", "a.csv", "--nproc=3"], 3) == 0
+    assert seen[0][-5:] == ["tuneforge", "train", "a.csv", "--name", "x"]
+    assert "--nproc-per-node=3" in seen[0] and "--nproc=3" not in seen[1]

@@ -105,3 +105,25 @@ def broadcast(obj: Any, dist: DistContext) -> Any:
     box = [obj]
     torch.distributed.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def relaunch_with_torchrun(argv: list[str], nproc: int) -> int:
+    """Run this same command under ``torchrun --standalone --nproc-per-node N`` and wait.
+
+    ``--nproc`` is dropped from the child command line, so each child trains as one rank.
+    """
+    import subprocess
+    import sys
+
+    child: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            child.append(arg)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc-per-node={nproc}", "-m", "tuneforge", *child]
+    return subprocess.call(command)
