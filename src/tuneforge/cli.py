@@ -23,12 +23,14 @@ from .commands import (
     cmd_runs_show,
     cmd_serve,
     cmd_train,
+    cmd_tune,
 )
 from .errors import TuneforgeError
 
 EXAMPLES = {
     "data check": "tuneforge data check tickets.csv --text-column body --label-column intent",
     "train": "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4",
+    "tune": "tuneforge tune tickets.csv --method lora --trials 20 --study intents-lora",
     "evaluate": "tuneforge evaluate intents-v1 --data new_tickets.csv",
     "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
@@ -112,6 +114,31 @@ def build_parser() -> argparse.ArgumentParser:
     _runs_dir_arg(train)
     train.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
     train.set_defaults(func=cmd_train)
+
+    tune = _parser(sub, "tune", "Search hyperparameters with Optuna; every trial is a run.")
+    tune.add_argument("train_file", help="CSV/TSV/JSONL/Parquet with text and label")
+    tune.add_argument("--val", help="validation file (default: a stratified split of TRAIN_FILE)")
+    tune.add_argument("--test", help="test file (default: a stratified split of TRAIN_FILE)")
+    _columns_args(tune)
+    tune.add_argument("--model", help="'default' or a local Hugging Face model directory")
+    tune.add_argument(
+        "--method", choices=["full", "lora", "adalora", "ia3", "prefix"], default="full"
+    )
+    tune.add_argument("--trials", type=int, default=10, help="trials to add (default 10)")
+    tune.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
+    tune.add_argument("--space", help="YAML search space (default: the method's)")
+    tune.add_argument("--jobs", type=int, default=1, help="trials in parallel threads")
+    tune.add_argument(
+        "--study", help="study name; an existing study resumes (default: tune-METHOD)"
+    )
+    tune.add_argument(
+        "--storage", help="Optuna storage URL (default: the store's database; postgresql://...)"
+    )
+    tune.add_argument("--no-prune", action="store_true", help="run every trial to the end")
+    tune.add_argument("--seed", type=int, help="data split and sampler seed")
+    _runs_dir_arg(tune)
+    tune.add_argument("overrides", nargs="*", metavar="key=value", help="fixed config keys")
+    tune.set_defaults(func=cmd_tune)
 
     ev = _parser(sub, "evaluate", "Evaluate a run's model on any labelled file.")
     ev.add_argument("run", help="run id or run directory")
@@ -260,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # for commands that relaunch
     # Positionals given after options (train's key=value, predict's texts) land in `extra`.
-    trailing = {"train": "overrides", "predict": "texts"}.get(args.command)
+    trailing = {"train": "overrides", "tune": "overrides", "predict": "texts"}.get(args.command)
     if extra:
         if trailing and not any(x.startswith("-") for x in extra):
             setattr(args, trailing, [*getattr(args, trailing), *extra])

@@ -86,6 +86,52 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from .console import out, trials_table
+    from .recipes.sweep import run_search
+    from .store import default_store_url
+    from .tune import TuneConfig, default_space, load_space
+
+    runs_dir = _runs_dir(args)
+    base: dict = {
+        "data": {"train_file": args.train_file},
+        "model": {},
+        "train": {},
+        "method": {"name": args.method},
+        "runs_dir": str(runs_dir),
+    }
+    flags = {
+        ("data", "val_file"): args.val,
+        ("data", "test_file"): args.test,
+        ("data", "text_column"): args.text_column,
+        ("data", "label_column"): args.label_column,
+        ("data", "format"): args.format,
+        ("model", "name"): args.model,
+        ("data", "seed"): args.seed,
+        ("train", "seed"): args.seed,
+    }
+    for (section, key), value in flags.items():
+        if value is not None:
+            base[section][key] = value
+    space = load_space(args.space) if args.space else default_space(args.method)
+    cfg = TuneConfig(
+        study=args.study or f"tune-{args.method}",
+        storage=args.storage or default_store_url(runs_dir),
+        trials=args.trials,
+        timeout_s=args.timeout,
+        jobs=args.jobs,
+        prune=not args.no_prune,
+        seed=args.seed if args.seed is not None else 42,
+    )
+    result = run_search(base, args.overrides, space, cfg)
+    out.print(trials_table(result))
+    report = runs_dir / "studies" / cfg.study / "report.html"
+    if result.best_run_id:
+        out.print(f"best run: {result.best_run_id}  ({runs_dir / result.best_run_id})")
+    out.print(f"report:   {report}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from .console import metrics_table, out
     from .recipes.use import evaluate_run

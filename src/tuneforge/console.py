@@ -147,3 +147,29 @@ def tradeoff_table(data: dict) -> Table:
     for row in tradeoff_rows(data, " *"):
         table.add_row(*row)
     return table
+
+
+def trials_table(result) -> Table:
+    """A search's trials, best completed trial first."""
+    table = Table(
+        title=f"study {result.study}: {result.n_complete} completed, "
+        f"{result.n_pruned} pruned, {result.n_failed} failed"
+    )
+    keys = sorted({k for t in result.trials for k in t["params"]})
+    for col in ("trial", "state", "val macro-F1", "run", *keys):
+        table.add_column(col, justify="right" if col not in ("state", "run") else "left")
+
+    def order(t: dict) -> tuple:
+        return (t["value"] is None, -(t["value"] or 0.0), t["number"])
+
+    for t in sorted(result.trials, key=order):
+        params = [_fmt(t["params"].get(k)) for k in keys]
+        value = "" if t["value"] is None else f"{t['value']:.4f}"
+        table.add_row(str(t["number"]), t["state"], value, t["run_id"] or "", *params)
+    return table
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)

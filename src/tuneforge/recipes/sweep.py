@@ -1,0 +1,106 @@
+"""sweep: a hyperparameter search whose every trial is a normal tuneforge run.
+
+Each trial draws values from the search space, trains through ``run_finetune`` (so it is
+evaluated, reported and recorded in the store), reports its validation macro-F1 after every
+evaluation, and is pruned — recorded as a ``pruned`` run — when it falls below the median of
+earlier trials at the same point. The study, a summary and a search report are kept under
+``<runs_dir>/studies/<study>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from ..config import load_config
+from ..errors import RunPruned
+from ..tune import Param, TuneConfig, TuneResult, open_study, summarize
+from .finetune import run_finetune
+
+
+def _step(record: dict) -> int:
+    """Pruning compares trials at the same point of training: quarter epochs, not steps (a
+    trial with a larger batch takes fewer steps per epoch)."""
+    return int(round(4 * record["epoch"]))
+
+
+def run_search(
+    base: dict,
+    overrides: list[str],
+    space: tuple[Param, ...],
+    cfg: TuneConfig,
+    *,
+    log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> TuneResult:
+    """Run ``cfg.trials`` trials (or until ``cfg.timeout_s``) of the study; return its summary.
+
+    ``base`` and ``overrides`` are the run config as for ``tuneforge train``; the searched keys
+    are applied on top of them for each trial.
+    """
+    import optuna
+
+    load_config(base=base, overrides=overrides)  # a bad base config fails before any trial
+    study = open_study(cfg)
+
+    def objective(trial: optuna.Trial) -> float:
+        values = {p.key: p.suggest(trial) for p in space}
+        run_cfg = load_config(
+            base=base, overrides=[*overrides, *(f"{k}={v}" for k, v in values.items())]
+        )
+        run_cfg = replace(run_cfg, name=f"{cfg.study}-t{trial.number}")
+
+        def on_validation(record: dict) -> None:
+            trial.report(record["macro_f1"], _step(record))
+            if trial.should_prune():
+                raise RunPruned(
+                    f"pruned at epoch {record['epoch']:.2f}: validation macro-F1 "
+                    f"{record['macro_f1']:.4f} is below the median of earlier trials"
+                )
+
+        trial.set_user_attr("run_id", run_cfg.name)
+        try:
+            result = run_finetune(
+                run_cfg, progress=False, log=lambda m: None, on_validation=on_validation
+            )
+        except RunPruned as exc:
+            log(f"trial {trial.number}: {exc}")
+            raise optuna.TrialPruned(str(exc)) from None
+        assert result is not None  # searches run in one process
+        log(
+            f"trial {trial.number}: val macro-F1 {result.train.best_val_macro_f1:.4f}, "
+            f"{result.eval.split} accuracy {result.eval.accuracy:.4f} ({result.run_id})"
+        )
+        return result.train.best_val_macro_f1
+
+    study.optimize(
+        objective,
+        n_trials=cfg.trials,
+        timeout=cfg.timeout_s,
+        n_jobs=cfg.jobs,
+        catch=(),
+        gc_after_trial=True,
+    )
+    summary = summarize(study)
+    folder = Path(load_config(base=base, overrides=overrides).runs_dir) / "studies" / cfg.study
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "study.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
+    from ..report.search import write_search_report
+
+    write_search_report(folder / "report.html", summary, _importances(study))
+    return summary
+
+
+def _importances(study) -> dict[str, float] | str:
+    """Parameter importances (fANOVA), or why there are none yet."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 3:
+        return f"Importances need at least 3 completed trials; this study has {len(complete)}."
+    try:
+        return dict(optuna.importance.get_param_importances(study))
+    except (RuntimeError, ValueError) as exc:  # e.g. every trial drew the same values
+        return f"Importances could not be computed: {exc}"
