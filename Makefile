@@ -27,6 +27,7 @@ demo: $(STAMP)
 	@echo "report: $(RUNS)/$(DEMO_RUN)/report.html"
 
 test: $(STAMP)
+	bash scripts/ensure-postgres
 	$(VENV)/bin/pytest -q
 
 lint: $(STAMP)

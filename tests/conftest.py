@@ -115,3 +115,32 @@ def webhook():
     yield f"http://127.0.0.1:{server.server_port}/", received
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on loopback for the session (Debian's `postgresql` package).
+
+    Missing binaries fail the run where PostgreSQL is required (CI sets
+    TUNEFORGE_REQUIRE_POSTGRES=1 after installing it) and skip elsewhere."""
+    import os
+
+    from .postgres_server import PostgresServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        message = "PostgreSQL server binaries not found (apt-get install postgresql)"
+        if os.environ.get("TUNEFORGE_REQUIRE_POSTGRES") or os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The same store test against SQLite and against a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sub' / 'tf.db'}"
+    return request.getfixturevalue("postgres_server").new_database()

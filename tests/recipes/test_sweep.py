@@ -77,3 +77,55 @@ def test_bad_space_fails_before_any_run(tickets_csv, tiny_model_dir, runs_dir, t
     assert _tune(tickets_csv, tiny_model_dir, runs_dir, space) == 2
     assert "train.lrr" in capsys.readouterr().err
     assert not runs_dir.exists() or not any(p.is_dir() for p in runs_dir.iterdir())
+
+
+def test_two_workers_share_one_study_on_postgresql(
+    postgres_server, tickets_csv, tiny_model_dir, tmp_path
+):
+    """Two `tuneforge tune` processes on one PostgreSQL study (and store): every trial runs
+    once, every trial is one run in the shared store, and the best run is recorded once."""
+    import os
+    import subprocess
+    import sys
+
+    url = postgres_server.new_database()
+    runs = tmp_path / "runs"
+    env = dict(os.environ, TUNEFORGE_STORE_URL=url, OMP_NUM_THREADS="1")
+    argv = [
+        sys.executable,
+        "-m",
+        "tuneforge",
+        "tune",
+        str(tickets_csv),
+        "--model",
+        str(tiny_model_dir),
+        "--runs-dir",
+        str(runs),
+        "--space",
+        str(_space(tmp_path)),
+        "--study",
+        "shared",
+        "--storage",
+        url,
+        "--trials",
+        "2",
+        "--no-prune",
+        *FIXED,
+    ]
+    workers = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs[0][1][-2000:]
+
+    study = optuna.load_study(study_name="shared", storage=url.replace("://", "+psycopg://", 1))
+    numbers = [t.number for t in study.trials]
+    assert sorted(numbers) == [0, 1, 2, 3]
+    run_ids = [t.user_attrs["run_id"] for t in study.trials]
+    assert len(set(run_ids)) == 4
+    store = RunStore(url)
+    recorded = [r.id for r in store.list_runs()]
+    assert sorted(recorded) == sorted(run_ids)
+    assert recorded.count(study.best_trial.user_attrs["run_id"]) == 1
+    assert all(store.get(r).state == "succeeded" for r in run_ids)

@@ -16,8 +16,9 @@ from tuneforge.store.db import flatten
 
 
 @pytest.fixture
-def store(tmp_path) -> RunStore:
-    return RunStore(f"sqlite:///{tmp_path / 'sub' / 'tf.db'}")
+def store(store_url) -> RunStore:
+    """Every test in this module runs against SQLite and against PostgreSQL."""
+    return RunStore(store_url)
 
 
 def _snapshot(store: RunStore, run_id: str) -> tuple:
@@ -26,7 +27,8 @@ def _snapshot(store: RunStore, run_id: str) -> tuple:
 
 def test_start_log_finish_round_trip(store, tmp_path):
     """A run's record, flattened params, metrics and final state come back as stored."""
-    assert (tmp_path / "sub" / "tf.db").is_file()  # parent folder created on demand
+    if store.url.startswith("sqlite"):
+        assert (tmp_path / "sub" / "tf.db").is_file()  # parent folder created on demand
     run = store.start(
         "r1",
         "first",
@@ -161,9 +163,9 @@ def _write_metrics(url: str, worker: int, n: int, go) -> None:
         )
 
 
-def test_concurrent_processes_lose_no_metrics(tmp_path):
-    """Several processes logging to one SQLite file at once all land every row."""
-    url = f"sqlite:///{tmp_path / 'tf.db'}"
+def test_concurrent_processes_lose_no_metrics(store_url):
+    """Several processes logging to one store at once all land every row."""
+    url = store_url
     RunStore(url).start("shared", "shared", "/d", {})
     ctx = multiprocessing.get_context("spawn")
     go = ctx.Event()
@@ -198,7 +200,8 @@ def test_bad_store_urls_are_user_errors(monkeypatch):
         raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
 
     monkeypatch.setattr(sqlalchemy, "create_engine", no_driver)
-    with pytest.raises(RunError, match="needs the driver 'psycopg'.*pip install psycopg") as err:
+    expected = "needs the driver 'psycopg'.*pip install 'tuneforge.postgres.'"
+    with pytest.raises(RunError, match=expected) as err:
         RunStore("postgresql://user:s3cret@db.example/tf")
     assert "s3cret" not in str(err.value)
 

@@ -11,8 +11,9 @@ from tuneforge.store import Registry, RunStore
 
 
 @pytest.fixture
-def registry(tmp_path):
-    return Registry(RunStore(f"sqlite:///{tmp_path / 'tf.db'}"))
+def registry(store_url):
+    """Every registry test runs against SQLite and against PostgreSQL."""
+    return Registry(RunStore(store_url))
 
 
 def test_promote_moves_the_stage_and_archives_the_previous_holder(registry):
@@ -47,9 +48,9 @@ def test_unknown_name_or_stage_is_a_clear_error(registry):
         registry.rollback("known", "production")
 
 
-def test_concurrent_promotes_keep_versions_unique(tmp_path):
+def test_concurrent_promotes_keep_versions_unique(store_url):
     """Eight threads promoting at once get distinct versions and leave one production."""
-    url = f"sqlite:///{tmp_path / 'tf.db'}"
+    url = store_url
     Registry(RunStore(url))
     errors: list[Exception] = []
 

@@ -171,6 +171,8 @@ def _open_engine(url: str) -> sa.Engine:
     except ArgumentError:
         hint = "Set TUNEFORGE_STORE_URL to e.g. postgresql://user@host/db, or unset it."
         raise RunError(f"Store URL '{url}' is not a database URL.", hint=hint) from None
+    if parsed.drivername == "postgresql":  # the psycopg 3 driver of the `postgres` extra
+        parsed = parsed.set(drivername="postgresql+psycopg")
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +180,8 @@ def _open_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(parsed)
     except ModuleNotFoundError as exc:
         msg = f"Store URL '{parsed.render_as_string()}' needs the driver '{exc.name}'."
-        raise RunError(msg, hint=f"Install it: pip install {exc.name}") from None
+        package = "'tuneforge[postgres]'" if exc.name == "psycopg" else exc.name
+        raise RunError(msg, hint=f"Install it: pip install {package}") from None
     if sqlite:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -8,6 +8,7 @@ several machines pointed at one PostgreSQL URL share one study without running a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigError
 
@@ -55,6 +56,7 @@ def open_study(cfg: TuneConfig):
         if cfg.prune
         else optuna.pruners.NopPruner()
     )
+    _prepare_sqlite(cfg.storage)
     try:
         storage = optuna.storages.RDBStorage(
             _sqlalchemy_url(cfg.storage), engine_kwargs=_engine_kwargs(cfg.storage)
@@ -79,6 +81,18 @@ def _sqlalchemy_url(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def _prepare_sqlite(url: str) -> None:
+    """A study may be the first thing written to a runs directory: create its folder."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # RDBStorage reports the bad URL
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _engine_kwargs(url: str) -> dict:
