@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,20 @@ class Example:
     text: str
     label: str
     row: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class ImageExample:
+    """One labelled image: ``pixels`` is a uint8 numpy array H×W×C (C = 1 or 3).
+
+    ``row`` is the 1-based row (tables) or the position (folders, IDX) and ``source`` the file
+    it came from, for messages. Typed loosely so this module stays free of numpy/torch imports.
+    """
+
+    pixels: Any
+    label: str
+    row: int = 0
+    source: str = ""
 
 
 @dataclass(frozen=True)
