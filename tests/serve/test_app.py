@@ -56,6 +56,15 @@ def test_predict_returns_label_score_and_top_k(predictor):
         (b'\xff\xfe{"inputs": ["a"]}', 400),
         (b"[]", 422),
         (b"null", 422),
+        (b"", 400),
+        # Each of these used to escape as a 500: a lone surrogate reached the tokenizer, deep
+        # nesting raised RecursionError, a 5000-digit integer and NaN raised ValueError.
+        (b'{"inputs": ["\\ud800"]}', 422),
+        (b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400),
+        (b'{"inputs": ["a"], "top_k": ' + b"9" * 5000 + b"}", 400),
+        (b'{"inputs": ["a"], "top_k": NaN}', 400),
+        (b'{"inputs": ["a"], "top_k": Infinity}', 400),
+        (b'{"inputs": ["a"], "top_k": 1.5}', 422),
     ],
 )
 def test_bad_requests_get_4xx(predictor, body, status):
@@ -64,6 +73,28 @@ def test_bad_requests_get_4xx(predictor, body, status):
         r = client.post("/v1/predict", content=body, headers={"content-type": "application/json"})
         assert r.status_code == status
         assert "error" in r.json()
+
+
+def test_oversize_bodies_are_refused_before_they_are_read(predictor):
+    """A declared Content-Length over the limit is refused from the header alone, and a body
+    streamed without one is refused once it passes the limit, so neither is buffered whole."""
+    with _client(predictor, max_body_bytes=1000) as client:
+        declared = client.post(
+            "/v1/predict",
+            content=b'{"inputs": ["a"]}',
+            headers={"content-type": "application/json", "content-length": str(10**12)},
+        )
+        assert declared.status_code == 413
+        assert "1000 bytes" in declared.json()["error"]
+
+        def chunks():
+            for _ in range(100):
+                yield b" " * 100
+
+        streamed = client.post("/v1/predict", content=chunks())
+        assert streamed.status_code == 413
+        # The server is still serving.
+        assert client.post("/v1/predict", json={"inputs": ["a"]}).status_code == 200
 
 
 def test_size_limits(predictor):
@@ -78,15 +109,22 @@ def test_size_limits(predictor):
 
 
 def test_auth_is_required_when_configured(predictor):
-    """With a token, /v1 and /metrics need it; health stays open; wrong tokens get 401."""
+    """With a token, /v1 and /metrics need it; health stays open; missing, wrong or
+    non-bearer credentials get 401."""
     with _client(predictor, token=TOKEN) as client:
         assert client.post("/v1/predict", json={"inputs": ["a"]}).status_code == 401
         bad = {"Authorization": "Bearer wrong-token-xxxxxxxx"}
         assert client.post("/v1/predict", json={"inputs": ["a"]}, headers=bad).status_code == 401
         good = {"Authorization": f"Bearer {TOKEN}"}
         assert client.post("/v1/predict", json={"inputs": ["a"]}, headers=good).status_code == 200
+        basic = {"Authorization": f"Basic {TOKEN}"}
+        assert client.post("/v1/predict", json={"inputs": ["a"]}, headers=basic).status_code == 401
+        assert client.get("/v1/model").status_code == 401
+        assert client.get("/v1/model", headers=good).status_code == 200
         assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers=good).status_code == 200
         assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
 
 
 def test_binding_beyond_loopback_needs_a_token():

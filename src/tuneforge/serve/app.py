@@ -34,6 +34,34 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed ``limit``: by its declared length,
+    or while streaming it, so an oversize upload is never held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str):
+    """NaN and Infinity are not JSON (RFC 8259), though Python's parser accepts them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def create_app(
     predictor: Predictor,
     settings: ServeSettings | None = None,
@@ -109,27 +137,32 @@ def create_app(
         """Classify ``inputs``; each gets its label, score and ``top_k`` alternatives."""
         if not state["ready"]:
             return _error(503, "model is still loading")
-        body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            return _error(413, f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
+        body = await _read_body(request, settings.max_body_bytes)
+        if body is None:
+            return _error(413, f"body is over the limit of {settings.max_body_bytes} bytes")
         try:
-            payload = json.loads(body.decode("utf-8"))
+            payload = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except UnicodeDecodeError:
             return _error(400, "body is not valid UTF-8")
-        except json.JSONDecodeError as exc:
-            return _error(400, f"body is not valid JSON: {exc}")
+        except (ValueError, RecursionError) as exc:
+            # ValueError covers JSONDecodeError, NaN/Infinity and integers too long to convert;
+            # RecursionError, arrays nested thousands deep (both well within the size limit).
+            return _error(400, f"body is not valid JSON: {str(exc) or type(exc).__name__}")
         try:
             req = PredictRequest.model_validate(payload)
         except ValidationError as exc:
-            return JSONResponse(
-                {"error": "invalid request", "detail": json.loads(exc.json())}, status_code=422
-            )
+            # Without the offending input: it may be large, and is not always JSON-serialisable.
+            detail = json.loads(exc.json(include_url=False, include_input=False))
+            return JSONResponse({"error": "invalid request", "detail": detail}, status_code=422)
         if len(req.inputs) > settings.max_inputs:
             return _error(413, f"{len(req.inputs)} inputs; the limit is {settings.max_inputs}")
         if req.top_k > settings.max_top_k:
             return _error(422, f"top_k is {req.top_k}; the limit is {settings.max_top_k}")
         texts, truncated = [], []
         for i, text in enumerate(req.inputs):
+            if not _encodable(text):
+                # JSON may escape lone surrogates (\ud800); tokenizers cannot take them.
+                return _error(422, f"input {i} is not valid Unicode (a lone surrogate)")
             if len(text) > settings.max_chars:
                 if settings.overlong == "reject":
                     return _error(

@@ -74,10 +74,17 @@ class MicroBatcher:
     async def _run(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
+        last_size = 0
         while True:
             batch = [await self._queue.get()]
+            while len(batch) < self.max_batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            # A lone request on a quiet server goes at once (waiting for company that is not
+            # coming would only add latency); under concurrent traffic (the last batch had
+            # company) wait up to max_wait for the callers about to arrive.
+            wait = last_size > 1 or len(batch) > 1
             deadline = loop.time() + self.max_wait
-            while len(batch) < self.max_batch_size:
+            while wait and len(batch) < self.max_batch_size:
                 remaining = deadline - loop.time()
                 if remaining <= 0 and self._queue.empty():
                     break
@@ -85,6 +92,7 @@ class MicroBatcher:
                     batch.append(await asyncio.wait_for(self._queue.get(), max(remaining, 0)))
                 except TimeoutError:
                     break
+            last_size = len(batch)
             await self._process(batch)
 
     async def _process(self, batch: list[_Item]) -> None:
