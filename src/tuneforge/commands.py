@@ -34,6 +34,34 @@ def cmd_data_check(args) -> int:
     return 1 if report.blocking else 0
 
 
+def _set_flags(base: dict, flags: dict) -> None:
+    for (section, key), value in flags.items():
+        if value is not None:
+            base[section][key] = value
+
+
+def _run_base(args, method: str | None) -> dict:
+    """The run config that `train` and `tune` share: data, model, seed and method flags."""
+    base: dict = {"data": {}, "model": {}, "train": {}, "method": {}}
+    base["runs_dir"] = str(_runs_dir(args))
+    _set_flags(
+        base,
+        {
+            ("data", "train_file"): args.train_file,
+            ("data", "val_file"): args.val,
+            ("data", "test_file"): args.test,
+            ("data", "text_column"): args.text_column,
+            ("data", "label_column"): args.label_column,
+            ("data", "format"): args.format,
+            ("model", "name"): args.model,
+            ("data", "seed"): args.seed,
+            ("train", "seed"): args.seed,
+            ("method", "name"): method,
+        },
+    )
+    return base
+
+
 def cmd_train(args) -> int:
     from .config import load_config
     from .console import metrics_table, out
@@ -43,36 +71,19 @@ def cmd_train(args) -> int:
         from .train.distributed import relaunch_with_torchrun
 
         return relaunch_with_torchrun(args.argv, args.nproc)
-    base: dict = {
-        "data": {},
-        "model": {},
-        "train": {},
-        "method": {},
-        "runs_dir": str(_runs_dir(args)),
-    }
     if not args.resume and not args.train_file and not args.config:
         raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
-    flags = {
-        ("data", "train_file"): args.train_file,
-        ("data", "val_file"): args.val,
-        ("data", "test_file"): args.test,
-        ("data", "text_column"): args.text_column,
-        ("data", "label_column"): args.label_column,
-        ("data", "format"): args.format,
-        ("model", "name"): args.model,
-        ("model", "max_length"): args.max_length,
-        ("train", "epochs"): args.epochs,
-        ("train", "batch_size"): args.batch_size,
-        ("train", "lr"): args.lr,
-        ("train", "seed"): args.seed,
-        ("train", "precision"): args.precision,
-        ("method", "name"): args.method,
-    }
-    for (section, key), value in flags.items():
-        if value is not None:
-            base[section][key] = value
-    if args.seed is not None:
-        base["data"]["seed"] = args.seed
+    base = _run_base(args, method=args.method)
+    _set_flags(
+        base,
+        {
+            ("model", "max_length"): args.max_length,
+            ("train", "epochs"): args.epochs,
+            ("train", "batch_size"): args.batch_size,
+            ("train", "lr"): args.lr,
+            ("train", "precision"): args.precision,
+        },
+    )
     if args.name:
         base["name"] = args.name
     cfg = load_config(args.config, args.overrides, base=base)
@@ -93,26 +104,7 @@ def cmd_tune(args) -> int:
     from .tune import TuneConfig, default_space, load_space
 
     runs_dir = _runs_dir(args)
-    base: dict = {
-        "data": {"train_file": args.train_file},
-        "model": {},
-        "train": {},
-        "method": {"name": args.method},
-        "runs_dir": str(runs_dir),
-    }
-    flags = {
-        ("data", "val_file"): args.val,
-        ("data", "test_file"): args.test,
-        ("data", "text_column"): args.text_column,
-        ("data", "label_column"): args.label_column,
-        ("data", "format"): args.format,
-        ("model", "name"): args.model,
-        ("data", "seed"): args.seed,
-        ("train", "seed"): args.seed,
-    }
-    for (section, key), value in flags.items():
-        if value is not None:
-            base[section][key] = value
+    base = _run_base(args, method=args.method)
     space = load_space(args.space) if args.space else default_space(args.method)
     cfg = TuneConfig(
         study=args.study or f"tune-{args.method}",

@@ -57,15 +57,7 @@ def open_study(cfg: TuneConfig):
         else optuna.pruners.NopPruner()
     )
     _prepare_sqlite(cfg.storage)
-    try:
-        storage = optuna.storages.RDBStorage(
-            _sqlalchemy_url(cfg.storage), engine_kwargs=_engine_kwargs(cfg.storage)
-        )
-    except Exception as exc:  # bad URLs and unreachable servers raise many driver types
-        raise ConfigError(
-            f"Cannot open the study storage '{_redact(cfg.storage)}': {exc}",
-            hint="Use sqlite:///path/to.db or postgresql://user:pass@host/db.",
-        ) from None
+    storage = _storage(cfg.storage)
     return optuna.create_study(
         study_name=cfg.study,
         storage=storage,
@@ -74,6 +66,29 @@ def open_study(cfg: TuneConfig):
         sampler=optuna.samplers.TPESampler(seed=cfg.seed),
         pruner=pruner,
     )
+
+
+def _storage(url: str):
+    """Optuna's RDB storage. Workers starting together on a fresh database race to create its
+    tables; the loser retries and finds them (as RunStore does for its own)."""
+    import time
+
+    import optuna
+
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(
+                _sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url)
+            )
+        except Exception as exc:  # bad URLs and unreachable servers raise many driver types
+            racing = "already exists" in str(exc) or "duplicate key" in str(exc)
+            if attempt == 3 or not racing:
+                raise ConfigError(
+                    f"Cannot open the study storage '{_redact(url)}': {exc}",
+                    hint="Use sqlite:///path/to.db or postgresql://user:pass@host/db.",
+                ) from None
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _sqlalchemy_url(url: str) -> str:
