@@ -3,6 +3,10 @@
 PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postgres`` system user
 that Debian's package creates. Authentication is ``trust`` on 127.0.0.1 only, fsync off: the
 server lives for one test session and holds nothing worth keeping.
+
+Two settings make it a sharper test of portable code: the C locale (text sorts bytewise, as in
+SQLite, and initdb does not depend on the machine's locales) and a session time zone that is not
+UTC (+05:30), so a timestamp that loses or ignores its zone shows up as a wrong time.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class PostgresServer:
     """:meth:`start` it, get fresh databases from :meth:`new_database`, then :meth:`stop`."""
 
     user = "tuneforge"
+    timezone = "Asia/Kolkata"
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
@@ -64,9 +69,11 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", self.user, "-A", "trust", "--no-sync")
+        cluster = ["-D", str(self.data), "-U", self.user, "-A", "trust", "--no-sync"]
+        self._run("initdb", *cluster, "--no-locale", "-E", "UTF8")
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            f"-c timezone={self.timezone} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         log = str(self.root / "server.log")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
+from sqlalchemy import event
 
 from tuneforge.errors import RunError
 from tuneforge.store import Registry, RunStore
@@ -24,6 +26,10 @@ def test_promote_moves_the_stage_and_archives_the_previous_holder(registry):
     assert registry.resolve("m", "production").version == 2
     assert registry.resolve("m", "staging").artifact == "/a/3"
     assert [v.stage for v in registry.versions("m")] == ["archived", "production", "staging"]
+    now = dt.datetime.now(dt.timezone.utc)
+    for v in registry.versions("m"):  # aware UTC from both backends, whatever the server's zone
+        assert v.created_at.utcoffset() == dt.timedelta(0)
+        assert now - dt.timedelta(minutes=1) < v.created_at <= now
 
 
 def test_rollback_walks_back_and_refuses_past_the_first(registry):
@@ -46,6 +52,10 @@ def test_unknown_name_or_stage_is_a_clear_error(registry):
         registry.promote("m", "r", "model", "/a", "prod")
     with pytest.raises(RunError, match="no production version"):
         registry.rollback("known", "production")
+    # Refused alike on both backends (PostgreSQL enforces the column's length, SQLite would not).
+    with pytest.raises(RunError, match="1 to 128 characters, got 129"):
+        registry.promote("x" * 129, "r", "model", "/a", "staging")
+    assert registry.names() == ["known"]
 
 
 def test_concurrent_promotes_keep_versions_unique(store_url):
@@ -69,3 +79,42 @@ def test_concurrent_promotes_keep_versions_unique(store_url):
     versions = Registry(RunStore(url)).versions("m")
     assert sorted(v.version for v in versions) == list(range(1, 9))
     assert [v.stage for v in versions].count("production") == 1
+
+
+def test_a_rollback_racing_a_promote_leaves_one_holder(store_url):
+    """A rollback that lands while a promote sits between reading the stage's holder and
+    archiving it must not leave two production versions: the two writes are serialised."""
+    Registry(RunStore(store_url)).promote("m", "run1", "model", "/a/1", "production")
+    Registry(RunStore(store_url)).promote("m", "run2", "model", "/a/2", "production")
+    promoter = Registry(RunStore(store_url))
+    paused, rolled_back = threading.Event(), threading.Event()
+
+    def pause_before_archiving(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE TF_MODEL_VERSIONS"):
+            if not paused.is_set():
+                paused.set()
+                # Serialised writes keep the rollback waiting for us: go on after a moment.
+                rolled_back.wait(1.0)
+
+    event.listen(promoter.engine, "before_cursor_execute", pause_before_archiving)
+    errors: list[Exception] = []
+
+    def promote() -> None:
+        try:
+            promoter.promote("m", "run3", "model", "/a/3", "production")
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    thread = threading.Thread(target=promote)
+    thread.start()
+    assert paused.wait(30)
+    try:
+        Registry(RunStore(store_url)).rollback("m", "production")
+    finally:
+        rolled_back.set()
+        thread.join(60)
+    assert not errors
+    stages = {v.version: v.stage for v in Registry(RunStore(store_url)).versions("m")}
+    assert list(stages.values()).count("production") == 1, stages
+    # Whichever went first, the other saw its result: promote then rollback gives v2 back.
+    assert stages == {1: "archived", 2: "production", 3: "archived"}

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String, Text, delete, select
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ..errors import RunError
@@ -60,7 +60,8 @@ class RunRow(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     git_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
     data_fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    seed: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # 64-bit: NumPy takes seeds up to 2**32 - 1, past PostgreSQL's INTEGER (SQLite's has 64).
+    seed: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -171,7 +172,9 @@ def _open_engine(url: str) -> sa.Engine:
     except ArgumentError:
         hint = "Set TUNEFORGE_STORE_URL to e.g. postgresql://user@host/db, or unset it."
         raise RunError(f"Store URL '{url}' is not a database URL.", hint=hint) from None
-    if parsed.drivername == "postgresql":  # the psycopg 3 driver of the `postgres` extra
+    # Bare postgresql:// (and Heroku-style postgres://) get the psycopg 3 driver of the
+    # `postgres` extra; SQLAlchemy would pick psycopg2, which we do not install.
+    if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.database and parsed.database != ":memory:":
@@ -182,6 +185,10 @@ def _open_engine(url: str) -> sa.Engine:
         msg = f"Store URL '{parsed.render_as_string()}' needs the driver '{exc.name}'."
         package = "'tuneforge[postgres]'" if exc.name == "psycopg" else exc.name
         raise RunError(msg, hint=f"Install it: pip install {package}") from None
+    except NoSuchModuleError:
+        msg = f"Store URL '{parsed.render_as_string()}' names no database SQLAlchemy knows."
+        hint = "Use sqlite:///path/to/tuneforge.db or postgresql://user@host/db."
+        raise RunError(msg, hint=hint) from None
     if sqlite:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

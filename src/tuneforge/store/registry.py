@@ -2,7 +2,7 @@
 
 A version points at one artifact of one run (the trained model or an exported variant). Each
 (name, stage) has at most one version; promotions and rollbacks are transactions, so concurrent
-promotes never leave two production versions or a half-written row.
+promotes and rollbacks never leave two production versions or a half-written row.
 """
 
 from __future__ import annotations
@@ -11,21 +11,22 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..errors import RunError
-from .db import Base, RunStore
+from .db import Base, RunStore, UTCDateTime
 
 STAGES = ("staging", "production")
+_NAME_LENGTH = 128  # the column's length: PostgreSQL refuses longer, SQLite would store it
 
 
 class ModelVersionRow(Base):
     __tablename__ = "tf_model_versions"
     __table_args__ = (UniqueConstraint("name", "version", name="uq_tf_model_version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(_NAME_LENGTH), index=True)
     version: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[str] = mapped_column(String(128))
     variant: Mapped[str] = mapped_column(String(64))
@@ -33,7 +34,7 @@ class ModelVersionRow(Base):
     stage: Mapped[str] = mapped_column(String(32))  # staging | production | archived | none
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class StageEventRow(Base):
@@ -41,11 +42,11 @@ class StageEventRow(Base):
 
     __tablename__ = "tf_stage_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(_NAME_LENGTH), index=True)
     stage: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))  # promote | rollback
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,30 @@ def _version(row: ModelVersionRow) -> ModelVersion:
 def _check_stage(stage: str) -> None:
     if stage not in STAGES:
         raise RunError(f"Unknown stage '{stage}'. Stages: {', '.join(STAGES)}.")
+
+
+def _check_name(name: str) -> None:
+    """One refusal on every backend (SQLite ignores a VARCHAR's length, PostgreSQL does not)."""
+    if not name or len(name) > _NAME_LENGTH:
+        raise RunError(f"Model name must be 1 to {_NAME_LENGTH} characters, got {len(name)}.")
+
+
+def _lock_name(session: Session, name: str) -> None:
+    """Serialise this transaction with every other registry write to ``name``.
+
+    A promote reads the stage's holder, then archives it; a rollback committed in between would
+    leave two holders. Reads alone do not prevent that: PostgreSQL's read committed shows each
+    statement the latest commits, and pysqlite runs SELECTs outside the transaction until the
+    first write. So take the write lock first: SQLite's database lock (BEGIN IMMEDIATE, which
+    waits out busy_timeout), or on PostgreSQL the name's rows FOR UPDATE (in id order, so two
+    writers never deadlock). The first promote of a name has no rows to lock; the unique
+    (name, version) then makes the loser retry.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        query = select(ModelVersionRow.id).where(ModelVersionRow.name == name)
+        session.execute(query.order_by(ModelVersionRow.id).with_for_update())
 
 
 class Registry:
@@ -123,9 +148,11 @@ class Registry:
     ) -> ModelVersion:
         """Register a new version of ``name`` and give it ``stage``; retried on a race."""
         _check_stage(stage)
+        _check_name(name)
         for attempt in range(20):
             try:
                 with Session(self.engine) as session, session.begin():
+                    _lock_name(session, name)
                     latest = session.scalar(
                         select(ModelVersionRow.version)
                         .where(ModelVersionRow.name == name)
@@ -158,6 +185,7 @@ class Registry:
         """Give ``stage`` back to the version that held it before the current one."""
         _check_stage(stage)
         with Session(self.engine) as session, session.begin():
+            _lock_name(session, name)
             current = session.scalars(
                 select(ModelVersionRow).where(
                     ModelVersionRow.name == name, ModelVersionRow.stage == stage
