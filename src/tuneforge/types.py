@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 
 @dataclass(frozen=True)
@@ -18,10 +18,12 @@ class Example:
 
 @dataclass(frozen=True, eq=False)
 class ImageExample:
-    """One labelled image: ``pixels`` is a uint8 numpy array H×W×C (C = 1 or 3).
+    """One labelled image: ``pixels`` is a uint8 numpy array H×W×C (C = 1 or 3), or the path of
+    an image file that is decoded only when a batch needs it (large folders need not fit in RAM).
 
-    ``row`` is the 1-based row (tables) or the position (folders, IDX) and ``source`` the file
-    it came from, for messages. Typed loosely so this module stays free of numpy/torch imports.
+    ``row`` is the 1-based data row (tables) or the position (folders, IDX) and ``source`` the
+    file it came from, for messages. Typed loosely so this module stays free of numpy/torch
+    imports; ``eq=False`` because arrays have no single truth value.
     """
 
     pixels: Any
@@ -59,13 +61,19 @@ class LabelMap:
         return {n: i for i, n in enumerate(self.names)}
 
 
-@dataclass(frozen=True)
-class DatasetSplits:
-    """Train/validation/test examples with their label map and a content fingerprint."""
+E = TypeVar("E", Example, ImageExample)
 
-    train: list[Example]
-    val: list[Example]
-    test: list[Example]
+
+@dataclass(frozen=True)
+class DatasetSplits(Generic[E]):
+    """Train/validation/test examples with their label map and a content fingerprint.
+
+    Generic over the example type so text and image data travel through the same stages.
+    """
+
+    train: list[E]
+    val: list[E]
+    test: list[E]
     labels: LabelMap
     fingerprint: str
     source: dict[str, str] = field(default_factory=dict)
