@@ -17,7 +17,8 @@ from .types import Prediction
 
 @runtime_checkable
 class Predictor(Protocol):
-    """Anything that turns texts into class probabilities over ``labels``."""
+    """Anything that turns inputs (texts, or images for an ImagePredictor) into class
+    probabilities over ``labels``."""
 
     @property
     def labels(self) -> tuple[str, ...]: ...
@@ -120,28 +121,14 @@ class OnnxPredictor:
     """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch."""
 
     def __init__(self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0) -> None:
-        import onnxruntime as ort
         import transformers
-
-        from .errors import ModelError
 
         self.dir = Path(artifact_dir)
         meta = _read_meta(self.dir)
         self._labels = tuple(meta["labels"])
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(
-                str(self.dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(
-                f"Could not load the ONNX model {self.dir / 'model.onnx'}: {exc}",
-                hint="The file may be corrupt or truncated; export it again.",
-            ) from exc
+        self.session = _onnx_session(self.dir / "model.onnx", threads)
         transformers.logging.set_verbosity_error()
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.dir, local_files_only=True)
         self._inputs = {i.name for i in self.session.get_inputs()}
@@ -167,6 +154,130 @@ class OnnxPredictor:
         return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
 
 
+class ImagePredictor:
+    """Images → class probabilities: the saved featurizer's resize and normalisation, then the
+    network in torch or onnxruntime (``run_batch``: N×C×H×W float32 → logits).
+
+    An input is a uint8 array (H×W or H×W×C), an image file path, or an image file's bytes (an
+    upload); files are decoded with the size check of :func:`tuneforge.data.images.decode_image`.
+    """
+
+    def __init__(self, featurizer, labels: Sequence[str], run_batch, batch_size: int = 64) -> None:
+        self.featurizer = featurizer
+        self._labels = tuple(labels)
+        self._run_batch = run_batch
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path, batch_size: int = 64) -> ImagePredictor:
+        """The torch predictor of a saved compact CNN (``cnn_config.json`` + safetensors)."""
+        from .models.cnn import load_cnn
+
+        cm = load_cnn(model_dir)
+        predictor = cls.from_model(cm, batch_size=batch_size)
+        predictor.cm = cm
+        return predictor
+
+    @classmethod
+    def from_model(cls, cm, batch_size: int = 64) -> ImagePredictor:
+        """Wrap an in-memory ImageClassifierModel (fp32, eval mode)."""
+        import torch
+
+        model = cm.model
+        model.eval()
+
+        def run_batch(pixels: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return model(pixel_values=torch.from_numpy(pixels)).logits.float().numpy()
+
+        return cls(cm.featurizer, cm.labels.names, run_batch, batch_size)
+
+    @classmethod
+    def from_onnx(cls, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0):
+        """The onnxruntime predictor of an exported image model (``model.onnx`` taking
+        ``pixel_values``), with the featurizer recorded in its ``tuneforge.json``."""
+        from .data.image_features import ImageFeaturizer
+
+        directory = Path(artifact_dir)
+        meta = _read_meta(directory)
+        session = _onnx_session(directory / "model.onnx", threads)
+        name = session.get_inputs()[0].name
+
+        def run_batch(pixels: np.ndarray) -> np.ndarray:
+            return session.run(None, {name: pixels})[0]
+
+        return cls(ImageFeaturizer.from_meta(meta), meta["labels"], run_batch, batch_size)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._labels
+
+    def pixels(self, images: Sequence) -> list[np.ndarray]:
+        """Decoded uint8 arrays for every input (paths and bytes are decoded and size-checked)."""
+        from .data.images import decode_image
+        from .errors import DataError
+
+        out = []
+        for i, image in enumerate(images):
+            if isinstance(image, (str, Path, bytes, bytearray)):
+                image = decode_image(image)
+            elif not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
+                raise DataError(
+                    f"Input {i}: expected an image (uint8 array, file path or file bytes), got "
+                    f"{type(image).__name__}."
+                )
+            if image.dtype != np.uint8:
+                raise DataError(f"Input {i}: pixel arrays must be uint8, got {image.dtype}.")
+            out.append(image)
+        return out
+
+    def predict_proba(self, images: Sequence) -> np.ndarray:
+        arrays = self.pixels(images)
+        probs = np.zeros((len(arrays), len(self._labels)), dtype=np.float32)
+        for start in range(0, len(arrays), self.batch_size):
+            chunk = arrays[start : start + self.batch_size]
+            pixels = self.featurizer.tensor(chunk).numpy().astype(np.float32)
+            logits = np.asarray(self._run_batch(pixels)).astype(np.float64)
+            logits -= logits.max(axis=1, keepdims=True)
+            exp = np.exp(logits)
+            probs[start : start + len(chunk)] = exp / exp.sum(axis=1, keepdims=True)
+        return probs
+
+    def predict(self, images: Sequence, top_k: int = 1) -> list[Prediction]:
+        return top_k_predictions(self.predict_proba(images), self.labels, top_k)
+
+
+def _onnx_session(path: Path, threads: int = 0):
+    """An onnxruntime CPU session, or a ModelError naming the file."""
+    import onnxruntime as ort
+
+    from .errors import ModelError
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(
+            f"Could not load the ONNX model {path}: {exc}",
+            hint="The file may be corrupt or truncated; export it again.",
+        ) from exc
+
+
+def is_image_artifact(directory: str | Path) -> bool:
+    """Whether a model directory holds an image model (its tuneforge.json says task: image)."""
+    meta = Path(directory) / "tuneforge.json"
+    if not meta.is_file():
+        return False
+    try:
+        import json
+
+        return json.loads(meta.read_text(encoding="utf-8")).get("task") == "image"
+    except (OSError, ValueError):
+        return False
+
+
 def _read_meta(directory: Path) -> dict:
     import json
 
@@ -180,12 +291,17 @@ def _read_meta(directory: Path) -> dict:
 
 def load_predictor(artifact: str | Path, batch_size: int = 64) -> Predictor:
     """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
-    model directory or a run's peft adapter)."""
+    model directory or a run's peft adapter); text or image as its tuneforge.json says."""
     from .errors import ModelError
 
     path = Path(artifact)
+    image = is_image_artifact(path)
     if (path / "model.onnx").is_file():
+        if image:
+            return ImagePredictor.from_onnx(path, batch_size=batch_size)
         return OnnxPredictor(path, batch_size=batch_size)
+    if image:
+        return ImagePredictor.from_dir(path, batch_size=batch_size)
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return TorchPredictor.from_dir(path, batch_size=batch_size)
     raise ModelError(

@@ -279,3 +279,22 @@ def test_fingerprint_follows_pixels_and_labels():
     c = ImageExample(np.zeros((2, 2, 1), np.uint8), "y")
     assert image_fingerprint({"train": [a]}) == image_fingerprint({"train": [a]})
     assert len({image_fingerprint({"train": [e]}) for e in (a, b, c)}) == 3
+
+
+def test_saved_split_round_trips_at_the_model_size(tmp_path):
+    """A run keeps its split images resized to the model's input, with labels and rows."""
+    from tuneforge.data.image_features import ImageFeaturizer
+    from tuneforge.data.images import load_image_split, save_image_split
+
+    rng = np.random.default_rng(1)
+    examples = [
+        ImageExample(rng.integers(0, 255, (8, 8, 1), dtype=np.uint8), "x", 3),
+        ImageExample(rng.integers(0, 255, (12, 12, 1), dtype=np.uint8), "y", 7),
+    ]
+    featurizer = ImageFeaturizer.fit(examples[:1])
+    back = load_image_split(save_image_split(tmp_path / "test.npz", examples, featurizer))
+    assert [(e.label, e.row, e.pixels.shape) for e in back] == [
+        ("x", 3, (8, 8, 1)),
+        ("y", 7, (8, 8, 1)),
+    ]
+    np.testing.assert_array_equal(back[0].pixels, examples[0].pixels)

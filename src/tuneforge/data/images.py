@@ -49,7 +49,7 @@ class LoadedImages:
     bad: list[BadImage] = field(default_factory=list)
 
 
-def _open_checked(source: Path, name: str):
+def _open_checked(source, name: str):
     """Open lazily (header only) and refuse oversized images before decoding a single pixel."""
     from PIL import Image, UnidentifiedImageError
 
@@ -70,13 +70,21 @@ def _open_checked(source: Path, name: str):
     return image
 
 
-def decode_image(source: str | Path, name: str | None = None) -> np.ndarray:
-    """Pixels as uint8 H×W×C: greyscale stays one channel, everything else becomes RGB."""
+def decode_image(source: str | Path | bytes, name: str | None = None) -> np.ndarray:
+    """Pixels as uint8 H×W×C: greyscale stays one channel, everything else becomes RGB.
+
+    ``source`` is a file path or the encoded bytes of an image (an upload)."""
+    import io
+
     from PIL import Image
 
-    source = Path(source)
-    name = name or str(source)
-    image = _open_checked(source, name)
+    if isinstance(source, (bytes, bytearray)):
+        name = name or f"upload of {len(source)} bytes"
+        image = _open_checked(io.BytesIO(source), name)
+    else:
+        source = Path(source)
+        name = name or str(source)
+        image = _open_checked(source, name)
     try:
         with image:
             image.load()
@@ -435,3 +443,32 @@ def load_image_dataset(
             "kind": loaded.kind,
         },
     )
+
+
+def save_image_split(path: str | Path, examples: list[ImageExample], featurizer) -> Path:
+    """Keep a split's images in a run (``data/<split>.npz``): pixels at the model's input size
+    (uint8 N×H×W×C), label names and source rows. No pickles: labels are a unicode array."""
+    pixels = (
+        np.stack([featurizer.conform(pixels_of(e)) for e in examples])
+        if examples
+        else (np.zeros((0, featurizer.height, featurizer.width, featurizer.channels), np.uint8))
+    )
+    np.savez_compressed(
+        path,
+        pixels=pixels,
+        labels=np.array([e.label for e in examples], dtype=str),
+        rows=np.array([e.row for e in examples], dtype=np.int64),
+    )
+    return Path(path)
+
+
+def load_image_split(path: str | Path) -> list[ImageExample]:
+    """The examples :func:`save_image_split` kept, with the file as their source."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            pixels, labels, rows = data["pixels"], data["labels"], data["rows"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"Saved image split '{path}' cannot be read: {exc}") from None
+    return [
+        ImageExample(pixels[i], str(labels[i]), int(rows[i]), str(path)) for i in range(len(labels))
+    ]
