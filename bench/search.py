@@ -5,6 +5,10 @@ each given the same budget; prints trials finished (completed + pruned), trials 
 best trial's validation macro-F1 and test accuracy for each, with the trials-per-hour ratio
 (target: ≥ 2x with pruning at equal best accuracy).
 
+By default the two studies run at the same time, each in its own process with one thread on its
+own core, so that whatever else the machine does falls on both alike; `--one-after-the-other`
+gives each study both cores in turn instead.
+
     python bench/search.py --budget-s 1800
     python bench/search.py --budget-s 120 --train-rows 1500       # a quick smoke of the script
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +75,42 @@ def one_study(prune: bool, args, train_file: Path, runs_dir: Path) -> dict:
     }
 
 
+def sampled_train(rows: int | None, tmp: str) -> Path:
+    """BANKING77's train file, or a stratified sample of ``rows`` of it (same for both studies)."""
+    train_file = shared_csv("banking77", "train")
+    if not rows:
+        return train_file
+    frame = pd.read_csv(train_file, dtype=str, keep_default_na=False)
+    share = min(1.0, rows / len(frame))
+    frame = frame.groupby("label", group_keys=False).sample(frac=share, random_state=0)
+    out = Path(tmp) / "train.csv"
+    frame.to_csv(out, index=False)
+    return out
+
+
+def side_by_side(args, train_file: Path) -> list[dict]:
+    """Both studies at once, one process and one thread each, each pinned to its own core."""
+    procs = []
+    for core, prune in enumerate((False, True)):
+        cmd = [sys.executable, __file__, "--one", "prune" if prune else "noprune"]
+        cmd += ["--train-file", str(train_file), "--budget-s", str(args.budget_s)]
+        # Separate stores: two processes never write one SQLite file at the same time.
+        runs_dir = str(Path(args.runs_dir) / ("prune" if prune else "noprune"))
+        cmd += ["--method", args.method, "--seed", str(args.seed), "--runs-dir", runs_dir]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        cores = os.sched_getaffinity(0)
+        if len(cores) >= 2:
+            cmd = ["taskset", "-c", str(sorted(cores)[core]), *cmd]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env))
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"a study failed (exit {proc.returncode})")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-s", type=float, default=1800, help="wall time per study")
@@ -77,17 +119,23 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, help="use a stratified sample of train")
     parser.add_argument("--runs-dir", default="bench/results/runs")
     parser.add_argument("--json", default="bench/results/search.json")
+    parser.add_argument("--one-after-the-other", action="store_true")
+    parser.add_argument("--one", choices=["prune", "noprune"], help=argparse.SUPPRESS)
+    parser.add_argument("--train-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     runs_dir = Path(args.runs_dir)
-    train_file = shared_csv("banking77", "train")
+    if args.one:  # a child process of side_by_side
+        import torch
+
+        torch.set_num_threads(1)
+        print(json.dumps(one_study(args.one == "prune", args, Path(args.train_file), runs_dir)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        if args.train_rows:
-            frame = pd.read_csv(train_file, dtype=str, keep_default_na=False)
-            share = min(1.0, args.train_rows / len(frame))
-            frame = frame.groupby("label", group_keys=False).sample(frac=share, random_state=0)
-            train_file = Path(tmp) / "train.csv"
-            frame.to_csv(train_file, index=False)
-        results = [one_study(prune, args, train_file, runs_dir) for prune in (False, True)]
+        train_file = sampled_train(args.train_rows, tmp)
+        if args.one_after_the_other:
+            results = [one_study(prune, args, train_file, runs_dir) for prune in (False, True)]
+        else:
+            results = side_by_side(args, train_file)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1))
     rows = [
@@ -102,7 +150,8 @@ def main() -> None:
         ]
         for r in results
     ]
-    print(f"\nBANKING77, method {args.method}, budget {args.budget_s:.0f} s per study")
+    how = "one after the other" if args.one_after_the_other else "side by side, 1 core each"
+    print(f"\nBANKING77, method {args.method}, budget {args.budget_s:.0f} s per study, {how}")
     print_table(
         ["study", "wall s", "completed", "pruned", "trials/h", "best val F1 %", "best test %"],
         rows,

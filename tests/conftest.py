@@ -27,6 +27,57 @@ TINY_TRAIN = [
 ]
 
 
+# Image runs small enough for a few seconds: one 8-filter stage, 16 hidden units, 12 epochs.
+TINY_IMAGE_TRAIN = [
+    "image.widths=8",
+    "image.hidden=16",
+    "train.epochs=12",
+    "train.batch_size=16",
+    "train.lr=1e-2",
+]
+SHAPES = ("blob", "horizontal", "vertical")
+
+
+def shape_image(label: str, rng, size: int = 12):
+    """A size×size greyscale image on dark noise: a horizontal bar, a vertical bar or a square
+    blob at a random position, so the class is in the shape and not in one pixel."""
+    import numpy as np
+
+    img = rng.integers(0, 60, (size, size), dtype=np.uint8)
+    k = int(rng.integers(2, size - 3))
+    if label == "horizontal":
+        img[k : k + 2, :] = 255
+    elif label == "vertical":
+        img[:, k : k + 2] = 255
+    else:
+        img[k - 2 : k + 2, k - 2 : k + 2] = 255
+    return img
+
+
+def write_shapes(root: Path, n_per_label: int = 20, seed: int = 0) -> Path:
+    """An image folder ``root/<label>/<i>.png`` of :func:`shape_image` pictures."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for label in SHAPES:
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_label):
+            Image.fromarray(shape_image(label, rng), "L").save(root / label / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors gain nothing from threads, and a busy CPU makes thread hand-offs slow."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def make_rows(n_per_label: int = 30, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
     rows = []

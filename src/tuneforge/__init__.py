@@ -1,9 +1,9 @@
-"""tuneforge: from a labelled data file to a fine-tuned, evaluated, saved classifier."""
+"""tuneforge: from labelled texts or images to a trained, evaluated, saved classifier."""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["TextClassifier", "__version__"]
+__all__ = ["ImageClassifier", "TextClassifier", "__version__"]
 
 
 def __getattr__(name: str):
@@ -12,4 +12,8 @@ def __getattr__(name: str):
         from .estimator import TextClassifier
 
         return TextClassifier
+    if name == "ImageClassifier":
+        from .estimator import ImageClassifier
+
+        return ImageClassifier
     raise AttributeError(name)

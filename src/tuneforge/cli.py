@@ -28,11 +28,18 @@ from .commands import (
 from .errors import TuneforgeError
 
 EXAMPLES = {
-    "data check": "tuneforge data check tickets.csv --text-column body --label-column intent",
-    "train": "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4",
+    "data check": "tuneforge data check tickets.csv --text-column body --label-column intent\n"
+    "  tuneforge data check photos/            (a folder of photos/<label>/*.png)",
+    "train": "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4\n"
+    "  tuneforge train digits/ --task image --name digits-v1\n"
+    "  tuneforge train train-images-idx3-ubyte.gz --name mnist   |   "
+    "tuneforge train pixels.csv --image-shape 28x28",
     "tune": "tuneforge tune tickets.csv --method lora --trials 20 --study intents-lora",
-    "evaluate": "tuneforge evaluate intents-v1 --data new_tickets.csv",
-    "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3',
+    "evaluate": "tuneforge evaluate intents-v1 --data new_tickets.csv\n"
+    "  tuneforge evaluate digits-v1 --data more_digits/",
+    "predict": 'tuneforge predict intents-v1 "where is my parcel?" --top-k 3\n'
+    "  tuneforge predict digits-v1 seven.png three.jpg   |   "
+    "tuneforge predict digits-v1 --input scans/",
     "runs": "tuneforge runs list   |   tuneforge runs compare intents-v1 intents-v2",
     "export": "tuneforge export intents-v1 --format onnx --quantize int8-dynamic",
     "serve": "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000",
@@ -63,10 +70,26 @@ def _columns_args(p) -> None:
     p.add_argument("--format", choices=["csv", "tsv", "jsonl", "parquet"], help="override format")
 
 
+def _image_args(p, task: bool = True) -> None:
+    """Flags of image sources (folders, path tables, IDX files, CSVs of pixel values)."""
+    if task:
+        p.add_argument(
+            "--task",
+            choices=["auto", "text", "image"],
+            help="texts or images (default auto: a folder, IDX file, pixel CSV or image-path "
+            "table is images)",
+        )
+    p.add_argument("--image-column", help="tables of image paths: the path column (detected)")
+    p.add_argument(
+        "--image-shape", metavar="HxW[xC]", help="marks a CSV of pixel values, e.g. 28x28"
+    )
+    p.add_argument("--labels-file", help="IDX images: the labels file (default: guessed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuneforge",
-        description="Fine-tune, evaluate and use text classifiers on a CPU, offline.",
+        description="Fine-tune, evaluate and use text and image classifiers on a CPU, offline.",
         epilog="example:\n  tuneforge train tickets.csv && tuneforge predict <run> 'hello'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -77,20 +100,34 @@ def build_parser() -> argparse.ArgumentParser:
         dest="data_command", required=True
     )
     check = _parser(
-        data, "check", "Report format, columns, labels and problems of a data file.", "data check"
+        data,
+        "check",
+        "Report format, columns, labels and problems of a data file, or the sizes, channels, "
+        "labels, unreadable files and duplicates of an image source.",
+        "data check",
     )
-    check.add_argument("file")
+    check.add_argument("file", help="a data file, an image folder or an IDX file")
     _columns_args(check)
+    _image_args(check)
     check.add_argument("--model", default="default", help="tokenizer for length stats")
     check.add_argument("--max-length", type=int, default=128)
     check.set_defaults(func=cmd_data_check)
 
-    train = _parser(sub, "train", "Fine-tune a classifier on a labelled file.")
-    train.add_argument("train_file", nargs="?", help="CSV/TSV/JSONL/Parquet with text and label")
-    train.add_argument("--val", help="validation file (default: a stratified split of TRAIN_FILE)")
-    train.add_argument("--test", help="test file (default: a stratified split of TRAIN_FILE)")
+    train = _parser(sub, "train", "Fine-tune a classifier on labelled texts or images.")
+    train.add_argument(
+        "train_file",
+        nargs="?",
+        help="CSV/TSV/JSONL/Parquet with text and label, or images: a folder "
+        "(ROOT/<label>/*.png), an IDX file, a table of image paths, a pixel CSV",
+    )
+    train.add_argument("--val", help="validation data (default: a stratified split of TRAIN_FILE)")
+    train.add_argument("--test", help="test data (default: a stratified split of TRAIN_FILE)")
     _columns_args(train)
-    train.add_argument("--model", help="'default' or a local Hugging Face model directory")
+    _image_args(train)
+    train.add_argument(
+        "--model",
+        help="'default' or a local Hugging Face model directory (images: the compact CNN)",
+    )
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float)
@@ -120,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--val", help="validation file (default: a stratified split of TRAIN_FILE)")
     tune.add_argument("--test", help="test file (default: a stratified split of TRAIN_FILE)")
     _columns_args(tune)
+    _image_args(tune)
     tune.add_argument("--model", help="'default' or a local Hugging Face model directory")
     tune.add_argument(
         "--method", choices=["full", "lora", "adalora", "ia3", "prefix"], default="full"
@@ -140,18 +178,26 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("overrides", nargs="*", metavar="key=value", help="fixed config keys")
     tune.set_defaults(func=cmd_tune)
 
-    ev = _parser(sub, "evaluate", "Evaluate a run's model on any labelled file.")
+    ev = _parser(sub, "evaluate", "Evaluate a run's model on any labelled file or image source.")
     ev.add_argument("run", help="run id or run directory")
-    ev.add_argument("--data", required=True, help="labelled file")
+    ev.add_argument(
+        "--data", required=True, help="labelled file (image runs: folder, IDX, table, pixel CSV)"
+    )
     _columns_args(ev)
+    _image_args(ev, task=False)
     _runs_dir_arg(ev)
     ev.set_defaults(func=cmd_evaluate)
 
-    pr = _parser(sub, "predict", "Predict labels for texts or a file of texts.")
+    pr = _parser(sub, "predict", "Predict labels for texts or images, or a file of them.")
     pr.add_argument("run", help="run id or run directory")
-    pr.add_argument("texts", nargs="*", help="texts to classify")
-    pr.add_argument("--input", help="file of texts (CSV/TSV/JSONL/Parquet)")
+    pr.add_argument("texts", nargs="*", help="texts to classify (image runs: image files)")
+    pr.add_argument(
+        "--input",
+        help="file of texts (CSV/TSV/JSONL/Parquet); image runs: a folder, an image, a list "
+        "of paths (one per line) or a table with an image-path column",
+    )
     pr.add_argument("--text-column")
+    pr.add_argument("--image-column", help="image runs: the path column of an --input table")
     pr.add_argument("--format", choices=["csv", "tsv", "jsonl", "parquet"])
     pr.add_argument("--output", help="write predictions to .jsonl or .csv")
     pr.add_argument("--top-k", type=int, default=1)
@@ -210,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-wait-ms", type=float, default=5.0)
     sv.add_argument("--max-inputs", type=int, default=256)
     sv.add_argument("--max-chars", type=int, default=5000)
+    sv.add_argument("--max-body-bytes", type=int, default=1_000_000, help="per request")
+    sv.add_argument("--max-image-bytes", type=int, default=1_000_000, help="per image file")
+    sv.add_argument(
+        "--max-image-pixels", type=int, default=4096 * 4096, help="per image, from its header"
+    )
     sv.add_argument("--overlong", choices=["reject", "truncate"], default="reject")
     sv.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
     sv.add_argument("--workers", type=int, default=1)

@@ -16,8 +16,31 @@ def _runs_dir(args) -> Path:
     return default_runs_dir(args.runs_dir)
 
 
+def _image_flags(args) -> dict:
+    """The image-source flags, named as DataConfig and evaluate_run name them."""
+    return {
+        "image_column": args.image_column,
+        "image_shape": args.image_shape,
+        "labels_file": args.labels_file,
+    }
+
+
 def cmd_data_check(args) -> int:
-    from .data import check_file, format_check_report
+    from .config import DataConfig
+    from .data import check_file, check_images, detect_task, format_check_report, format_image_check
+
+    flags = {"text_column": args.text_column, "format": args.format, **_image_flags(args)}
+    if detect_task(DataConfig(args.file, task=args.task or "auto", **flags)) == "image":
+        image_report = check_images(
+            args.file,
+            image_column=args.image_column,
+            label_column=args.label_column,
+            shape=args.image_shape,
+            labels_path=args.labels_file,
+        )
+        print(format_image_check(image_report))
+        return 1 if image_report.blocking else 0
+
     from .models import load_tokenizer, resolve_model_dir
     from .train import count_tokens
 
@@ -50,8 +73,12 @@ def _run_base(args, method: str | None) -> dict:
             ("data", "train_file"): args.train_file,
             ("data", "val_file"): args.val,
             ("data", "test_file"): args.test,
+            ("data", "task"): args.task,
             ("data", "text_column"): args.text_column,
             ("data", "label_column"): args.label_column,
+            ("data", "image_column"): args.image_column,
+            ("data", "image_shape"): args.image_shape,
+            ("data", "labels_file"): args.labels_file,
             ("data", "format"): args.format,
             ("model", "name"): args.model,
             ("data", "seed"): args.seed,
@@ -129,7 +156,13 @@ def cmd_evaluate(args) -> int:
     from .recipes.use import evaluate_run
 
     report, path = evaluate_run(
-        args.run, _runs_dir(args), args.data, args.text_column, args.label_column, args.format
+        args.run,
+        _runs_dir(args),
+        args.data,
+        args.text_column,
+        args.label_column,
+        args.format,
+        **_image_flags(args),
     )
     out.print(metrics_table(f"{args.data}", report.to_dict()))
     out.print(f"written: {path}")
@@ -138,21 +171,28 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     from .console import out, predictions_table, to_json_lines
-    from .recipes.use import predict_texts, read_texts
+    from .recipes.use import predict_run
 
-    texts = list(args.texts)
-    if args.input:
-        texts += read_texts(args.input, args.text_column, args.format)
-    if not texts:
-        raise TuneforgeError("predict needs TEXT arguments or --input FILE.")
-    _, predictions = predict_texts(args.run, _runs_dir(args), texts, top_k=args.top_k)
+    if not args.texts and not args.input:
+        raise TuneforgeError("predict needs TEXT (or IMAGE file) arguments or --input FILE.")
+    inputs, predictions, image = predict_run(
+        args.run,
+        _runs_dir(args),
+        args.texts,
+        args.input,
+        text_column=args.text_column,
+        image_column=args.image_column,
+        fmt=args.format,
+        top_k=args.top_k,
+    )
+    name = "image" if image else "text"
     if args.output:
-        _write_predictions(Path(args.output), texts, predictions)
-        out.print(f"written: {args.output} ({len(texts)} predictions)")
-    elif sys.stdout.isatty() or len(texts) <= 20:
-        out.print(predictions_table(texts, predictions))
+        _write_predictions(Path(args.output), inputs, predictions, name)
+        out.print(f"written: {args.output} ({len(inputs)} predictions)")
+    elif sys.stdout.isatty() or len(inputs) <= 20:
+        out.print(predictions_table(inputs, predictions, name))
     else:
-        sys.stdout.write(to_json_lines(texts, predictions))
+        sys.stdout.write(to_json_lines(inputs, predictions, name))
     return 0
 
 
@@ -198,6 +238,9 @@ def cmd_serve(args) -> int:
         max_wait_ms=args.max_wait_ms,
         max_inputs=args.max_inputs,
         max_chars=args.max_chars,
+        max_body_bytes=args.max_body_bytes,
+        max_image_bytes=args.max_image_bytes,
+        max_image_pixels=args.max_image_pixels,
         overlong=args.overlong,
         request_timeout_s=args.timeout,
         token=load_token(args.token_file),
@@ -306,16 +349,16 @@ def cmd_registry_rollback(args) -> int:
     return 0
 
 
-def _write_predictions(path: Path, texts, predictions) -> None:
+def _write_predictions(path: Path, inputs, predictions, name: str = "text") -> None:
     from .console import to_json_lines
 
     if path.suffix == ".csv":
         import pandas as pd
 
-        rows = [{"text": t, "label": p.label, "score": p.score} for t, p in zip(texts, predictions)]
+        rows = [{name: t, "label": p.label, "score": p.score} for t, p in zip(inputs, predictions)]
         pd.DataFrame(rows).to_csv(path, index=False)
     else:
-        path.write_text(to_json_lines(texts, predictions), encoding="utf-8")
+        path.write_text(to_json_lines(inputs, predictions, name), encoding="utf-8")
 
 
 def _store(args):

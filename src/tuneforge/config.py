@@ -21,13 +21,21 @@ from .errors import ConfigError
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the examples come from and how they are split."""
+    """Where the examples come from, what they are (texts or images) and how they are split.
+
+    ``task: auto`` reads images from a folder, an IDX file, a CSV of pixel values (given
+    ``image_shape``) or a table with an image-path column and no text column; texts otherwise.
+    """
 
     train_file: str = ""
     val_file: str | None = None
     test_file: str | None = None
+    task: str = "auto"  # auto | text | image
     text_column: str | None = None
     label_column: str | None = None
+    image_column: str | None = None  # tables of image paths; None = detected
+    image_shape: str | None = None  # HxW or HxWxC: marks a CSV of pixel values
+    labels_file: str | None = None  # IDX labels; None = named like the images file
     format: str | None = None  # csv | tsv | jsonl | parquet; None = by extension
     val_fraction: float = 0.1
     test_fraction: float = 0.1
@@ -52,13 +60,17 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The loop: AdamW with linear warm-up and decay, early stopping on validation macro-F1."""
+    """The loop: AdamW with linear warm-up and decay, early stopping on validation macro-F1.
 
-    epochs: int | None = None  # None: auto_epochs(n_train), 8 for small data, fewer for big
-    batch_size: int = 32
-    lr: float | None = None  # None: the method's default (full 2e-4, LoRA 1e-3, ...)
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
+    ``None`` means the task's default (:data:`TRAIN_DEFAULTS`): a run writes the values it
+    resolved into its config.yaml, so the file states what it trained with.
+    """
+
+    epochs: int | None = None  # None: auto, 8 for small text data / 20 for small image data
+    batch_size: int | None = None  # None: text 32, image 64
+    lr: float | None = None  # None: the method's default (full 2e-4, LoRA 1e-3, ...); CNN 3e-3
+    weight_decay: float | None = None  # None: text 0.01, image 1e-4
+    warmup_ratio: float | None = None  # None: text 0.06, image 0.05
     grad_accum: int = 1
     max_grad_norm: float = 1.0
     precision: str = "auto"  # auto | bf16 | fp32
@@ -66,7 +78,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     distill_alpha: float = 0.5  # weight of the teacher's soft targets when distilling
     distill_temperature: float = 2.0
-    early_stopping_patience: int = 4  # evaluations without gain; 0 = off
+    early_stopping_patience: int | None = None  # evaluations without gain; 0 = off; None:
+    # text 4, image 0 (the CNN's fixed schedule ends best; the best epoch is still kept)
     eval_every_steps: int | None = None  # None: 4x per epoch when an epoch has >1000 updates
     bucket_size: int = 50  # batches per length-sorted bucket
     freeze_embeddings: bool = True  # +60% ex/s on BANKING77 at equal accuracy
@@ -91,6 +104,44 @@ class MethodConfig:
     virtual_tokens: int = 16
 
 
+# What ``None`` resolves to per task. Text: measured on BANKING77 (docs/benchmarks.md). Image:
+# the compact CNN as bench/images.py trains it (98.7% on MNIST-5k): a larger step and batch,
+# light weight decay, fp32, and a fixed schedule without early stopping.
+TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "text": {
+        "batch_size": 32,
+        "weight_decay": 0.01,
+        "warmup_ratio": 0.06,
+        "early_stopping_patience": 4,
+    },
+    "image": {
+        "batch_size": 64,
+        "lr": 3e-3,
+        "weight_decay": 1e-4,
+        "warmup_ratio": 0.05,
+        "early_stopping_patience": 0,
+    },
+}
+TASKS = ("auto", "text", "image")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """How images become inputs of the compact CNN (image runs only), and the CNN's size.
+
+    ``size`` is HxW (default: the training images' most common size); ``augment`` turns the
+    random rotation/shift/scale of training batches on (never flips: a mirrored digit or letter
+    is another class). ``widths`` are the filters per stage, comma-separated; each stage halves
+    the image, so 28×28 digits take two stages and 8×8 images at most three.
+    """
+
+    size: str | None = None
+    augment: bool = True
+    widths: str = "32,64"
+    hidden: int = 128
+    dropout: float = 0.25
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a training run needs; ``config.yaml`` in the run directory is this, resolved."""
@@ -99,6 +150,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
     name: str | None = None
     runs_dir: str = "runs"
 

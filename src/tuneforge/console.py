@@ -38,9 +38,12 @@ def metrics_table(title: str, report: dict) -> Table:
     return table
 
 
-def predictions_table(texts: Sequence[str], predictions: Sequence[Prediction]) -> Table:
+def predictions_table(
+    texts: Sequence[str], predictions: Sequence[Prediction], input_name: str = "text"
+) -> Table:
+    """One row per input (a text, or an image's path with ``input_name="image"``)."""
     table = Table()
-    table.add_column("text", overflow="fold", max_width=60)
+    table.add_column(input_name, overflow="fold", max_width=60)
     table.add_column("label")
     table.add_column("confidence", justify="right")
     if predictions and len(predictions[0].top_k) > 1:
@@ -97,9 +100,11 @@ def compare_table(ids: list[str], params: list[dict], finals: list[dict]) -> Tab
     return table
 
 
-def to_json_lines(texts: Sequence[str], predictions: Sequence[Prediction]) -> str:
+def to_json_lines(
+    texts: Sequence[str], predictions: Sequence[Prediction], input_name: str = "text"
+) -> str:
     return "".join(
-        json.dumps({"text": t, **p.as_dict()}, ensure_ascii=False) + "\n"
+        json.dumps({input_name: t, **p.as_dict()}, ensure_ascii=False) + "\n"
         for t, p in zip(texts, predictions)
     )
 

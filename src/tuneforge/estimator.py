@@ -1,4 +1,5 @@
-"""scikit-learn style estimators over the same stage functions the CLI uses."""
+"""scikit-learn style estimators over the same stage functions the CLI uses: TextClassifier
+fine-tunes a local transformer on texts, ImageClassifier trains the compact CNN on images."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .config import ModelConfig, TrainConfig
+from .config import TRAIN_DEFAULTS, ModelConfig, TrainConfig
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -103,4 +104,133 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         cm = load_trained(directory)
         est = cls(model=str(directory), max_length=cm.max_length)
         est._set_fitted(cm)
+        return est
+
+
+_IMAGE = TRAIN_DEFAULTS["image"]
+
+
+class ImageClassifier(ClassifierMixin, BaseEstimator):
+    """Train tuneforge's compact CNN on images: ``ImageClassifier().fit(X, y).predict(X)``.
+
+    ``X`` holds uint8 arrays (H×W or H×W×C, C = 1 or 3), image file paths or encoded image
+    bytes; sizes may differ (images are resized to the most common training size, or
+    ``size="HxW"``). ``y`` keeps its type in ``classes_`` and ``predict``, so ``score`` works
+    with integer labels. The defaults are an image run's (``tuneforge train`` on images);
+    parameters mirror its ``train.*`` and ``image.*`` keys. ``__init__`` only stores them, so
+    ``clone``, ``get_params``/``set_params`` and grid searches work.
+    """
+
+    def __init__(
+        self,
+        epochs: int | None = None,
+        batch_size: int = _IMAGE["batch_size"],
+        lr: float = _IMAGE["lr"],
+        weight_decay: float = _IMAGE["weight_decay"],
+        warmup_ratio: float = _IMAGE["warmup_ratio"],
+        val_fraction: float = 0.1,
+        early_stopping_patience: int = _IMAGE["early_stopping_patience"],
+        size: str | None = None,
+        augment: bool = True,
+        widths: tuple[int, ...] = (32, 64),
+        hidden: int = 128,
+        dropout: float = 0.25,
+        class_weights: str = "none",
+        precision: str = "fp32",
+        seed: int = 42,
+        progress: bool = False,
+    ) -> None:
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.val_fraction = val_fraction
+        self.early_stopping_patience = early_stopping_patience
+        self.size = size
+        self.augment = augment
+        self.widths = widths
+        self.hidden = hidden
+        self.dropout = dropout
+        self.class_weights = class_weights
+        self.precision = precision
+        self.seed = seed
+        self.progress = progress
+
+    def _image_config(self):
+        from .config import ImageConfig
+
+        return ImageConfig(
+            size=self.size,
+            augment=self.augment,
+            widths=",".join(str(w) for w in self.widths),
+            hidden=self.hidden,
+            dropout=self.dropout,
+        )
+
+    def fit(self, X: Sequence, y: Sequence) -> ImageClassifier:
+        from .data import image_examples_from_lists, stratified_split
+        from .recipes.finetune import set_seed
+        from .recipes.tasks import build_image_model, image_featurizer
+        from .train import fit
+        from .types import DatasetSplits, LabelMap
+
+        examples = image_examples_from_lists(list(X), [str(v) for v in y])
+        labels = LabelMap.from_labels(e.label for e in examples)
+        train, val, _ = stratified_split(examples, self.val_fraction, 0.0, self.seed)
+        image_cfg = self._image_config()
+        featurizer = image_featurizer(train, image_cfg)
+        set_seed(self.seed)
+        cm = build_image_model(featurizer, labels, image_cfg)
+        train_cfg = TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            warmup_ratio=self.warmup_ratio,
+            early_stopping_patience=self.early_stopping_patience,
+            class_weights=self.class_weights,
+            precision=self.precision,
+            seed=self.seed,
+        )
+        data = DatasetSplits(train, val, [], labels, fingerprint="in-memory")
+        self.train_result_ = fit(cm, data, train_cfg, progress=self.progress)
+        values = {str(v): v for v in y}
+        self._set_fitted(cm, [values[name] for name in labels.names])
+        return self
+
+    def _set_fitted(self, cm, classes: list) -> None:
+        from .predict import ImagePredictor
+
+        self.model_ = cm
+        self.predictor_ = ImagePredictor.from_model(cm)
+        self.classes_ = np.asarray(classes)
+
+    def predict_proba(self, X: Sequence) -> np.ndarray:
+        return self.predictor_.predict_proba(list(X))
+
+    def predict(self, X: Sequence) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def save(self, directory: str | Path) -> Path:
+        """Write safetensors weights and JSON (network, labels, input shape, normalisation):
+        the same directory an image run keeps as ``artifacts/model``."""
+        from .models.cnn import save_cnn
+
+        return save_cnn(self.model_, Path(directory))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ImageClassifier:
+        """A fitted classifier from a saved directory; ``classes_`` are the label names (text)."""
+        from .models.cnn import load_cnn
+
+        cm = load_cnn(directory)
+        net, f = cm.model.config, cm.featurizer
+        est = cls(
+            size=f"{f.height}x{f.width}",
+            widths=tuple(net.widths),
+            hidden=net.hidden,
+            dropout=net.dropout,
+        )
+        est._set_fitted(cm, list(cm.labels.names))
         return est

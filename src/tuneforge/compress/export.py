@@ -1,5 +1,9 @@
 """Export a trained model: a Hugging Face directory, or ONNX with dynamic batch and sequence axes.
 
+Image models (a saved compact CNN) take the same functions: the HF-style copy is the saved CNN
+directory, and the ONNX graph takes ``pixel_values`` (N×C×H×W float, dynamic batch) instead of
+token ids; everything around the graph (metadata, parity, quantisation) is shared.
+
 ONNX goes through ``torch.onnx.export`` (the torch.export-based exporter) rather than Optimum:
 Optimum's ONNX packages pin transformers 4.57 and would downgrade the training stack, while
 torch's exporter plus onnxruntime's own quantisation tools need nothing beyond onnxruntime.
@@ -16,6 +20,7 @@ import torch
 
 from ..errors import ModelError
 from ..models import load_trained
+from ..predict import is_image_artifact
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -49,6 +54,14 @@ def export_hf(model_dir: Path, out_dir: Path) -> Path:
 
 def export_torch_bf16(model_dir: Path, out_dir: Path) -> Path:
     """The same model with bf16 weights: half the size, AMX matrix multiplies on this CPU class."""
+    if is_image_artifact(model_dir):
+        # The CNN predictor runs in fp32 (a bf16 copy would only round its weights), and a
+        # compact CNN's size and speed gain comes from onnx-int8 instead.
+        raise ModelError(
+            f"{model_dir} is an image model: torch-bf16 is available for text (transformer) "
+            "models only.",
+            hint="Use --format onnx (--quantize int8-dynamic or int8-static) for image models.",
+        )
     cm = load_trained(model_dir)
     cm.model.to(torch.bfloat16)
     if out_dir.exists():
@@ -70,32 +83,68 @@ class LogitsOnly(torch.nn.Module):
         return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
-def export_onnx(model_dir: Path, out_dir: Path) -> Path:
-    """``out_dir/model.onnx`` (fp32, one file) with the tokenizer and labels beside it."""
+class PixelsToLogits(torch.nn.Module):
+    """The image classifier as a graph from ``pixel_values`` to logits."""
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, pixel_values):
+        return self.inner(pixel_values=pixel_values).logits
+
+
+def _text_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dict]:
+    """The text classifier's wrapper, sample inputs, input names and dynamic axes."""
     cm = load_trained(model_dir)
-    wrapper = LogitsOnly(cm.model.float().eval())
-    wrapper.eval()  # the exporter restores the wrapper's mode: eval, or dropout stays on
     sample = cm.tokenizer(
         ["a short text", "a somewhat longer text to trace the graph with"],
         padding=True,
         return_tensors="pt",
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch")
     seq = torch.export.Dim("sequence", max=cm.max_length if cm.max_length > 2 else 512)
+    return (
+        LogitsOnly(cm.model.float().eval()),
+        (sample["input_ids"], sample["attention_mask"]),
+        ["input_ids", "attention_mask"],
+        {"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+    )
+
+
+def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dict]:
+    """The CNN's wrapper and a sample batch of two (a batch of one would fix the axis at 1)."""
+    from ..models.cnn import load_cnn
+
+    cm = load_cnn(model_dir)
+    f = cm.featurizer
+    sample = torch.zeros(2, f.channels, f.height, f.width)
+    batch = torch.export.Dim("batch")
+    return (
+        PixelsToLogits(cm.model.float().eval()),
+        (sample,),
+        ["pixel_values"],
+        {"pixel_values": {0: batch}},
+    )
+
+
+def export_onnx(model_dir: Path, out_dir: Path) -> Path:
+    """``out_dir/model.onnx`` (fp32, one file) with the tokenizer (or the image metadata) and
+    labels beside it; dynamic batch axis, and dynamic sequence axis for text."""
+    build = _image_graph if is_image_artifact(model_dir) else _text_graph
+    wrapper, sample, input_names, dynamic_shapes = build(model_dir)
+    wrapper.eval()  # the exporter restores the wrapper's mode: eval, or dropout stays on
+    out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapper,
-                (sample["input_ids"], sample["attention_mask"]),
+                sample,
                 str(out_dir / "model.onnx"),
-                input_names=["input_ids", "attention_mask"],
+                input_names=input_names,
                 output_names=["logits"],
-                dynamic_shapes={
-                    "input_ids": {0: batch, 1: seq},
-                    "attention_mask": {0: batch, 1: seq},
-                },
+                dynamic_shapes=dynamic_shapes,
                 dynamo=True,
                 external_data=False,
             )

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ..predict import Predictor
-from ..types import Example
+from ..types import Example, ImageExample
 
 # Exports that should be numerically the same model (HF copy, ONNX fp32).
 EXACT_MIN_AGREEMENT = 0.999
 EXACT_MAX_PROB_DIFF = 1e-3
+
+
+def model_inputs(samples: Sequence[Example | ImageExample]) -> list:
+    """What a predictor takes for each example: its text, or its pixels (decoded if lazy)."""
+    from ..data.images import pixels_of
+
+    return [e.text if isinstance(e, Example) else pixels_of(e) for e in samples]
 
 
 @dataclass(frozen=True)
@@ -36,22 +44,22 @@ class ParityReport:
 def check_parity(
     reference: Predictor,
     candidate: Predictor,
-    samples: list[Example],
+    samples: Sequence[Example | ImageExample],
     variant: str,
     exact: bool,
 ) -> ParityReport:
     """Compare on ``samples``; ``exact`` variants must meet the exact-export tolerance."""
     if tuple(reference.labels) != tuple(candidate.labels):
         return ParityReport(variant, len(samples), 0.0, 1.0, 1.0, 0.0, 0.0, -1.0, exact, False)
-    texts = [e.text for e in samples]
-    ref = reference.predict_proba(texts)
-    cand = candidate.predict_proba(texts)
+    inputs = model_inputs(samples)
+    ref = reference.predict_proba(inputs)
+    cand = candidate.predict_proba(inputs)
     index = {n: i for i, n in enumerate(reference.labels)}
     truth = np.array([index.get(e.label, -1) for e in samples])
     diff = np.abs(ref - cand)
-    agreement = float((ref.argmax(1) == cand.argmax(1)).mean()) if len(texts) else 1.0
-    ref_acc = float((ref.argmax(1) == truth).mean()) if len(texts) else 0.0
-    cand_acc = float((cand.argmax(1) == truth).mean()) if len(texts) else 0.0
+    agreement = float((ref.argmax(1) == cand.argmax(1)).mean()) if len(inputs) else 1.0
+    ref_acc = float((ref.argmax(1) == truth).mean()) if len(inputs) else 0.0
+    cand_acc = float((cand.argmax(1) == truth).mean()) if len(inputs) else 0.0
     max_diff = float(diff.max()) if diff.size else 0.0
     passed = (not exact) or (agreement >= EXACT_MIN_AGREEMENT and max_diff <= EXACT_MAX_PROB_DIFF)
     return ParityReport(

@@ -1,7 +1,8 @@
 """Measure what each variant costs and keeps: accuracy, agreement, size, memory, latency, speed.
 
-All variants are measured in one process run on the same texts, so the numbers compare.
-Peak memory is taken in a fresh subprocess per variant (the only honest way to attribute it).
+All variants are measured in one process run on the same inputs (texts, or images for an image
+model), so the numbers compare. Peak memory is taken in a fresh subprocess per variant (the only
+honest way to attribute it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 
 from ..evaluate.metrics import accuracy_and_macro_f1
 from ..predict import Predictor, load_predictor
-from ..types import Example
+from ..types import Example, ImageExample
+from .parity import model_inputs
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,12 @@ def artifact_size_mb(path: Path) -> float:
 
 _RSS_PROBE = """
 import resource, sys
+import numpy as np
 from tuneforge.predict import load_predictor
 p = load_predictor(sys.argv[1])
-p.predict_proba(["warm up the runtime with one short request"])
+f = getattr(p, "featurizer", None)  # image models take one blank image of their input size
+sample = np.zeros((f.height, f.width, f.channels), np.uint8) if f else "warm up the runtime"
+p.predict_proba([sample])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
@@ -66,21 +71,21 @@ def peak_rss_mb(artifact: Path) -> float:
         return float("nan")
 
 
-def latency_ms(predictor: Predictor, text: str, repeats: int = 100) -> tuple[float, float]:
-    """p50 and p95 of one-text requests, after a warm-up."""
+def latency_ms(predictor: Predictor, sample, repeats: int = 100) -> tuple[float, float]:
+    """p50 and p95 of one-input requests (a text or an image), after a warm-up."""
     for _ in range(10):
-        predictor.predict_proba([text])
+        predictor.predict_proba([sample])
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        predictor.predict_proba([text])
+        predictor.predict_proba([sample])
         times.append(1000 * (time.perf_counter() - start))
     times.sort()
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
-def throughput(predictor: Predictor, texts: list[str], rounds: int = 2) -> float:
-    """Examples per second over ``texts`` in batches of 32 (best of ``rounds``)."""
+def throughput(predictor: Predictor, texts: list, rounds: int = 2) -> float:
+    """Examples per second over ``texts`` (or images) in batches of 32 (best of ``rounds``)."""
     predictor.batch_size = 32  # every tuneforge predictor batches by this attribute
     predictor.predict_proba(texts[:32])
     best = 0.0
@@ -91,15 +96,26 @@ def throughput(predictor: Predictor, texts: list[str], rounds: int = 2) -> float
     return best
 
 
+def typical_input(examples: list[Example] | list[ImageExample]):
+    """The single-request latency sample: the median-length text, or the middle image (images
+    are all one size once the featurizer has conformed them)."""
+    inputs = model_inputs(examples)
+    if examples and isinstance(examples[0], Example):
+        return sorted(inputs, key=len)[len(inputs) // 2]
+    return inputs[len(inputs) // 2]
+
+
 def measure_variant(
     variant: str,
     artifact: Path,
-    examples: list[Example],
+    examples: list[Example] | list[ImageExample],
     reference_probs: np.ndarray,
-    short_text: str,
+    short_text,
 ) -> VariantMeasurement:
+    """Accuracy, agreement, size, memory, latency (``short_text``: one text or image) and
+    throughput of one artifact on ``examples``."""
     predictor = load_predictor(artifact)
-    texts = [e.text for e in examples]
+    texts = model_inputs(examples)
     probs = predictor.predict_proba(texts)
     index = {n: i for i, n in enumerate(predictor.labels)}
     truth = [index[e.label] for e in examples]

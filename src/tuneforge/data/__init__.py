@@ -4,7 +4,7 @@ Text tables and image sources alike; the image featurizer (torch) lives in
 ``tuneforge.data.image_features`` and is not imported here, so reading data needs no torch.
 """
 
-from .dataset import examples_from_lists, load_dataset
+from .dataset import detect_task, examples_from_lists, image_examples_from_lists, load_dataset
 from .image_check import ImageCheckReport, check_images, format_image_check
 from .images import BadImage, LoadedImages, load_image_dataset, read_images
 from .sources import LoadedFile, load_examples, read_table
@@ -24,6 +24,8 @@ __all__ = [
     "ImageCheckReport",
     "LoadedImages",
     "check_images",
+    "detect_task",
+    "image_examples_from_lists",
     "LoadedFile",
     "Problem",
     "check_examples",

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..config import DataConfig
-from ..errors import DataError
-from ..types import DatasetSplits, Example, LabelMap
+import numpy as np
+
+from ..config import TASKS, DataConfig
+from ..errors import ConfigError, DataError
+from ..types import DatasetSplits, Example, ImageExample, LabelMap
+from .images import IMAGE_COLUMNS, decode_image, detect_image_source
 from .sources import (
+    TEXT_CANDIDATES,
     LoadedFile,
     as_text,
     detect_format,
@@ -130,3 +136,78 @@ def examples_from_lists(texts: Sequence, labels: Sequence) -> list[Example]:
                 hint="Fill them in or remove those examples.",
             )
     return examples
+
+
+def image_examples_from_lists(images: Sequence, labels: Sequence) -> list[ImageExample]:
+    """In-memory images (the Python API) as ImageExamples numbered from 1: uint8 arrays (H×W
+    or H×W×C) are kept, file paths and encoded bytes are decoded (size-checked) once here."""
+    if len(images) != len(labels):
+        raise DataError(
+            f"{len(images)} images but {len(labels)} labels: they must pair up one to one."
+        )
+    examples = []
+    for row, (image, label) in enumerate(zip(images, labels), start=1):
+        name = as_text(label).strip()
+        if not name:
+            raise DataError(f"Label {row - 1} (0-based) is empty.", hint="Fill it in.")
+        source = str(image) if isinstance(image, (str, Path)) else ""
+        if isinstance(image, (str, Path, bytes, bytearray)):
+            image = decode_image(image if isinstance(image, (bytes, bytearray)) else Path(image))
+        elif isinstance(image, np.ndarray) and image.ndim == 2:
+            image = image[:, :, None]
+        examples.append(ImageExample(image, name, row, source))
+    return examples
+
+
+_PIXEL_NAME = re.compile(r"(pixel|px|p)?_?\d+")
+
+
+def detect_task(cfg: DataConfig) -> str:
+    """``text`` or ``image`` for a run's data: ``data.task`` when set, else from the source.
+
+    Images: a folder, an IDX file, a given ``image_shape`` / ``image_column`` / ``labels_file``,
+    or a table with an image-path column (``image``, ``path``, ``file``, ...) and no text
+    column. A table of pixel-value columns without a shape is an error that suggests one.
+    Anything unreadable counts as text, so the text reader's message explains the problem.
+    """
+    if cfg.task not in TASKS:
+        raise ConfigError(f"data.task must be one of {', '.join(TASKS)}, got '{cfg.task}'.")
+    if cfg.task != "auto":
+        return cfg.task
+    if not cfg.train_file:
+        return "text"
+    if cfg.image_shape or cfg.image_column or cfg.labels_file:
+        return "image"
+    if cfg.text_column:
+        return "text"
+    path = Path(cfg.train_file)
+    if detect_image_source(path) in ("folder", "idx"):
+        return "image"
+    columns = _header(path, cfg.format)
+    lowered = {c.lower().strip() for c in columns}
+    if lowered & set(IMAGE_COLUMNS) and not lowered & set(TEXT_CANDIDATES):
+        return "image"
+    pixels = [c for c in columns if _PIXEL_NAME.fullmatch(c.lower().strip())]
+    if len(columns) >= 17 and len(pixels) >= 0.9 * (len(columns) - 1):
+        side = int(round(len(pixels) ** 0.5))
+        guess = f"{side}x{side}" if side * side == len(pixels) else "HxW or HxWx3"
+        raise DataError(
+            f"{path} looks like a CSV of pixel values ({len(pixels)} pixel columns), but its "
+            "image shape is not known.",
+            hint=f"Pass --image-shape {guess} (H×W greyscale, H×W×3 colour).",
+        )
+    return "text"
+
+
+def _header(path: Path, fmt: str | None) -> list[str]:
+    """Column names of a table, reading as little as possible; [] when it cannot be read."""
+    import pandas as pd
+
+    try:
+        kind = detect_format(path, fmt)
+        if kind in ("csv", "tsv"):
+            sep = "," if kind == "csv" else "\t"
+            return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
+        return [str(c) for c in read_table(path, fmt).columns]
+    except (DataError, ValueError, OSError, UnicodeDecodeError):
+        return []

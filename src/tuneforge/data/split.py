@@ -3,14 +3,19 @@
 Stratifying keeps every class's share the same in each split, so validation macro-F1 (which
 drives early stopping) sees every class. Classes with fewer than 3 examples cannot give one to
 each of train/validation/test; they stay whole in train, where the model can at least learn them.
+Generic over the example type: texts and images split by the same rule (only ``.label`` is
+read), and a list of ImageExample splits into lists of ImageExample.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TypeVar
 
 from ..errors import DataError
-from ..types import Example
+from ..types import Example, ImageExample
+
+E = TypeVar("E", Example, ImageExample)
 
 MIN_PER_CLASS = 3  # one example each for train, validation and test
 
@@ -40,8 +45,8 @@ def _cut(
 
 
 def stratified_split(
-    examples: list[Example], val_fraction: float, test_fraction: float, seed: int
-) -> tuple[list[Example], list[Example], list[Example]]:
+    examples: list[E], val_fraction: float, test_fraction: float, seed: int
+) -> tuple[list[E], list[E], list[E]]:
     """(train, val, test) with label proportions kept, each in input order; same seed, same split.
 
     A fraction of 0 gives an empty split. Raises DataError when the data is too small for the

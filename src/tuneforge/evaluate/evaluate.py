@@ -8,8 +8,10 @@ import numpy as np
 
 from ..errors import DataError
 from ..predict import Predictor
-from ..types import Example
+from ..types import Example, ImageExample
 from .metrics import classification_metrics, confused_pairs, expected_calibration_error
+
+WRONG_SHOWN = 24  # most confidently wrong images kept for the report's grid
 
 
 @dataclass
@@ -21,6 +23,7 @@ class EvalReport:
     confused: list[dict] = field(default_factory=list)
     calibration_error: float = 0.0
     baseline: dict = field(default_factory=dict)
+    wrong_images: list[dict] = field(default_factory=list)  # image runs: confidently wrong
     probs: np.ndarray | None = field(default=None, repr=False)  # kept in memory, not in JSON
 
     @property
@@ -37,13 +40,59 @@ class EvalReport:
         out["expected_calibration_error"] = self.calibration_error
         if self.baseline:
             out["baseline"] = self.baseline
+        if self.wrong_images:
+            out["wrong_images"] = self.wrong_images
         return out
 
 
+def describe(example: Example | ImageExample) -> str:
+    """How a report shows one input: the text itself, or where the image came from (its file,
+    or ``row N of FILE`` for tables, IDX files and saved splits)."""
+    if isinstance(example, Example):
+        return example.text
+    from pathlib import Path
+
+    from ..data.images import IMAGE_SUFFIXES
+
+    if Path(example.source).suffix.lower() in IMAGE_SUFFIXES:
+        return example.source
+    return f"row {example.row} of {example.source}" if example.source else f"row {example.row}"
+
+
+def model_input(example: Example | ImageExample):
+    """What a Predictor takes for this example: the text, or the pixels (array or file path)."""
+    return example.text if isinstance(example, Example) else example.pixels
+
+
+def _wrong_images(
+    examples: list[ImageExample], probs: np.ndarray, y_true: list[int], labels: list[str]
+) -> list[dict]:
+    """The mistakes the model was surest of, most confident first; ``index`` is the position
+    in ``examples`` (the run's saved split), so the report can show the pixels."""
+    pred = probs.argmax(axis=1)
+    wrong = [i for i in range(len(examples)) if pred[i] != y_true[i]]
+    wrong.sort(key=lambda i: -float(probs[i, pred[i]]))
+    return [
+        {
+            "index": i,
+            "row": examples[i].row,
+            "source": describe(examples[i]),
+            "true": labels[y_true[i]],
+            "pred": labels[int(pred[i])],
+            "confidence": round(float(probs[i, pred[i]]), 6),
+        }
+        for i in wrong[:WRONG_SHOWN]
+    ]
+
+
 def evaluate(
-    predictor: Predictor, examples: list[Example], split: str = "test", source: str = "data"
+    predictor: Predictor,
+    examples: list[Example] | list[ImageExample],
+    split: str = "test",
+    source: str = "data",
 ) -> EvalReport:
-    """Predict ``examples`` and compare with their labels. Unknown labels are an error."""
+    """Predict ``examples`` (texts or images) and compare with their labels. Unknown labels are
+    an error. Confused pairs quote texts, or name images by file or row."""
     if not examples:
         raise DataError(f"No examples to evaluate in {source}.")
     labels = list(predictor.labels)
@@ -56,14 +105,15 @@ def evaluate(
             f"{', '.join(map(str, rows))}) were not in the model's training labels.",
             hint="Evaluate on data with the model's labels, or retrain with examples of them.",
         )
-    texts = [e.text for e in examples]
-    probs = predictor.predict_proba(texts)
+    probs = predictor.predict_proba([model_input(e) for e in examples])
     y_pred = probs.argmax(axis=1).tolist()
     y_true = [index[e.label] for e in examples]
+    is_image = isinstance(examples[0], ImageExample)
     return EvalReport(
         split=split,
         metrics=classification_metrics(y_true, y_pred, labels),
-        confused=confused_pairs(y_true, y_pred, texts, labels),
+        confused=confused_pairs(y_true, y_pred, [describe(e) for e in examples], labels),
         calibration_error=expected_calibration_error(probs, y_true),
+        wrong_images=_wrong_images(examples, probs, y_true, labels) if is_image else [],
         probs=probs,
     )

@@ -77,21 +77,32 @@ class PredictionLog:
 
     def record(
         self,
-        texts: Sequence[str],
+        inputs: Sequence[str | bytes],
         predictions: Sequence[Prediction],
         latency_ms: float,
         at: dt.datetime | None = None,
+        *,
+        lengths: Sequence[int] | None = None,
     ) -> None:
-        """Queue one request's predictions; never blocks on the database."""
+        """Queue one request's predictions; never blocks on the database.
+
+        An input is a text, or an image's encoded bytes as uploaded: images are logged by the
+        hash of those bytes only, even with ``log_inputs`` (the text column is no place for
+        binary data, and the hash finds the same image again). ``lengths`` replaces the
+        default length (characters, or bytes) where another measure matches the run's
+        reference profile: the pixel count (H×W) of images."""
         when = at or dt.datetime.now(dt.timezone.utc)
-        for text, pred in zip(texts, predictions):
+        sizes = list(lengths) if lengths is not None else [len(v) for v in inputs]
+        for value, size, pred in zip(inputs, sizes, predictions):
+            text = None if isinstance(value, (bytes, bytearray)) else value
+            raw = bytes(value) if text is None else text.encode("utf-8", "replace")
             self._queue.put(
                 PredictionRow(
                     at=when,
                     model=self.model,
                     version=self.version,
-                    input_hash=hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
-                    input_length=len(text),
+                    input_hash=hashlib.sha256(raw).hexdigest(),
+                    input_length=int(size),
                     input_text=text if self.log_inputs else None,
                     label=pred.label,
                     confidence=float(pred.score),

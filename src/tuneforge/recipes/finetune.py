@@ -1,7 +1,10 @@
-"""finetune: data file → run directory with a trained, evaluated, reported, saved model.
+"""finetune: data → run directory with a trained, evaluated, reported, saved model.
 
-Everything that can be checked (model directory, data, columns, labels) is checked before the
-run directory is created, so bad input never leaves a half-made run behind.
+Texts and images go through the same steps; what differs (reading the data, building, saving
+and loading the model, the baseline, the monitoring profile, the kept splits) lives in
+:mod:`tuneforge.recipes.tasks`. Everything that can be checked (model directory, data, columns,
+labels, image shapes) is checked before the run directory is created, so bad input never leaves
+a half-made run behind.
 """
 
 from __future__ import annotations
@@ -20,16 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from ..config import RunConfig, dump_config, load_config, to_dict
-from ..data import load_dataset
+from ..data import detect_task
 from ..errors import RunError, RunPruned
-from ..evaluate import EvalReport, evaluate, tfidf_baseline
-from ..methods import apply_method, default_lr, save_trained
-from ..models import load_model, load_tokenizer, resolve_model_dir
-from ..predict import TorchPredictor
+from ..evaluate import EvalReport, evaluate
 from ..store import RunDir, RunStore, default_store_url, new_run_id, resolve_run
-from ..train import TrainResult, count_tokens, fit, planned_updates
+from ..train import TrainResult, fit
+from ..train.defaults import resolve_train
 from ..train.distributed import init_distributed, shutdown
 from ..train.precision import resolve_device, resolve_precision
+from .tasks import ImageTask, TextTask, open_task
 
 PACKAGES = ("tuneforge", "torch", "transformers", "tokenizers", "scikit-learn", "numpy")
 
@@ -100,27 +102,21 @@ def run_finetune(
                 f"Run '{previous.run_id}' already succeeded; there is nothing to resume."
             )
         cfg = replace(load_config(previous.config_path), runs_dir=str(runs_dir))
-    # The resolved learning rate goes into config.yaml: the run states what it trained with.
-    cfg = replace(cfg, train=replace(cfg.train, lr=default_lr(cfg.train, cfg.method.name)))
-
-    model_dir = resolve_model_dir(cfg.model.name)
-    tokenizer = load_tokenizer(model_dir)
-    data = load_dataset(
-        cfg.data,
-        count_tokens=lambda texts: count_tokens(tokenizer, texts),
-        max_length=cfg.model.max_length,
+    # The task and the resolved training values (learning rate, batch size, ...) go into
+    # config.yaml: the run states what it trained with.
+    task_name = detect_task(cfg.data)
+    cfg = replace(
+        cfg,
+        data=replace(cfg.data, task=task_name),
+        train=resolve_train(cfg.train, task_name, cfg.method.name),
     )
-    long_texts = sum(
-        n > cfg.model.max_length for n in count_tokens(tokenizer, [e.text for e in data.train])
-    )
+    task = open_task(cfg)
+    data = task.load_data()
     if not dist.is_main:
-        _help_train(cfg, data, previous)
+        _help_train(task, data, previous)
         return None
-    if long_texts:
-        log(
-            f"warning: {long_texts} training texts are longer than model.max_length="
-            f"{cfg.model.max_length} tokens and will be truncated."
-        )
+    for warning in task.warnings(data):
+        log(warning)
 
     if previous is not None:
         rd, run_id = previous, previous.run_id
@@ -135,7 +131,7 @@ def run_finetune(
         cfg.name or run_id,
         str(rd.path.resolve()),
         to_dict(cfg),
-        model=str(model_dir),
+        model=task.model_ref,
         git_sha=git_sha(),
         data_fingerprint=data.fingerprint,
         seed=cfg.train.seed,
@@ -151,12 +147,13 @@ def run_finetune(
         data_source=data.source,
         seed=cfg.train.seed,
         precision=precision,
-        model_dir=str(model_dir),
+        model_dir=task.model_ref,
+        task=task.name,
         n_train=len(data.train),
         n_val=len(data.val),
         n_test=len(data.test),
     )
-    save_splits(rd, data)
+    task.save_splits(rd, data)
     log(
         f"run {run_id}: {len(data.train)} train / {len(data.val)} val / {len(data.test)} test, "
         f"{len(data.labels)} labels, {precision}"
@@ -183,8 +180,7 @@ def run_finetune(
 
     try:
         set_seed(cfg.train.seed)
-        cm = load_model(cfg.model, data.labels)
-        cm = apply_method(cm, cfg.method, planned_updates(len(data.train), cfg.train))
+        cm = task.build_model(data)
         result = fit(
             cm,
             data,
@@ -196,14 +192,14 @@ def run_finetune(
             progress=progress,
         )
         shutdown()  # no collective follows: the other ranks may leave
-        save_trained(cm, rd.model_dir, rd.adapter_dir)
+        task.save_model(cm, rd)
         # Evaluate the saved artifact, not the in-memory model: it is what users will load.
-        predictor = TorchPredictor.from_dir(rd.model_dir)
+        predictor = task.predictor(rd)
         test, split = (data.test, "test") if data.test else (data.val, "val")
         report = evaluate(predictor, test, split=split, source=data.source.get(split, split))
-        report.baseline = tfidf_baseline(data.train, test)
+        report.baseline = task.baseline(data.train, test)
         rd.write_json("eval.json", report.to_dict())
-        rd.write_json("profile.json", reference_profile(predictor, test, report.probs).to_dict())
+        rd.write_json("profile.json", task.profile(predictor, test, report.probs).to_dict())
         store.log_metrics(
             run_id,
             step=result.global_step,
@@ -240,58 +236,21 @@ def run_finetune(
     return FinetuneResult(run_id, rd.path, report, result)
 
 
-def _help_train(cfg: RunConfig, data, previous: RunDir | None) -> None:
+def _help_train(task: TextTask | ImageTask, data, previous: RunDir | None) -> None:
     """A non-zero rank of a distributed run: trains on its shards and writes nothing."""
-    set_seed(cfg.train.seed)
-    cm = load_model(cfg.model, data.labels)
-    cm = apply_method(cm, cfg.method, planned_updates(len(data.train), cfg.train))
+    set_seed(task.cfg.train.seed)
+    cm = task.build_model(data)
     try:
         fit(
             cm,
             data,
-            cfg.train,
+            task.cfg.train,
             checkpoint_dir=previous.checkpoint_dir if previous is not None else None,
             resume=previous is not None,
             progress=False,
         )
     finally:
         shutdown()
-
-
-def reference_profile(predictor, examples, probs):
-    """How the model's predictions look on held-out data: the baseline monitoring compares
-    live traffic with (labels, confidences, lengths in characters, unknown-token rate)."""
-    from ..monitor.drift import Profile
-
-    texts = [e.text for e in examples]
-    tokenizer = predictor.cm.tokenizer
-    ids = tokenizer(texts, truncation=True, max_length=predictor.cm.max_length)["input_ids"]
-    total = sum(len(x) for x in ids) or 1
-    unk = (
-        sum(x.count(tokenizer.unk_token_id) for x in ids)
-        if tokenizer.unk_token_id is not None
-        else 0
-    )
-    return Profile.from_predictions(
-        predictor.labels,
-        [predictor.labels[i] for i in probs.argmax(1)],
-        probs.max(1).tolist(),
-        [len(t) for t in texts],
-        unknown_token_rate=unk / total,
-    )
-
-
-def save_splits(rd: RunDir, data) -> None:
-    """Keep the exact examples of each split: later stages (parity, calibration, compression)
-    measure on what this run was trained and tested on, even if the source files change."""
-    folder = rd.path / "data"
-    folder.mkdir(exist_ok=True)
-    for split in ("train", "val", "test"):
-        examples = getattr(data, split)
-        lines = "".join(
-            _json_line({"text": e.text, "label": e.label, "row": e.row}) for e in examples
-        )
-        (folder / f"{split}.jsonl").write_text(lines, encoding="utf-8")
 
 
 def _json_line(record: dict) -> str:

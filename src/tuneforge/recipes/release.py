@@ -1,4 +1,10 @@
-"""release: export a run's model to a runtime format, check it against the trained model."""
+"""release: export a run's model to a runtime format, check it against the trained model.
+
+Text and image runs share every step; they differ in where the run keeps its examples
+(``data/<split>.jsonl`` or ``data/<split>.npz``) and in the variants that exist: torch-bf16 and
+distillation are transformer techniques, so an image run refuses them when asked by name and
+``compress`` skips them.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,11 @@ from ..compress import (
     quantize_int8_static,
 )
 from ..compress.export import copy_tokenizer_and_meta
-from ..errors import ConfigError, TuneforgeError
-from ..predict import TorchPredictor, load_predictor
+from ..compress.parity import model_inputs
+from ..errors import ConfigError, ModelError, RunError, TuneforgeError
+from ..predict import is_image_artifact, load_predictor
 from ..store import RunDir, resolve_run
-from ..types import Example
+from ..types import Example, ImageExample
 from .use import run_model_dir
 
 # (format, quantize) → variant name; the variant is also the artifact folder's name.
@@ -32,6 +39,8 @@ VARIANTS = {
     ("onnx", "int8-static"): "onnx-int8-static",
 }
 EXACT = {"hf", "onnx-fp32"}
+# Variants that only exist for transformer text models.
+TEXT_ONLY = {"torch-bf16", "distilled", "distilled-int8"}
 
 
 class ParityError(TuneforgeError):
@@ -48,9 +57,20 @@ def variant_name(fmt: str, quantize: str) -> str:
         ) from None
 
 
-def run_examples(run: RunDir, split: str) -> list[Example]:
-    """The examples of ``split`` the run saved in data/<split>.jsonl; for older runs without
-    them, rebuilt from the run's config, but only if the data fingerprint proves they match."""
+def run_examples(run: RunDir, split: str) -> list[Example] | list[ImageExample]:
+    """The examples of ``split`` the run saved in data/<split>.jsonl (images: .npz); for older
+    text runs without them, rebuilt from the run's config, but only if the data fingerprint
+    proves they match."""
+    images = run.path / "data" / f"{split}.npz"
+    if images.is_file():
+        from ..data.images import load_image_split
+
+        return load_image_split(images)
+    if is_image_artifact(run.model_dir):
+        raise RunError(
+            f"Run '{run.run_id}' saved no {split} images ({images} is missing).",
+            hint="Retrain the run: image runs keep their splits in data/<split>.npz.",
+        )
     path = run.path / "data" / f"{split}.jsonl"
     if path.is_file():
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -69,7 +89,7 @@ def run_examples(run: RunDir, split: str) -> list[Example]:
     return getattr(data, split)
 
 
-def parity_samples(run: RunDir) -> list[Example]:
+def parity_samples(run: RunDir) -> list[Example] | list[ImageExample]:
     """The run's test examples, or its validation examples when it has no test split."""
     samples = run_examples(run, "test") or run_examples(run, "val")
     if not samples:
@@ -80,6 +100,12 @@ def parity_samples(run: RunDir) -> list[Example]:
 def build_variant(run: RunDir, variant: str, out_dir: Path) -> Path:
     """Write the artifact for ``variant`` into ``out_dir``."""
     model_dir = run_model_dir(run)
+    if variant in TEXT_ONLY and is_image_artifact(model_dir):
+        raise ModelError(
+            f"Run '{run.run_id}' is an image run: the {variant} variant is available for text "
+            "(transformer) models only.",
+            hint="For image models use hf, onnx-fp32, onnx-int8-dynamic or onnx-int8-static.",
+        )
     if variant == "hf":
         return export_hf(model_dir, out_dir)
     if variant == "torch-bf16":
@@ -105,7 +131,7 @@ def build_variant(run: RunDir, variant: str, out_dir: Path) -> Path:
     if variant == "onnx-int8-dynamic":
         return quantize_int8_dynamic(fp32, out_dir)
     if variant == "onnx-int8-static":
-        calibration = [e.text for e in run_examples(run, "train")[:256]]
+        calibration = model_inputs(run_examples(run, "train")[:256])
         return quantize_int8_static(fp32, out_dir, calibration)
     raise ConfigError(f"Unknown variant '{variant}'.")
 
@@ -124,7 +150,7 @@ def export_run(
     run = resolve_run(ref, runs_dir)
     out_dir = Path(output) if output else run.path / "artifacts" / variant
     samples = parity_samples(run)
-    reference = TorchPredictor.from_dir(run_model_dir(run))
+    reference = load_predictor(run_model_dir(run))
     built = build_variant(run, variant, out_dir)
     report = check_parity(
         reference, load_predictor(built), samples, variant, exact=variant in EXACT
@@ -212,26 +238,33 @@ def compress_run(
     log=print,
 ) -> dict:
     """Build every variant, measure them side by side, recommend the fastest within tolerance."""
-    from ..compress.tradeoff import measure_variant, recommend, write_tradeoff
+    from ..compress.tradeoff import measure_variant, recommend, typical_input, write_tradeoff
     from ..report import write_report
 
-    variants = variants or list(COMPRESS_VARIANTS)
-    unknown = [v for v in variants if v not in COMPRESS_VARIANTS]
+    unknown = [v for v in variants or [] if v not in COMPRESS_VARIANTS]
     if unknown:
         raise ConfigError(f"Unknown variants {unknown}. Known: {', '.join(COMPRESS_VARIANTS)}.")
     run = resolve_run(ref, runs_dir)
     model_dir = run_model_dir(run)
-    reference = TorchPredictor.from_dir(model_dir)
+    image = is_image_artifact(model_dir)
+    if not variants:
+        variants = [v for v in COMPRESS_VARIANTS if not (image and v in TEXT_ONLY)]
+        if image:
+            log(f"image run: skipping {', '.join(sorted(TEXT_ONLY))} (text models only)")
+    elif image and set(variants) & TEXT_ONLY:
+        raise ModelError(
+            f"Run '{run.run_id}' is an image run: {', '.join(sorted(set(variants) & TEXT_ONLY))} "
+            "exist for text (transformer) models only.",
+            hint="Leave out --variants to build every variant an image model has.",
+        )
+    reference = load_predictor(model_dir)
     if data_file:
-        from .use import labelled_examples
-
-        examples, measured_on = labelled_examples(data_file, reference.labels), data_file
+        examples, measured_on = _labelled_data(data_file, reference.labels, image), data_file
     else:
         examples = parity_samples(run)
         measured_on = f"run test split (n={len(examples)})"
-    texts = [e.text for e in examples]
-    reference_probs = reference.predict_proba(texts)
-    short_text = sorted(texts, key=len)[len(texts) // 2]
+    reference_probs = reference.predict_proba(model_inputs(examples))
+    short_text = typical_input(examples)
     rows = []
     for variant in variants:
         log(f"building and measuring {variant} ...")
@@ -257,3 +290,26 @@ def compress_run(
     )
     write_report(run.path)
     return data
+
+
+def _labelled_data(data_file: str, labels, image: bool) -> list[Example] | list[ImageExample]:
+    """The examples of ``--data``: a labelled text file, or for an image run any image source
+    (folder, table of paths, IDX), refusing labels the model lacks."""
+    from .use import labelled_examples
+
+    if not image:
+        return labelled_examples(data_file, labels)
+    from ..data.images import read_images
+    from ..errors import DataError
+
+    examples = read_images(data_file).examples
+    unseen = sorted({e.label for e in examples} - set(labels))
+    if unseen:
+        raise DataError(
+            f"{data_file}: labels {', '.join(map(repr, unseen[:10]))} are not among the "
+            "model's labels.",
+            hint="Measure on images of the model's labels.",
+        )
+    if not examples:
+        raise DataError(f"{data_file} holds no images.")
+    return examples

@@ -289,7 +289,9 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{_e(n)}</p>" for n in notes]
     if isinstance(ev, dict) and ev:
-        body.append(_eval_section(ev))
+        from .images import wrong_images_section  # image runs only; "" for texts
+
+        body.append(_eval_section(ev) + wrong_images_section(run_dir, ev))
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
         "<h2>Training</h2>"

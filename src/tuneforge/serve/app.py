@@ -1,7 +1,9 @@
 """create_app(predictor) → FastAPI: /v1/predict with micro-batching, /v1/model, health, metrics.
 
 Every bad request gets a 4xx with a message saying what to fix; the body is parsed by hand
-(size, UTF-8, JSON, schema in that order) so each failure maps to the right status.
+(size, UTF-8, JSON, schema in that order) so each failure maps to the right status. Text and
+image models share the endpoint; what differs for images (base64 JSON or multipart uploads,
+per-image limits, decoding) lives in :mod:`.images`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from .. import __version__
 from ..predict import Predictor, top_k_predictions
+from . import images
 from .batcher import MicroBatcher
+from .images import Rejected
 from .metrics import ServerMetrics
 from .settings import ServeSettings
 
@@ -32,6 +36,13 @@ class PredictRequest(BaseModel):
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _rejection(exc: Rejected) -> JSONResponse:
+    content = {"error": exc.message}
+    if exc.detail is not None:
+        content["detail"] = exc.detail
+    return JSONResponse(content, status_code=exc.status)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -62,6 +73,41 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def _json(body: bytes):
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise Rejected(400, "body is not valid UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError, NaN/Infinity and integers too long to convert;
+        # RecursionError, arrays nested thousands deep (both well within the size limit).
+        msg = f"body is not valid JSON: {str(exc) or type(exc).__name__}"
+        raise Rejected(400, msg) from None
+
+
+def _texts(payload, settings: ServeSettings) -> tuple[list[str], int, list[int]]:
+    """The texts, top_k and truncated input indexes of a text request."""
+    images.refuse_images_for_text(payload)
+    try:
+        req = PredictRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise images.invalid(exc) from None
+    images.check_count(len(req.inputs), req.top_k, settings)
+    texts, truncated = [], []
+    for i, text in enumerate(req.inputs):
+        if not _encodable(text):
+            # JSON may escape lone surrogates (\ud800); tokenizers cannot take them.
+            raise Rejected(422, f"input {i} is not valid Unicode (a lone surrogate)")
+        if len(text) > settings.max_chars:
+            if settings.overlong == "reject":
+                raise Rejected(
+                    413, f"input {i} has {len(text)} characters; the limit is {settings.max_chars}"
+                )
+            text, _ = text[: settings.max_chars], truncated.append(i)
+        texts.append(text)
+    return texts, req.top_k, truncated
+
+
 def create_app(
     predictor: Predictor,
     settings: ServeSettings | None = None,
@@ -70,7 +116,12 @@ def create_app(
 ) -> FastAPI:
     """The HTTP app around one loaded predictor; ``monitor`` (optional) logs predictions."""
     settings = settings or ServeSettings()
-    info = {"labels": list(predictor.labels), **(model_info or {})}
+    image = images.is_image_model(predictor)
+    info = {"task": "image" if image else "text", "labels": list(predictor.labels)}
+    if image:
+        f = predictor.featurizer
+        info["image_shape"] = [f.height, f.width, f.channels]
+    info.update(model_info or {})
     metrics = ServerMetrics()
     batcher = MicroBatcher(
         predictor.predict_proba,
@@ -85,7 +136,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await batcher.start()
-        await batcher.submit(["warm up"])  # first call pays one-time costs, not a user
+        await batcher.submit(images.warmup_inputs(predictor))  # one-time costs, not a user's
         state["ready"] = True
         if monitor is not None:
             await monitor.start()
@@ -125,66 +176,59 @@ def create_app(
         metrics.latency.labels(label).observe(time.perf_counter() - start)
         return response
 
-    schema = PredictRequest.model_json_schema()
+    if image:
+        content = {
+            "application/json": {"schema": images.ImagePredictRequest.model_json_schema()},
+            "multipart/form-data": {"schema": images.MULTIPART_SCHEMA},
+        }
+    else:
+        content = {"application/json": {"schema": PredictRequest.model_json_schema()}}
 
-    @app.post(
-        "/v1/predict",
-        openapi_extra={
-            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
-        },
-    )
+    async def parse(request: Request, body: bytes) -> tuple[list, int, list[int], tuple]:
+        """(model inputs, top_k, truncated indexes, what the prediction log records: the
+        texts or uploaded bytes it hashes, and the lengths to log, None for text lengths)."""
+        multipart = request.headers.get("content-type", "").lower().startswith("multipart/")
+        if not image:
+            if multipart:
+                raise Rejected(422, 'this model classifies texts: send JSON {"inputs": [...]}')
+            texts, top_k, truncated = _texts(_json(body), settings)
+            return texts, top_k, truncated, (texts, None)
+        if multipart:
+            ctype = request.headers["content-type"]
+            blobs, names, top_k = images.form_images(body, ctype, settings)
+        else:
+            (blobs, top_k), names = images.json_images(_json(body), settings), None
+        f = predictor.featurizer
+        pixels, sizes = await asyncio.to_thread(images.decode_images, blobs, names, f, settings)
+        return pixels, top_k, [], (blobs, sizes)
+
+    @app.post("/v1/predict", openapi_extra={"requestBody": {"required": True, "content": content}})
     async def predict(request: Request):
-        """Classify ``inputs``; each gets its label, score and ``top_k`` alternatives."""
+        """Classify ``inputs`` (texts, or images as base64 JSON or multipart ``files``); each
+        gets its label, score and ``top_k`` alternatives."""
         if not state["ready"]:
             return _error(503, "model is still loading")
         body = await _read_body(request, settings.max_body_bytes)
         if body is None:
             return _error(413, f"body is over the limit of {settings.max_body_bytes} bytes")
         try:
-            payload = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-        except UnicodeDecodeError:
-            return _error(400, "body is not valid UTF-8")
-        except (ValueError, RecursionError) as exc:
-            # ValueError covers JSONDecodeError, NaN/Infinity and integers too long to convert;
-            # RecursionError, arrays nested thousands deep (both well within the size limit).
-            return _error(400, f"body is not valid JSON: {str(exc) or type(exc).__name__}")
-        try:
-            req = PredictRequest.model_validate(payload)
-        except ValidationError as exc:
-            # Without the offending input: it may be large, and is not always JSON-serialisable.
-            detail = json.loads(exc.json(include_url=False, include_input=False))
-            return JSONResponse({"error": "invalid request", "detail": detail}, status_code=422)
-        if len(req.inputs) > settings.max_inputs:
-            return _error(413, f"{len(req.inputs)} inputs; the limit is {settings.max_inputs}")
-        if req.top_k > settings.max_top_k:
-            return _error(422, f"top_k is {req.top_k}; the limit is {settings.max_top_k}")
-        texts, truncated = [], []
-        for i, text in enumerate(req.inputs):
-            if not _encodable(text):
-                # JSON may escape lone surrogates (\ud800); tokenizers cannot take them.
-                return _error(422, f"input {i} is not valid Unicode (a lone surrogate)")
-            if len(text) > settings.max_chars:
-                if settings.overlong == "reject":
-                    return _error(
-                        413,
-                        f"input {i} has {len(text)} characters; the limit is {settings.max_chars}",
-                    )
-                text, _ = text[: settings.max_chars], truncated.append(i)
-            texts.append(text)
+            inputs, top_k, truncated, (logged, lengths) = await parse(request, body)
+        except Rejected as exc:
+            return _rejection(exc)
         start = time.perf_counter()
-        metrics.queue_depth.set(batcher.depth + len(texts))
+        metrics.queue_depth.set(batcher.depth + len(inputs))
         try:
-            rows = await asyncio.wait_for(batcher.submit(texts), settings.request_timeout_s)
+            rows = await asyncio.wait_for(batcher.submit(inputs), settings.request_timeout_s)
         except TimeoutError:
             return _error(503, f"no result within {settings.request_timeout_s} s; retry later")
         finally:
             metrics.queue_depth.set(batcher.depth)
-        predictions = top_k_predictions(np.vstack(rows), predictor.labels, req.top_k)
+        predictions = top_k_predictions(np.vstack(rows), predictor.labels, top_k)
         latency_ms = 1000 * (time.perf_counter() - start)
         for p in predictions:
             metrics.predictions.labels(p.label).inc()
         if monitor is not None:
-            monitor.record(texts, predictions, latency_ms)
+            monitor.record(logged, predictions, latency_ms, lengths=lengths)
         out = {
             "model": info.get("name"),
             "version": info.get("version"),

@@ -1,9 +1,10 @@
 """Micro-batching: concurrent requests are queued and predicted together.
 
-Inputs wait at most ``max_wait_ms`` for company, up to ``max_batch_size`` per batch; the
-predictor sorts each batch by length, so similar lengths share padding. Results go back to the
-right callers through futures. If a batch fails, its inputs are retried one by one so a single
-bad input fails alone instead of poisoning the batch.
+Inputs wait at most ``max_wait_ms`` for company, up to ``max_batch_size`` per batch. Inputs are
+whatever the predictor takes: texts (the text predictor sorts each batch by length, so similar
+lengths share padding) or images already brought to the model's input size (one stacked
+batch). Results go back to the right callers through futures. If a batch fails, its inputs
+are retried one by one so a single bad input fails alone instead of poisoning the batch.
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 
 @dataclass
 class _Item:
-    text: str
+    value: Any  # a text, or an image array
     future: asyncio.Future
 
 
 class MicroBatcher:
     def __init__(
         self,
-        predict_proba: Callable[[list[str]], np.ndarray],
+        predict_proba: Callable[[list], np.ndarray],
         max_batch_size: int = 32,
         max_wait_ms: float = 5.0,
         on_batch: Callable[[int], None] | None = None,
@@ -62,11 +64,11 @@ class MicroBatcher:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
-    async def submit(self, texts: list[str]) -> list[np.ndarray]:
-        """Probabilities for ``texts``, in order, predicted alongside other callers' inputs."""
+    async def submit(self, inputs: list) -> list[np.ndarray]:
+        """Probabilities for ``inputs``, in order, predicted alongside other callers' inputs."""
         assert self._queue is not None, "start() the batcher first"
         loop = asyncio.get_running_loop()
-        items = [_Item(t, loop.create_future()) for t in texts]
+        items = [_Item(x, loop.create_future()) for x in inputs]
         for item in items:
             self._queue.put_nowait(item)
         return list(await asyncio.gather(*(i.future for i in items)))
@@ -104,13 +106,13 @@ class MicroBatcher:
             self.on_batch(len(live))
         try:
             probs = await loop.run_in_executor(
-                self._executor, self.predict_proba, [i.text for i in live]
+                self._executor, self.predict_proba, [i.value for i in live]
             )
         except Exception:
             for item in live:  # isolate the failing input(s)
                 try:
                     row = await loop.run_in_executor(
-                        self._executor, self.predict_proba, [item.text]
+                        self._executor, self.predict_proba, [item.value]
                     )
                     _resolve(item, row[0])
                 except Exception as exc:  # handed to that caller only

@@ -26,12 +26,23 @@ class ServeSettings:
     request_timeout_s: float = 30.0
     token: str | None = None
     workers: int = 1
+    # Image models: encoded bytes per image, and pixels per image as its header declares them
+    # (checked before decoding, so a small file that expands to gigapixels is never decoded).
+    max_image_bytes: int = 1_000_000
+    max_image_pixels: int = 4096 * 4096
 
     def __post_init__(self) -> None:
+        from ..data.images import MAX_PIXELS
+
         if self.overlong not in ("reject", "truncate"):
             raise ConfigError(f"overlong must be reject or truncate, got '{self.overlong}'.")
         if self.max_batch_size < 1 or self.max_inputs < 1 or self.max_chars < 1:
             raise ConfigError("max_batch_size, max_inputs and max_chars must be at least 1.")
+        if self.max_image_bytes < 1 or not 1 <= self.max_image_pixels <= MAX_PIXELS:
+            raise ConfigError(
+                f"max_image_bytes must be at least 1 and max_image_pixels between 1 and "
+                f"{MAX_PIXELS:,} (the most any image is ever decoded to)."
+            )
 
 
 def is_loopback(host: str) -> bool:

@@ -22,11 +22,11 @@ from torch.nn import functional as F
 from ..config import TrainConfig
 from ..errors import ConfigError
 from ..evaluate.metrics import accuracy_and_macro_f1
-from ..methods import default_lr
 from ..models import ClassifierModel
 from ..types import DatasetSplits
 from .batching import featurizer_for, length_bucketed_batches, sorted_batches
 from .checkpoint import TrainerState, find_checkpoint, load_checkpoint, save_checkpoint
+from .defaults import auto_epochs, resolve_train, task_of
 from .distributed import all_gather, all_sum, current_context, shard, wrap
 from .precision import autocast, resolve_device, resolve_precision
 from .progress import Progress
@@ -73,18 +73,10 @@ def _class_weights(mode: str, label_ids: list[int], n_labels: int) -> torch.Tens
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def auto_epochs(n_train: int, max_epochs: int = 8, budget: int = 100_000) -> int:
-    """Epochs when none are given: 8 on small data, fewer on large data (~100k examples seen).
-
-    Small intent sets keep improving up to ~8 epochs; on 60k+ examples two passes already
-    converge and eight would cost half an hour on a 2-core CPU.
-    """
-    return max(2, min(max_epochs, math.ceil(budget / max(n_train, 1))))
-
-
-def planned_updates(n_train: int, cfg: TrainConfig) -> int:
+def planned_updates(n_train: int, cfg: TrainConfig, task: str = "text") -> int:
     """Optimizer steps a run of ``n_train`` examples will take (schedules need it up front)."""
-    epochs = cfg.epochs or auto_epochs(n_train)
+    cfg = resolve_train(cfg, task)
+    epochs = cfg.epochs or auto_epochs(n_train, task)
     return math.ceil(math.ceil(n_train / cfg.batch_size) / cfg.grad_accum) * epochs
 
 
@@ -151,9 +143,11 @@ def fit(
     With ``teacher_logits`` (one row per training example) the loss also pulls the model
     towards the teacher's softened distribution: knowledge distillation into a smaller model.
     """
+    task = task_of(cm)
+    cfg = resolve_train(cfg, task, cm.method)
     _validate_config(cfg)
     dist = current_context()
-    epochs = cfg.epochs or auto_epochs(len(data.train))
+    epochs = cfg.epochs or auto_epochs(len(data.train), task)
     device = resolve_device()
     precision = resolve_precision(cfg.precision, device)
     model = cm.model.to(device)
@@ -174,8 +168,7 @@ def fit(
     eval_every = cfg.eval_every_steps
     if eval_every is None:
         eval_every = updates_per_epoch // 4 if updates_per_epoch > 1000 else 0
-    lr = default_lr(cfg, cm.method)
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=lr)
+    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr)
     from transformers import get_linear_schedule_with_warmup
 
     scheduler = get_linear_schedule_with_warmup(

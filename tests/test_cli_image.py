@@ -1,0 +1,118 @@
+"""Images end to end through the CLI: the text commands, given a folder of images."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tuneforge.cli import main
+
+from .conftest import TINY_IMAGE_TRAIN, shape_image, write_shapes
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def trained_image_run(tmp_path, runs_dir, capsys):
+    """`tuneforge train FOLDER --task image` with a tiny CNN; returns (runs dir, data folder)."""
+    data = write_shapes(tmp_path / "shapes")
+    argv = ["train", str(data), "--task", "image", "--runs-dir", str(runs_dir)]
+    code = main([*argv, "--name", "shapes-v1", "--no-progress", *TINY_IMAGE_TRAIN])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "shapes-v1" in out and "pixel-logistic-regression" in out
+    return runs_dir, data
+
+
+def test_train_predict_evaluate_an_image_folder(trained_image_run, tmp_path, capsys, monkeypatch):
+    """After training on a folder, `predict RUN a.png b.png` prints a label per image (right
+    for clear shapes), `--input FOLDER` predicts every image in it, and `evaluate --data
+    FOLDER` scores fresh images and writes eval-<name>.json."""
+    runs_dir, _ = trained_image_run
+    rng = np.random.default_rng(11)
+    files = {}
+    for label in ("horizontal", "vertical"):
+        files[label] = tmp_path / "new" / f"a_{label}.png"
+        files[label].parent.mkdir(exist_ok=True)
+        Image.fromarray(shape_image(label, rng), "L").save(files[label])
+    runs = ["--runs-dir", str(runs_dir)]
+    monkeypatch.chdir(tmp_path / "new")  # short relative paths keep the table rows whole
+    code = main(["predict", "shapes-v1", "a_horizontal.png", "a_vertical.png", *runs])
+    assert code == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if ".png" in line]
+    assert len(rows) == 2
+    assert "horizontal" in rows[0].split("a_horizontal.png")[1]
+    assert "vertical" in rows[1].split("a_vertical.png")[1]
+
+    output = tmp_path / "predictions.jsonl"
+    code = main(
+        ["predict", "shapes-v1", "--input", str(tmp_path / "new"), "--output", str(output), *runs]
+    )
+    assert code == 0
+    lines = [json.loads(x) for x in output.read_text().splitlines()]
+    assert [x["image"] for x in lines] == sorted(str(p) for p in files.values())
+    assert [x["label"] for x in lines] == ["horizontal", "vertical"]
+
+    fresh = write_shapes(tmp_path / "fresh", n_per_label=5, seed=5)
+    assert main(["evaluate", "shapes-v1", "--data", str(fresh), *runs]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    report = json.loads((runs_dir / "shapes-v1" / "eval-fresh.json").read_text())
+    assert report["n"] == 15 and report["accuracy"] >= 0.8
+
+
+def test_image_input_errors_are_one_paragraph(trained_image_run, tmp_path, capsys):
+    """A missing image, or evaluation data with a label the model lacks, exits 1 with a
+    message naming it and no traceback."""
+    runs_dir, data = trained_image_run
+    runs = ["--runs-dir", str(runs_dir)]
+    assert main(["predict", "shapes-v1", str(tmp_path / "nope.png"), *runs]) == 1
+    err = capsys.readouterr().err
+    assert "nope.png" in err and "not exist" in err and "Traceback" not in err
+
+    other = write_shapes(tmp_path / "other", n_per_label=3)
+    (other / "blob").rename(other / "circle")
+    assert main(["evaluate", "shapes-v1", "--data", str(other), *runs]) == 1
+    err = capsys.readouterr().err
+    assert "'circle'" in err and "not among the model's labels" in err
+
+
+def test_data_check_and_train_name_a_corrupt_image(tmp_path, runs_dir, capsys):
+    """`data check` on a folder with a corrupt file lists it and exits 1; `train` on it stops
+    with the file's name before any run directory exists."""
+    data = write_shapes(tmp_path / "shapes", n_per_label=5)
+    (data / "blob" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert main(["data", "check", str(data)]) == 1
+    out = capsys.readouterr().out
+    assert "broken.png" in out and "FAILED" in out and "15 images" in out
+    assert main(["train", str(data), "--runs-dir", str(runs_dir), "--name", "bad"]) == 1
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "Traceback" not in err
+    assert not (runs_dir / "bad").exists()
+
+    (data / "blob" / "broken.png").unlink()
+    assert main(["data", "check", str(data)]) == 0
+    assert "OK: no blocking problems" in capsys.readouterr().out
+
+
+def test_pixel_csv_needs_and_takes_a_shape(tmp_path, runs_dir, capsys):
+    """A CSV of pixel values without --image-shape is refused with the likely shape; with it,
+    it trains as images."""
+    rng = np.random.default_rng(0)
+    rows = [
+        [*shape_image(label, rng).reshape(-1).tolist(), label]
+        for label in ("horizontal", "vertical")
+        for _ in range(15)
+    ]
+    header = [f"pixel{i}" for i in range(144)] + ["label"]
+    path = tmp_path / "pixels.csv"
+    path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+    argv = ["train", str(path), "--runs-dir", str(runs_dir), "--no-progress", *TINY_IMAGE_TRAIN]
+    assert main([*argv, "--name", "px"]) == 1
+    assert "--image-shape 12x12" in capsys.readouterr().err
+    assert main([*argv, "--name", "px", "--image-shape", "12x12"]) == 0
+    ev = json.loads((runs_dir / "px" / "eval.json").read_text())
+    assert ev["labels"] == ["horizontal", "vertical"]
+    assert ev["confused_pairs"] == [] or "row" in ev["confused_pairs"][0]["examples"][0]
