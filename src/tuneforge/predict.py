@@ -120,7 +120,9 @@ class TorchPredictor:
 class OnnxPredictor:
     """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch."""
 
-    def __init__(self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(
+        self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0, spin: bool = True
+    ) -> None:
         import transformers
 
         self.dir = Path(artifact_dir)
@@ -128,7 +130,7 @@ class OnnxPredictor:
         self._labels = tuple(meta["labels"])
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
-        self.session = _onnx_session(self.dir / "model.onnx", threads)
+        self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
         transformers.logging.set_verbosity_error()
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.dir, local_files_only=True)
         self._inputs = {i.name for i in self.session.get_inputs()}
@@ -193,14 +195,16 @@ class ImagePredictor:
         return cls(cm.featurizer, cm.labels.names, run_batch, batch_size)
 
     @classmethod
-    def from_onnx(cls, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0):
+    def from_onnx(
+        cls, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0, spin: bool = True
+    ) -> ImagePredictor:
         """The onnxruntime predictor of an exported image model (``model.onnx`` taking
         ``pixel_values``), with the featurizer recorded in its ``tuneforge.json``."""
         from .data.image_features import ImageFeaturizer
 
         directory = Path(artifact_dir)
         meta = _read_meta(directory)
-        session = _onnx_session(directory / "model.onnx", threads)
+        session = _onnx_session(directory / "model.onnx", threads, spin)
         name = session.get_inputs()[0].name
 
         def run_batch(pixels: np.ndarray) -> np.ndarray:
@@ -247,8 +251,13 @@ class ImagePredictor:
         return top_k_predictions(self.predict_proba(images), self.labels, top_k)
 
 
-def _onnx_session(path: Path, threads: int = 0):
-    """An onnxruntime CPU session, or a ModelError naming the file."""
+def _onnx_session(path: Path, threads: int = 0, spin: bool = True):
+    """An onnxruntime CPU session, or a ModelError naming the file.
+
+    onnxruntime's worker threads busy-wait for the next call by default: fastest for batch
+    after batch, but in a server they burn the cores its event loop and clients need between
+    calls. ``spin=False`` makes them sleep instead (what a server on few cores wants).
+    """
     import onnxruntime as ort
 
     from .errors import ModelError
@@ -256,6 +265,8 @@ def _onnx_session(path: Path, threads: int = 0):
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
@@ -289,17 +300,18 @@ def _read_meta(directory: Path) -> dict:
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def load_predictor(artifact: str | Path, batch_size: int = 64) -> Predictor:
+def load_predictor(artifact: str | Path, batch_size: int = 64, *, spin: bool = True) -> Predictor:
     """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
-    model directory or a run's peft adapter); text or image as its tuneforge.json says."""
+    model directory or a run's peft adapter); text or image as its tuneforge.json says.
+    ``spin=False``: ONNX worker threads sleep between calls (see :func:`_onnx_session`)."""
     from .errors import ModelError
 
     path = Path(artifact)
     image = is_image_artifact(path)
     if (path / "model.onnx").is_file():
         if image:
-            return ImagePredictor.from_onnx(path, batch_size=batch_size)
-        return OnnxPredictor(path, batch_size=batch_size)
+            return ImagePredictor.from_onnx(path, batch_size=batch_size, spin=spin)
+        return OnnxPredictor(path, batch_size=batch_size, spin=spin)
     if image:
         return ImagePredictor.from_dir(path, batch_size=batch_size)
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():

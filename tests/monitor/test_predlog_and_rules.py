@@ -136,3 +136,44 @@ def test_durations():
     assert parse_duration("2h").total_seconds() == 7200
     with pytest.raises(ConfigError):
         parse_duration("soon")
+
+
+def test_writer_survives_a_database_outage_and_writes_the_rows_later(store, monkeypatch, caplog):
+    """A failing database is reported once; the writer keeps the rows and writes them when the
+    database answers again, instead of dying silently and losing everything after."""
+    import tuneforge.monitor.predlog as predlog
+
+    real_session, failures = predlog.Session, {"left": 3}
+
+    def flaky_session(engine):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise predlog.SQLAlchemyError("database is locked")
+        return real_session(engine)
+
+    monkeypatch.setattr(predlog, "Session", flaky_session)
+    log = PredictionLog(store, "news", "v1", flush_every_s=0.01)
+
+    async def write():
+        await log.start()
+        log.record(["a", "b"], [_pred("bullish"), _pred("bearish")], 2.0, at=T0)
+        while failures["left"]:
+            await asyncio.sleep(0.01)
+        log.record(["c"], [_pred("neutral")], 2.0, at=T0 + dt.timedelta(seconds=1))
+        await log.stop()
+
+    with caplog.at_level("WARNING", logger="tuneforge.predlog"):
+        asyncio.run(write())
+    assert [r.label for r in read_predictions(store, "news")] == ["bullish", "bearish", "neutral"]
+    errors = [r for r in caplog.records if "cannot write" in r.getMessage()]
+    assert len(errors) == 1
+    assert any("again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_full_queue_drops_and_counts_new_rows_instead_of_growing(store):
+    """The in-memory queue is bounded: beyond it, rows are counted as dropped, never block."""
+    log = PredictionLog(store, "news", "v1", max_queue=3)
+    log.record([f"t{i}" for i in range(5)], [_pred("bullish")] * 5, 1.0, at=T0)
+    assert log.dropped == 2
+    asyncio.run(log.stop())
+    assert len(read_predictions(store, "news")) == 3

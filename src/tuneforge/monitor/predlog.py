@@ -2,23 +2,29 @@
 
 Requests only append to an in-memory queue; a background thread writes the queue in batches,
 one transaction each, so a slow database never slows a request and a kill loses at most the
-last fraction of a second, never the store's consistency.
+last fraction of a second, never the store's consistency. When the database fails, the writer
+says so once, keeps the rows and retries; the queue is bounded, so an outage that outlasts it
+drops (and counts) new rows instead of growing the server's memory without limit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, String, Text, select
+from sqlalchemy import Float, Integer, String, Text, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..store.db import Base, RunStore, UTCDateTime
 from ..types import Prediction
+
+log = logging.getLogger("tuneforge.predlog")
 
 
 class PredictionRow(Base):
@@ -55,12 +61,16 @@ class PredictionLog:
         log_inputs: bool = False,
         flush_every_s: float = 0.5,
         batch: int = 512,
+        max_queue: int = 100_000,
     ) -> None:
         self.engine = store.engine
         Base.metadata.create_all(self.engine)
         self.model, self.version, self.log_inputs = model, version, log_inputs
         self.flush_every_s, self.batch = flush_every_s, batch
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[dict] = queue.Queue(maxsize=max_queue)
+        self._retry: list[dict] = []  # a batch the database refused, written before new rows
+        self._failing = False
+        self.dropped = 0  # rows refused because the queue was full
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -73,7 +83,10 @@ class PredictionLog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._flush()
+        self._flush_or_report()
+        unwritten = len(self._retry) + self._queue.qsize()
+        if unwritten:
+            log.error("prediction log: %d prediction(s) not written at shutdown", unwritten)
 
     def record(
         self,
@@ -96,27 +109,48 @@ class PredictionLog:
         for value, size, pred in zip(inputs, sizes, predictions):
             text = None if isinstance(value, (bytes, bytearray)) else value
             raw = bytes(value) if text is None else text.encode("utf-8", "replace")
-            self._queue.put(
-                PredictionRow(
-                    at=when,
-                    model=self.model,
-                    version=self.version,
-                    input_hash=hashlib.sha256(raw).hexdigest(),
-                    input_length=int(size),
-                    input_text=text if self.log_inputs else None,
-                    label=pred.label,
-                    confidence=float(pred.score),
-                    latency_ms=float(latency_ms),
-                )
-            )
+            row = {
+                "at": when,
+                "model": self.model,
+                "version": self.version,
+                "input_hash": hashlib.sha256(raw).hexdigest(),
+                "input_length": int(size),
+                "input_text": text if self.log_inputs else None,
+                "label": pred.label,
+                "confidence": float(pred.score),
+                "latency_ms": float(latency_ms),
+            }
+            try:
+                self._queue.put_nowait(row)
+            except queue.Full:
+                if not self.dropped:
+                    log.error(
+                        "prediction log: %d rows wait for the database; dropping new ones",
+                        self._queue.qsize(),
+                    )
+                self.dropped += 1
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_every_s):
+            self._flush_or_report()
+
+    def _flush_or_report(self) -> None:
+        """Write what is queued; a database error is reported once per outage, never raised:
+        the thread must outlive the outage to write the rows when the database is back."""
+        try:
             self._flush()
+        except SQLAlchemyError as exc:  # the rows stay queued for the next try
+            if not self._failing:
+                log.error("prediction log: cannot write to the store, will retry: %s", exc)
+            self._failing = True
+        else:
+            if self._failing:
+                log.warning("prediction log: writing to the store again")
+            self._failing = False
 
     def _flush(self) -> None:
         while True:
-            rows = []
+            rows, self._retry = self._retry, []
             while len(rows) < self.batch:
                 try:
                     rows.append(self._queue.get_nowait())
@@ -124,8 +158,14 @@ class PredictionLog:
                     break
             if not rows:
                 return
-            with Session(self.engine) as session, session.begin():
-                session.add_all(rows)
+            try:
+                # Core bulk insert of plain dicts: a fraction of the ORM's per-object cost,
+                # which a busy server pays on the same cores as its requests.
+                with Session(self.engine) as session, session.begin():
+                    session.execute(insert(PredictionRow), rows)
+            except Exception:
+                self._retry = rows
+                raise
 
 
 def read_predictions(

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import TuneforgeError
 from ..predict import Predictor, load_predictor
 from ..serve import ServeSettings, check_binding, create_app
+from ..serve.app import quiet_garbage_collector
 from .use import resolve_model
 
 CONFIG_ENV = "TUNEFORGE_SERVE_CONFIG"
@@ -25,7 +26,7 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
         and (artifact_dir / "tuneforge.json").is_file()
         and not (artifact_dir / "status.json").is_file()
     ):
-        return load_predictor(artifact_dir), {
+        return load_predictor(artifact_dir, spin=False), {
             "name": artifact_dir.name,
             "version": None,
             "variant": variant or "artifact",
@@ -52,7 +53,8 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
         "run_id": run.run_id,
         "metrics": {k: ev[k] for k in ("accuracy", "macro_f1") if k in ev},
     }
-    return load_predictor(artifact), info
+    # A server shares the cores with its event loop and its clients: no busy-waiting threads.
+    return load_predictor(artifact, spin=False), info
 
 
 def app_from_env():
@@ -61,7 +63,9 @@ def app_from_env():
     settings = ServeSettings(**cfg["settings"])
     predictor, info = load_served_model(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"])
     monitor = prediction_log(Path(cfg["runs_dir"]), info, cfg["log_inputs"]) if cfg["log"] else None
-    return create_app(predictor, settings, info, monitor=monitor)
+    app = create_app(predictor, settings, info, monitor=monitor)
+    quiet_garbage_collector()
+    return app
 
 
 def prediction_log(runs_dir: Path, info: dict, log_inputs: bool):
@@ -134,6 +138,7 @@ def serve(
     predictor, info = load_served_model(ref, runs_dir, variant)
     monitor = prediction_log(runs_dir, info, log_inputs) if log_predictions else None
     app = create_app(predictor, settings, info, monitor=monitor)
+    quiet_garbage_collector()
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
     )
