@@ -108,6 +108,14 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model_dir(tmp_path_factory.mktemp("tiny-bert"))
 
 
+@pytest.fixture(scope="session")
+def tiny_vit_dir(tmp_path_factory) -> Path:
+    """A random 2-layer ViT for 16×16 RGB images with its processor (tests/tiny_images.py)."""
+    from .tiny_images import build_tiny_vit_dir
+
+    return build_tiny_vit_dir(tmp_path_factory.mktemp("tiny-vit"))
+
+
 @pytest.fixture
 def tickets_csv(tmp_path) -> Path:
     return write_csv(tmp_path / "tickets.csv", make_rows(40))

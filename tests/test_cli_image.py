@@ -116,3 +116,25 @@ def test_pixel_csv_needs_and_takes_a_shape(tmp_path, runs_dir, capsys):
     ev = json.loads((runs_dir / "px" / "eval.json").read_text())
     assert ev["labels"] == ["horizontal", "vertical"]
     assert ev["confused_pairs"] == [] or "row" in ev["confused_pairs"][0]["examples"][0]
+
+
+def test_exported_onnx_predicts_like_the_trained_image_model(trained_image_run, tmp_path, capsys):
+    """Folder → train → `export --format onnx`: the export passes its parity check on the run's
+    test images, and the ONNX artifact gives the trained model's probabilities for new files."""
+    from tuneforge.predict import ImagePredictor, load_predictor
+
+    runs_dir, _ = trained_image_run
+    runs = ["--runs-dir", str(runs_dir)]
+    assert main(["export", "shapes-v1", "--format", "onnx", *runs]) == 0
+    capsys.readouterr()
+    run_dir = runs_dir / "shapes-v1"
+    onnx_dir = run_dir / "artifacts" / "onnx-fp32"
+    parity = json.loads((run_dir / "parity.json").read_text())["onnx-fp32"]
+    assert parity["passed"] and parity["exact"] and parity["n"] > 0
+
+    fresh = write_shapes(tmp_path / "fresh", n_per_label=3, seed=9)
+    files = sorted(str(p) for p in fresh.rglob("*.png"))
+    onnx = load_predictor(onnx_dir)
+    assert isinstance(onnx, ImagePredictor)
+    torch_probs = load_predictor(run_dir / "artifacts" / "model").predict_proba(files)
+    np.testing.assert_allclose(onnx.predict_proba(files), torch_probs, atol=1e-4)

@@ -54,6 +54,34 @@ def train_tiny_cnn(examples: list[ImageExample], steps: int = 10) -> ImageClassi
     return cm
 
 
+def build_tiny_vit_dir(out_dir: Path, seed: int = 0) -> Path:
+    """A random 2-layer ViT for 16×16 RGB images (patches of 4, hidden size 32) with its
+    ViTImageProcessor, saved as a Hugging Face image-classification directory (safetensors +
+    config.json + preprocessor_config.json) under a two-label head of its own."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    config = transformers.ViTConfig(
+        image_size=16,
+        patch_size=4,
+        num_channels=3,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=2,
+        id2label={0: "cat", 1: "dog"},
+        label2id={"cat": 0, "dog": 1},
+    )
+    torch.manual_seed(seed)
+    model = transformers.ViTForImageClassification(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    processor = transformers.ViTImageProcessor(size={"height": 16, "width": 16})
+    processor.save_pretrained(out_dir)
+    return out_dir
+
+
 def write_image_run(runs_dir: Path, name: str, cm: ImageClassifierModel, splits: dict) -> Path:
     """A finished image run as the release and serving stages read it: config.yaml,
     status.json, artifacts/model (save_cnn) and data/<split>.npz."""

@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     _image_args(train)
     train.add_argument(
         "--model",
-        help="'default' or a local Hugging Face model directory (images: the compact CNN)",
+        help="'default' or a local Hugging Face model directory (images: default is the "
+        "compact CNN; DIR an image-classification model such as ViT or ConvNeXt)",
     )
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)

@@ -104,9 +104,10 @@ class MethodConfig:
     virtual_tokens: int = 16
 
 
-# What ``None`` resolves to per task. Text: measured on BANKING77 (docs/benchmarks.md). Image:
-# the compact CNN as bench/images.py trains it (98.7% on MNIST-5k): a larger step and batch,
-# light weight decay, fp32, and a fixed schedule without early stopping.
+# What ``None`` resolves to per task. Text: measured on BANKING77 (docs/benchmarks.md); a
+# pretrained Hugging Face image model takes these too (train.defaults.schedule_of). Image: the
+# compact CNN as bench/images.py trains it (98.7% on MNIST-5k): a larger step and batch, light
+# weight decay, fp32, and a fixed schedule without early stopping.
 TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     "text": {
         "batch_size": 32,
@@ -132,7 +133,9 @@ class ImageConfig:
     ``size`` is HxW (default: the training images' most common size); ``augment`` turns the
     random rotation/shift/scale of training batches on (never flips: a mirrored digit or letter
     is another class). ``widths`` are the filters per stage, comma-separated; each stage halves
-    the image, so 28×28 digits take two stages and 8×8 images at most three.
+    the image, so 28×28 digits take two stages and 8×8 images at most three. A Hugging Face
+    image model (``model.name: DIR``) takes its size and normalisation from its processor
+    config; of these keys only ``augment`` applies to it.
     """
 
     size: str | None = None

@@ -172,10 +172,11 @@ class ImagePredictor:
 
     @classmethod
     def from_dir(cls, model_dir: str | Path, batch_size: int = 64) -> ImagePredictor:
-        """The torch predictor of a saved compact CNN (``cnn_config.json`` + safetensors)."""
-        from .models.cnn import load_cnn
+        """The torch predictor of a saved image model: the compact CNN (``cnn_config.json`` +
+        safetensors), a fine-tuned Hugging Face image classifier, or its peft adapter."""
+        from .models.hf_image import load_trained_image
 
-        cm = load_cnn(model_dir)
+        cm = load_trained_image(model_dir)
         predictor = cls.from_model(cm, batch_size=batch_size)
         predictor.cm = cm
         return predictor

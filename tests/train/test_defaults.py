@@ -33,6 +33,18 @@ def test_adapters_are_refused_for_the_cnn():
         resolve_train(TrainConfig(), "image", "lora")
 
 
+def test_pretrained_image_models_take_the_pretrained_defaults():
+    """A Hugging Face image model fine-tunes like a text encoder: the method's learning rate,
+    weight decay 0.01, warm-up 6%, early stopping, precision left to the hardware; adapters are
+    allowed, prefix tuning is not (it needs a token sequence)."""
+    cfg = resolve_train(TrainConfig(), "image", "full", pretrained=True)
+    assert (cfg.batch_size, cfg.weight_decay, cfg.warmup_ratio) == (32, 0.01, 0.06)
+    assert (cfg.early_stopping_patience, cfg.lr, cfg.precision) == (4, 2e-4, "auto")
+    assert resolve_train(TrainConfig(), "image", "lora", pretrained=True).lr == pytest.approx(1e-3)
+    with pytest.raises(ConfigError, match="prefix"):
+        resolve_train(TrainConfig(), "image", "prefix", pretrained=True)
+
+
 def test_auto_epochs_per_task():
     """Small data: 8 text epochs, 20 image epochs; large data: fewer, never below 2."""
     assert auto_epochs(500, "text") == 8 and auto_epochs(500, "image") == 20

@@ -1,8 +1,9 @@
 """Export a trained model: a Hugging Face directory, or ONNX with dynamic batch and sequence axes.
 
-Image models (a saved compact CNN) take the same functions: the HF-style copy is the saved CNN
-directory, and the ONNX graph takes ``pixel_values`` (N×C×H×W float, dynamic batch) instead of
-token ids; everything around the graph (metadata, parity, quantisation) is shared.
+Image models (a saved compact CNN or a fine-tuned Hugging Face image classifier) take the same
+functions: the HF-style copy is the saved model directory, and the ONNX graph takes
+``pixel_values`` (N×C×H×W float, dynamic batch) instead of token ids; everything around the graph
+(metadata, parity, quantisation) is shared.
 
 ONNX goes through ``torch.onnx.export`` (the torch.export-based exporter) rather than Optimum:
 Optimum's ONNX packages pin transformers 4.57 and would downgrade the training stack, while
@@ -27,13 +28,14 @@ TOKENIZER_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
     "vocab.txt",
+    "preprocessor_config.json",
     "labels.json",
     "tuneforge.json",
 )
 
 
 def copy_tokenizer_and_meta(model_dir: Path, out_dir: Path, **meta) -> None:
-    """Tokenizer files and label metadata travel with every artifact."""
+    """Tokenizer (or image processor) files and label metadata travel with every artifact."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in TOKENIZER_FILES:
         if (model_dir / name).is_file():
@@ -55,11 +57,10 @@ def export_hf(model_dir: Path, out_dir: Path) -> Path:
 def export_torch_bf16(model_dir: Path, out_dir: Path) -> Path:
     """The same model with bf16 weights: half the size, AMX matrix multiplies on this CPU class."""
     if is_image_artifact(model_dir):
-        # The CNN predictor runs in fp32 (a bf16 copy would only round its weights), and a
-        # compact CNN's size and speed gain comes from onnx-int8 instead.
+        # The image predictor runs in fp32 (a bf16 copy would only round its weights), and an
+        # image model's size and speed gain comes from onnx-int8 instead.
         raise ModelError(
-            f"{model_dir} is an image model: torch-bf16 is available for text (transformer) "
-            "models only.",
+            f"{model_dir} is an image model: torch-bf16 is available for text models only.",
             hint="Use --format onnx (--quantize int8-dynamic or int8-static) for image models.",
         )
     cm = load_trained(model_dir)
@@ -113,10 +114,11 @@ def _text_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dic
 
 
 def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dict]:
-    """The CNN's wrapper and a sample batch of two (a batch of one would fix the axis at 1)."""
-    from ..models.cnn import load_cnn
+    """The image model's wrapper and a sample batch of two (a batch of one would fix the axis
+    at 1)."""
+    from ..models.hf_image import load_trained_image
 
-    cm = load_cnn(model_dir)
+    cm = load_trained_image(model_dir)
     f = cm.featurizer
     sample = torch.zeros(2, f.channels, f.height, f.width)
     batch = torch.export.Dim("batch")

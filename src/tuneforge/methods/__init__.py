@@ -9,9 +9,18 @@ from .registry import (
     METHODS,
     Method,
     apply_method,
+    check_fits_images,
     default_lr,
     get_method,
     save_trained,
 )
 
-__all__ = ["METHODS", "Method", "apply_method", "default_lr", "get_method", "save_trained"]
+__all__ = [
+    "METHODS",
+    "Method",
+    "apply_method",
+    "check_fits_images",
+    "default_lr",
+    "get_method",
+    "save_trained",
+]

@@ -3,6 +3,11 @@
 Every adapter method trains the classification head too (peft's ``modules_to_save``), and the
 pretrained pooler where the architecture has one: the head is what makes a classifier, and an
 adapter saved without it reloads with a random head and predicts at random.
+
+Hugging Face image models (``pixel_values`` in) take the same methods except prefix tuning: the
+adapter wraps them as a plain ``PeftModel`` (no sequence-classification task type, whose forward
+passes token ids), and, as peft has no default layers for image models, LoRA/AdaLoRA/IA3 target
+the layers named in :data:`_IMAGE_TARGETS` unless ``method.target_modules`` says otherwise.
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", categ
 # the pooler module: peft's IA3 merge only unwraps Linear-like modules_to_save.
 _HEAD_MODULES = ("classifier", "score", "pooler.dense")
 
+# Adapter layers for image models, by how the architecture names its Linear layers; the first
+# group the model has wins. Attention query/value, as LoRA targets on text encoders: q_proj and
+# v_proj in transformers 5 (ViT, DeiT, BEiT, Swin, DINOv2, CLIP, SigLIP), query/value in models
+# written for older versions. ConvNeXt has no attention; its pointwise (1×1) convolutions are
+# Linear layers. IA3 rescales keys and values instead.
+_IMAGE_TARGETS = {
+    "lora": (("q_proj", "v_proj"), ("query", "value"), ("pwconv1", "pwconv2")),
+    "ia3": (("k_proj", "v_proj"), ("key", "value"), ("pwconv1", "pwconv2")),
+}
+_IMAGE_TARGETS["adalora"] = _IMAGE_TARGETS["lora"]
+
 
 @dataclass(frozen=True)
 class Method:
@@ -38,12 +54,42 @@ class Method:
     mergeable: bool
     summary: str
     peft_config: Callable[[MethodConfig, Any, int], Any] | None = None  # None: full fine-tuning
+    images: bool = True  # whether it fits image models too
 
 
-def _targets(cfg: MethodConfig) -> list[str] | None:
-    if not cfg.target_modules:
+def is_image_model(model) -> bool:
+    """A transformers model that takes ``pixel_values`` (ViT, ConvNeXt, …)."""
+    return getattr(model, "main_input_name", None) == "pixel_values"
+
+
+def _task_type(model):
+    """peft's sequence-classification wrapper for text; the plain PeftModel for images."""
+    import peft
+
+    return None if is_image_model(model) else peft.TaskType.SEQ_CLS
+
+
+def _targets(cfg: MethodConfig, model, method: str = "lora") -> list[str] | None:
+    """``method.target_modules`` when given; for image models the first matching group of
+    :data:`_IMAGE_TARGETS`; else None (peft's default for the text architecture)."""
+    if cfg.target_modules:
+        return [t.strip() for t in cfg.target_modules.split(",") if t.strip()]
+    if not is_image_model(model):
         return None
-    return [t.strip() for t in cfg.target_modules.split(",") if t.strip()]
+    import torch
+
+    linear = {
+        n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+    }
+    for group in _IMAGE_TARGETS[method]:
+        if set(group) <= linear:
+            return list(group)
+    model_type = getattr(getattr(model, "config", None), "model_type", type(model).__name__)
+    raise ConfigError(
+        f"method '{method}' does not know which layers of this {model_type} image model to "
+        f"adapt. Its Linear layers are named: {', '.join(sorted(linear)[:12]) or 'none'}.",
+        hint="Name them with method.target_modules=NAME1,NAME2 (or use --method full).",
+    )
 
 
 def _head_modules(model) -> list[str]:
@@ -55,11 +101,11 @@ def _lora(cfg: MethodConfig, model, total_updates: int):
     import peft
 
     return peft.LoraConfig(
-        task_type=peft.TaskType.SEQ_CLS,
+        task_type=_task_type(model),
         r=cfg.r,
         lora_alpha=cfg.alpha,
         lora_dropout=cfg.dropout,
-        target_modules=_targets(cfg),
+        target_modules=_targets(cfg, model, "lora"),
         modules_to_save=_head_modules(model),
     )
 
@@ -71,12 +117,12 @@ def _adalora(cfg: MethodConfig, model, total_updates: int):
 
     total = max(total_updates, 3)
     return peft.AdaLoraConfig(
-        task_type=peft.TaskType.SEQ_CLS,
+        task_type=_task_type(model),
         init_r=cfg.r,
         target_r=max(1, cfg.r // 2),
         lora_alpha=cfg.alpha,
         lora_dropout=cfg.dropout,
-        target_modules=_targets(cfg),
+        target_modules=_targets(cfg, model, "adalora"),
         modules_to_save=_head_modules(model),
         total_step=total,
         tinit=total // 10,
@@ -88,9 +134,9 @@ def _adalora(cfg: MethodConfig, model, total_updates: int):
 def _ia3(cfg: MethodConfig, model, total_updates: int):
     import peft
 
-    targets = _targets(cfg)
+    targets = _targets(cfg, model, "ia3")
     return peft.IA3Config(
-        task_type=peft.TaskType.SEQ_CLS,
+        task_type=_task_type(model),
         target_modules=targets,
         feedforward_modules=[] if targets else None,
         modules_to_save=_head_modules(model),
@@ -114,7 +160,7 @@ METHODS: dict[str, Method] = {
         Method("lora", 1e-3, True, "low-rank updates on attention query/value", _lora),
         Method("adalora", 1e-3, True, "LoRA whose ranks are reallocated during training", _adalora),
         Method("ia3", 5e-3, True, "learned rescaling of keys, values and FFN activations", _ia3),
-        Method("prefix", 1e-2, False, "trained key/value prefixes in every layer", _prefix),
+        Method("prefix", 1e-2, False, "trained key/value prefixes in every layer", _prefix, False),
     )
 }
 
@@ -135,11 +181,24 @@ def default_lr(train: TrainConfig, method: str) -> float:
     return train.lr if train.lr is not None else fallback
 
 
+def check_fits_images(name: str, image: bool) -> None:
+    """A ConfigError when method ``name`` has no meaning for an image model."""
+    method = get_method(name)
+    if image and not method.images:
+        fitting = ", ".join(m.name for m in METHODS.values() if m.images)
+        raise ConfigError(
+            f"method '{name}' ({method.summary}) works on token sequences and does not apply "
+            "to image models.",
+            hint=f"For image models use one of: {fitting}.",
+        )
+
+
 def apply_method(cm: ClassifierModel, cfg: MethodConfig, total_updates: int) -> ClassifierModel:
     """Wrap ``cm.model`` for ``cfg.name``; full fine-tuning returns ``cm`` unchanged."""
     method = get_method(cfg.name)
     if method.peft_config is None:
         return cm
+    check_fits_images(cfg.name, is_image_model(cm.model))
     if cfg.r < 1:
         raise ConfigError(f"method.r must be at least 1, got {cfg.r}.")
     import peft
@@ -162,19 +221,30 @@ def save_trained(cm: ClassifierModel, model_dir: Path, adapter_dir: Path) -> Non
     fine-tuning and mergeable adapters, the adapter itself for prefix tuning.
     """
     method = get_method(cm.method)
+    save, write_meta = _writers(cm)
     if method.peft_config is None:
-        save_model(cm, model_dir)
+        save(cm, model_dir)
         return
     adapter_dir.mkdir(parents=True, exist_ok=True)
     cm.model.save_pretrained(adapter_dir, safe_serialization=True)
-    write_model_meta(cm, adapter_dir, method=cm.method, base_model=_base_reference(cm))
+    write_meta(cm, adapter_dir, method=cm.method, base_model=_base_reference(cm))
     if method.mergeable:
         merged = copy.deepcopy(cm.model).merge_and_unload()
-        save_model(replace(cm, model=merged, method="full", on_update=None), model_dir)
+        save(replace(cm, model=merged, method="full", on_update=None), model_dir)
     else:
         if model_dir.exists():
             shutil.rmtree(model_dir)
         shutil.copytree(adapter_dir, model_dir)
+
+
+def _writers(cm) -> tuple[Callable, Callable]:
+    """How to save a model and write its metadata: text (tokenizer, max length) or image
+    (processor config, featurizer shape and normalisation)."""
+    if getattr(cm, "featurizer", None) is not None:
+        from ..models.hf_image import save_image_model, write_image_meta
+
+        return save_image_model, write_image_meta
+    return save_model, write_model_meta
 
 
 def _base_reference(cm: ClassifierModel) -> str:

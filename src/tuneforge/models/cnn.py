@@ -126,16 +126,19 @@ class ImageClassifierModel:
     """An image classifier, its label names and the featurizer that prepares its inputs.
 
     The image counterpart of :class:`~tuneforge.models.load.ClassifierModel`: the training loop
-    finds the featurizer on it (``featurizer_for``) instead of a tokenizer.
+    finds the featurizer on it (``featurizer_for``) instead of a tokenizer. ``pretrained`` marks
+    a Hugging Face image model (:mod:`tuneforge.models.hf_image`), which fine-tunes with the
+    methods and defaults of a pretrained encoder, not the CNN's from-scratch schedule.
     """
 
-    model: Any  # CompactCNN (possibly wrapped by a fine-tuning method)
+    model: Any  # CompactCNN, or a transformers image classifier (possibly peft-wrapped)
     featurizer: Any  # data.image_features.ImageFeaturizer
     labels: LabelMap
     source_dir: Path | None = None
     method: str = "full"
     on_update: Any = None  # called after every optimizer step, like ClassifierModel's
     meta: dict = field(default_factory=dict)
+    pretrained: bool = False
 
 
 def build_cnn(featurizer: Any, labels: LabelMap, **options: Any) -> ImageClassifierModel:

@@ -56,7 +56,9 @@ def available_models() -> dict[str, str]:
         return {}
 
 
-def _check_model_dir(path: Path) -> None:
+def check_model_dir(path: Path) -> None:
+    """A Hugging Face directory tuneforge will read: config.json that parses, and safetensors
+    weights (pickle-only weights are refused: unpickling can run arbitrary code)."""
     if not (path / "config.json").is_file():
         raise ModelError(
             f"Model directory '{path}' has no config.json: it is not a Hugging Face model "
@@ -97,7 +99,7 @@ def resolve_model_dir(name: str | Path) -> Path:
             )
         if not path.is_dir():
             raise ModelError(f"Model '{text}' is a file, not a model directory.")
-    _check_model_dir(path)
+    check_model_dir(path)
     return path.resolve()
 
 
@@ -114,23 +116,30 @@ def load_tokenizer(model_dir: str | Path):
     return _quiet_transformers().AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
 
 
+def head_config(path: Path, cfg: ModelConfig, labels: LabelMap):
+    """The directory's config with the run's dropout and a head sized and named for ``labels``
+    (text and image models alike; architectures without a key simply lack that dropout)."""
+    config = _quiet_transformers().AutoConfig.from_pretrained(path, local_files_only=True)
+    for key in _HIDDEN_DROPOUT_KEYS:
+        if hasattr(config, key):
+            setattr(config, key, cfg.hidden_dropout)
+    for key in _ATTENTION_DROPOUT_KEYS:
+        if hasattr(config, key):
+            setattr(config, key, cfg.attention_dropout)
+    if hasattr(config, "classifier_dropout"):
+        config.classifier_dropout = None  # follow the hidden dropout
+    config.num_labels = len(labels)
+    config.id2label = labels.id2label
+    config.label2id = labels.label2id
+    return config
+
+
 def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
     """Load a pretrained encoder from a local directory with a fresh head for ``labels``."""
     transformers = _quiet_transformers()
     path = resolve_model_dir(cfg.name)
     try:
-        config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
-        for key in _HIDDEN_DROPOUT_KEYS:
-            if hasattr(config, key):
-                setattr(config, key, cfg.hidden_dropout)
-        for key in _ATTENTION_DROPOUT_KEYS:
-            if hasattr(config, key):
-                setattr(config, key, cfg.attention_dropout)
-        if hasattr(config, "classifier_dropout"):
-            config.classifier_dropout = None  # follow the hidden dropout
-        config.num_labels = len(labels)
-        config.id2label = labels.id2label
-        config.label2id = labels.label2id
+        config = head_config(path, cfg, labels)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
             path,
             config=config,
@@ -154,7 +163,7 @@ def load_trained(model_dir: str | Path, max_length: int | None = None) -> Classi
     path = Path(model_dir)
     if (path / "adapter_config.json").is_file():
         return _load_adapter(path, max_length)
-    _check_model_dir(path)
+    check_model_dir(path)
     try:
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
             path, local_files_only=True

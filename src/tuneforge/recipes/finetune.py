@@ -31,7 +31,7 @@ from ..train import TrainResult, fit
 from ..train.defaults import resolve_train
 from ..train.distributed import init_distributed, shutdown
 from ..train.precision import resolve_device, resolve_precision
-from .tasks import ImageTask, TextTask, open_task
+from .tasks import ImageTask, TextTask, open_task, starts_pretrained
 
 PACKAGES = ("tuneforge", "torch", "transformers", "tokenizers", "scikit-learn", "numpy")
 
@@ -105,10 +105,11 @@ def run_finetune(
     # The task and the resolved training values (learning rate, batch size, ...) go into
     # config.yaml: the run states what it trained with.
     task_name = detect_task(cfg.data)
+    pretrained = starts_pretrained(cfg, task_name)
     cfg = replace(
         cfg,
         data=replace(cfg.data, task=task_name),
-        train=resolve_train(cfg.train, task_name, cfg.method.name),
+        train=resolve_train(cfg.train, task_name, cfg.method.name, pretrained),
     )
     task = open_task(cfg)
     data = task.load_data()

@@ -17,16 +17,27 @@ import numpy as np
 
 from ..config import ImageConfig, RunConfig
 from ..data import detect_task, load_dataset, load_image_dataset
-from ..errors import ConfigError, DataError, ModelError
+from ..errors import ConfigError, DataError
 from ..store import RunDir
 from ..types import DatasetSplits, Example, ImageExample, LabelMap
 
 COMPACT_CNN = "compact-cnn"  # what the store and status.json record as an image run's model
+_CNN_NAMES = ("default", COMPACT_CNN)
+# Above this many pixels per channel the pixel baseline runs on thumbnails: a logistic
+# regression on 224×224×3 inputs would hold gigabytes of features and learn nothing more.
+_BASELINE_MAX_PIXELS = 64 * 64
+_BASELINE_SIDE = 32
 
 
 def open_task(cfg: RunConfig) -> TextTask | ImageTask:
     """The task of ``cfg``'s data, ready to load it (text: the model's tokenizer is loaded)."""
     return ImageTask(cfg) if detect_task(cfg.data) == "image" else TextTask(cfg)
+
+
+def starts_pretrained(cfg: RunConfig, task: str) -> bool:
+    """Whether the run fine-tunes pretrained weights (every text run, and an image run given
+    ``--model DIR``) rather than training the compact CNN from scratch."""
+    return task == "text" or cfg.model.name not in _CNN_NAMES
 
 
 def _json_line(record: dict) -> str:
@@ -176,24 +187,32 @@ def build_image_model(featurizer, labels: LabelMap, image: ImageConfig):
 
 
 class ImageTask:
-    """tuneforge's compact CNN trained from scratch on images (``model.name: default``)."""
+    """Images: tuneforge's compact CNN trained from scratch (``model.name: default``), or a
+    local Hugging Face image classifier (``model.name: DIR``) fine-tuned with any method that
+    fits image models, its inputs prepared as its own image processor states."""
 
     name = "image"
 
     def __init__(self, cfg: RunConfig) -> None:
-        if cfg.model.name not in ("default", COMPACT_CNN):
-            raise ModelError(
-                f"Image runs train tuneforge's compact CNN; model '{cfg.model.name}' is not "
-                "supported for images.",
-                hint="Drop --model (or pass --model default) for image data.",
-            )
         self.cfg = cfg
-        self.model_ref = COMPACT_CNN
         self.featurizer: Any = None
+        self.pretrained = starts_pretrained(cfg, "image")
+        self.model_ref = COMPACT_CNN
+        if self.pretrained:
+            from ..models.hf_image import resolve_image_model_dir
+
+            if cfg.image.size:
+                raise ConfigError(
+                    f"image.size={cfg.image.size} sets the compact CNN's input size; the "
+                    f"model in '{cfg.model.name}' takes the size its image processor states.",
+                    hint="Drop image.size when fine-tuning a Hugging Face image model.",
+                )
+            self.model_ref = str(resolve_image_model_dir(cfg.model.name))
 
     def load_data(self) -> DatasetSplits:
-        """Images and splits, then the input shape and normalisation from the training split;
-        a CNN too deep for the images is refused here, before any run directory exists."""
+        """Images and splits, then the input shape and normalisation: the model's processor
+        config for a pretrained model, else the training split's; a CNN too deep for the
+        images is refused here, before any run directory exists."""
         from ..models.cnn import CNNConfig
 
         d = self.cfg.data
@@ -209,6 +228,13 @@ class ImageTask:
             shape=d.image_shape,
             labels_path=d.labels_file,
         )
+        if self.pretrained:
+            from ..data.image_features import Augmentation
+            from ..models.hf_image import processor_featurizer
+
+            augmentation = Augmentation() if self.cfg.image.augment else None
+            self.featurizer = processor_featurizer(self.model_ref, augmentation)
+            return data
         self.featurizer = image_featurizer(data.train, self.cfg.image)
         f, image = self.featurizer, self.cfg.image
         widths = parse_widths(image.widths)
@@ -228,12 +254,25 @@ class ImageTask:
         ]
 
     def build_model(self, data: DatasetSplits):
-        return build_image_model(self.featurizer, data.labels, self.cfg.image)
+        if not self.pretrained:
+            return build_image_model(self.featurizer, data.labels, self.cfg.image)
+        from dataclasses import replace
+
+        from ..methods import apply_method
+        from ..models.hf_image import load_pretrained_image
+        from ..train import planned_updates
+
+        model_cfg = replace(self.cfg.model, name=self.model_ref)
+        cm = load_pretrained_image(model_cfg, data.labels, self.featurizer)
+        updates = planned_updates(len(data.train), self.cfg.train, "image", pretrained=True)
+        return apply_method(cm, self.cfg.method, updates)
 
     def save_model(self, cm, rd: RunDir) -> None:
-        from ..models.cnn import save_cnn
+        """The CNN as safetensors + JSON; a Hugging Face model as a save_pretrained directory
+        (merged for adapters), and its adapter in artifacts/adapter."""
+        from ..methods import save_trained
 
-        save_cnn(cm, rd.model_dir)
+        save_trained(cm, rd.model_dir, rd.adapter_dir)
 
     def predictor(self, rd: RunDir):
         from ..predict import load_predictor
@@ -241,10 +280,19 @@ class ImageTask:
         return load_predictor(rd.model_dir)
 
     def baseline(self, train: list[ImageExample], test: list[ImageExample]) -> dict:
+        """A logistic regression on the pixels at the model's input size, or on 32×32
+        thumbnails when that size is large (a pretrained model's 224×224, say)."""
+        from ..data.images import pixels_of
         from ..evaluate.baseline import pixel_baseline
 
+        f = self.featurizer
+        if f.height * f.width > _BASELINE_MAX_PIXELS:
+            from dataclasses import replace
+
+            f = replace(f, height=_BASELINE_SIDE, width=_BASELINE_SIDE, augmentation=None)
+
         def flat(examples: list[ImageExample]) -> np.ndarray:
-            return np.stack([self.featurizer.conform(e.pixels).reshape(-1) for e in examples])
+            return np.stack([f.conform(pixels_of(e)).reshape(-1) for e in examples])
 
         return pixel_baseline(
             flat(train), [e.label for e in train], flat(test), [e.label for e in test]

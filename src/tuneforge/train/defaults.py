@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import TRAIN_DEFAULTS, TrainConfig
 from ..errors import ConfigError
-from ..methods import default_lr
+from ..methods import check_fits_images, default_lr
 
 # auto epochs: passes over small data, and examples seen before the count starts to shrink.
 # Small intent sets keep improving up to ~8 epochs; the CNN measured 98.7% on MNIST-5k at 20.
@@ -24,36 +24,58 @@ def task_of(cm: Any) -> str:
     return "image" if getattr(cm, "featurizer", None) is not None else "text"
 
 
-def resolve_train(cfg: TrainConfig, task: str, method: str = "full") -> TrainConfig:
-    """Every ``None`` replaced by the task's default (the learning rate: the method's for text,
-    the CNN's for images); ``precision: auto`` is fp32 for images, as the CNN was measured.
+def is_pretrained(cm: Any) -> bool:
+    """Whether ``cm`` starts from pretrained weights: every text model and a Hugging Face image
+    model; not the compact CNN, which trains from scratch."""
+    return task_of(cm) == "text" or bool(getattr(cm, "pretrained", False))
+
+
+def schedule_of(task: str, pretrained: bool | None = None) -> str:
+    """Whose defaults a run takes: ``text`` for any pretrained model (a Hugging Face image model
+    fine-tunes like a text encoder: the method's learning rate, weight decay, warm-up, early
+    stopping, a few epochs), ``image`` for the compact CNN trained from scratch."""
+    if pretrained is None:
+        pretrained = task == "text"
+    return "text" if pretrained else task
+
+
+def resolve_train(
+    cfg: TrainConfig, task: str, method: str = "full", pretrained: bool | None = None
+) -> TrainConfig:
+    """Every ``None`` replaced by the defaults of :func:`schedule_of` (the learning rate: the
+    method's for pretrained models, the CNN's for the CNN); ``precision: auto`` is fp32 for the
+    CNN, as it was measured. ``pretrained`` defaults to True for text, False for images.
 
     ``epochs`` stays ``None`` (auto): it depends on the amount of data, see :func:`auto_epochs`.
     """
     if task not in TRAIN_DEFAULTS:
         raise ConfigError(f"data.task must be text or image here, got '{task}'.")
     method_lr = default_lr(cfg, method)  # also refuses an unknown method
-    if task == "image" and method != "full":
+    schedule = schedule_of(task, pretrained)
+    if schedule == "image" and method != "full":
         raise ConfigError(
-            f"method '{method}' is a peft adapter for transformer models; image runs train the "
-            "compact CNN in full.",
-            hint="Drop --method (or set method.name=full) for image data.",
+            f"method '{method}' is a peft adapter for pretrained models; image runs without "
+            "--model train the compact CNN in full.",
+            hint="Drop --method (or set method.name=full), or pass --model DIR of a local "
+            "Hugging Face image-classification model to fine-tune it with an adapter.",
         )
-    defaults = TRAIN_DEFAULTS[task]
+    check_fits_images(method, task == "image")
+    defaults = TRAIN_DEFAULTS[schedule]
     cfg = replace(cfg, **{k: v for k, v in defaults.items() if getattr(cfg, k) is None})
     if cfg.lr is None:
         cfg = replace(cfg, lr=method_lr)
-    if task == "image" and cfg.precision == "auto":
+    if schedule == "image" and cfg.precision == "auto":
         cfg = replace(cfg, precision="fp32")
     return cfg
 
 
 def auto_epochs(n_train: int, task: str = "text") -> int:
-    """Epochs when none are given: the task's maximum on small data, fewer on large data.
+    """Epochs when none are given: the schedule's maximum on small data, fewer on large data.
 
-    Text: 8 epochs, down to about 100k examples seen (on 60k+ examples two passes already
-    converge and eight would cost half an hour on a 2-core CPU). Images: 20 epochs, down to
-    about 200k images seen (a CNN epoch is cheap, and augmentation needs passes).
+    ``task`` is a schedule (:func:`schedule_of`). Text (and any pretrained model): 8 epochs, down
+    to about 100k examples seen (on 60k+ examples two passes already converge and eight would
+    cost half an hour on a 2-core CPU). The CNN: 20 epochs, down to about 200k images seen (a
+    CNN epoch is cheap, and augmentation needs passes).
     """
     max_epochs, budget = _AUTO_EPOCHS.get(task, _AUTO_EPOCHS["text"])
     return max(2, min(max_epochs, math.ceil(budget / max(n_train, 1))))

@@ -26,7 +26,7 @@ from ..models import ClassifierModel
 from ..types import DatasetSplits
 from .batching import featurizer_for, length_bucketed_batches, sorted_batches
 from .checkpoint import TrainerState, find_checkpoint, load_checkpoint, save_checkpoint
-from .defaults import auto_epochs, resolve_train, task_of
+from .defaults import auto_epochs, is_pretrained, resolve_train, schedule_of, task_of
 from .distributed import all_gather, all_sum, current_context, shard, wrap
 from .precision import autocast, resolve_device, resolve_precision
 from .progress import Progress
@@ -63,6 +63,16 @@ def _param_groups(model, weight_decay: float) -> list[dict]:
     ]
 
 
+def _word_embeddings(model) -> torch.nn.Embedding | None:
+    """A text model's word-embedding table; None for image models, whose input layer (a ViT's
+    patch projection) is not a vocabulary and trains with the rest."""
+    try:
+        embeddings = model.get_input_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+    return embeddings if isinstance(embeddings, torch.nn.Embedding) else None
+
+
 def _class_weights(mode: str, label_ids: list[int], n_labels: int) -> torch.Tensor | None:
     if mode == "none":
         return None
@@ -73,10 +83,12 @@ def _class_weights(mode: str, label_ids: list[int], n_labels: int) -> torch.Tens
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def planned_updates(n_train: int, cfg: TrainConfig, task: str = "text") -> int:
+def planned_updates(
+    n_train: int, cfg: TrainConfig, task: str = "text", pretrained: bool | None = None
+) -> int:
     """Optimizer steps a run of ``n_train`` examples will take (schedules need it up front)."""
-    cfg = resolve_train(cfg, task)
-    epochs = cfg.epochs or auto_epochs(n_train, task)
+    cfg = resolve_train(cfg, task, pretrained=pretrained)
+    epochs = cfg.epochs or auto_epochs(n_train, schedule_of(task, pretrained))
     return math.ceil(math.ceil(n_train / cfg.batch_size) / cfg.grad_accum) * epochs
 
 
@@ -143,15 +155,15 @@ def fit(
     With ``teacher_logits`` (one row per training example) the loss also pulls the model
     towards the teacher's softened distribution: knowledge distillation into a smaller model.
     """
-    task = task_of(cm)
-    cfg = resolve_train(cfg, task, cm.method)
+    task, pretrained = task_of(cm), is_pretrained(cm)
+    cfg = resolve_train(cfg, task, cm.method, pretrained)
     _validate_config(cfg)
     dist = current_context()
-    epochs = cfg.epochs or auto_epochs(len(data.train), task)
+    epochs = cfg.epochs or auto_epochs(len(data.train), schedule_of(task, pretrained))
     device = resolve_device()
     precision = resolve_precision(cfg.precision, device)
     model = cm.model.to(device)
-    embeddings = getattr(model, "get_input_embeddings", lambda: None)()
+    embeddings = _word_embeddings(model)
     if cfg.freeze_embeddings and embeddings is not None:
         embeddings.weight.requires_grad_(False)
     featurizer = featurizer_for(cm)
