@@ -150,3 +150,18 @@ def test_metrics_count_requests_batches_and_labels(predictor):
         "tuneforge_predictions_total",
     ):
         assert name in text
+
+
+def test_metrics_show_predictions_the_log_had_to_drop(predictor, tmp_path):
+    """When the prediction log's bounded queue overflows, /metrics says how many rows it
+    dropped, so an operator sees lost monitoring data instead of a silently growing server."""
+    from tuneforge.monitor.predlog import PredictionLog
+    from tuneforge.store import RunStore
+
+    log = PredictionLog(RunStore(f"sqlite:///{tmp_path / 'tf.db'}"), "m", "v1", max_queue=1)
+    log.flush_every_s = 3600  # nothing is written during the test: the queue stays full
+    app = create_app(predictor, ServeSettings(), {"name": "m", "version": "v1"}, monitor=log)
+    with TestClient(app) as client:
+        assert client.post("/v1/predict", json={"inputs": ["a", "b", "c"]}).status_code == 200
+        text = client.get("/metrics").text
+    assert "tuneforge_prediction_log_dropped 2.0" in text

@@ -276,6 +276,8 @@ def create_app(
     async def prometheus_metrics():
         """Prometheus text format."""
         metrics.queue_depth.set(batcher.depth)
+        if monitor is not None:
+            metrics.log_dropped.set(monitor.dropped)
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app

@@ -36,6 +36,11 @@ class ServerMetrics:
         self.predictions = Counter(
             "tuneforge_predictions", "Predictions by label", ["label"], registry=self.registry
         )
+        self.log_dropped = Gauge(
+            "tuneforge_prediction_log_dropped",
+            "Predictions the log dropped since start because the store could not keep up",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
