@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +246,33 @@ def test_server_process_hides_its_startup_objects_from_the_collector():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, frozen, threshold = map(int, out.stdout.split())
     assert before == 0 and frozen > 100_000 and threshold >= 10_000
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (read from /proc, no extra dependency)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc")
+def test_workers_flag_serves_from_several_processes(served_run):
+    """`--workers 2` starts two server processes behind one port; each loads the model and
+    every request is answered, with the prediction log written by each worker."""
+    port = _free_port()
+    db = served_run / "tuneforge.db"
+    before = _count(db)
+    proc = _start(served_run, port, "--workers", "2")
+    try:
+        assert len(_children(proc.pid)) >= 2
+        assert [_post(port, f"where is parcel {i}") for i in range(12)] == [200] * 12
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert _count(db) - before == 12
