@@ -6,6 +6,7 @@ macro-F1 are printed beside the reference figures from ../shared/data/README.md.
 
     python bench/quality.py                         # all four datasets, seed 42
     python bench/quality.py --datasets banking77 --seeds 1 2 3
+    python bench/quality.py --datasets sst2 --override train.epochs=4
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ DATASETS = {
 }
 
 
-def run(dataset: str, seed: int, runs_dir: Path) -> dict:
+def run(dataset: str, seed: int, runs_dir: Path, extra: list[str]) -> dict:
     train, val, test, _, _ = DATASETS[dataset]
     overrides = [
         f"data.train_file={shared_csv(dataset, train)}",
@@ -50,7 +51,7 @@ def run(dataset: str, seed: int, runs_dir: Path) -> dict:
     ]
     if val:
         overrides.append(f"data.val_file={shared_csv(dataset, val)}")
-    cfg = load_config(overrides=overrides)
+    cfg = load_config(overrides=[*overrides, *extra])
     start = time.perf_counter()
     result = run_finetune(cfg, progress=False, log=lambda m: print(m, file=sys.stderr))
     report = result.eval.to_dict()
@@ -78,15 +79,23 @@ def main() -> None:
         default="bench/results/runs",
         help="where the runs are kept (bench/infer_speed.py reuses banking77's)",
     )
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override on top of the defaults, e.g. train.class_weights=balanced",
+    )
     args = parser.parse_args()
     results = []
     for dataset in args.datasets:
         for seed in args.seeds:
-            r = run(dataset, seed, Path(args.runs_dir))
+            r = run(dataset, seed, Path(args.runs_dir), args.override)
             print(json.dumps(r), file=sys.stderr, flush=True)
             results.append(r)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(results, indent=1))
+            # Written after every run so a crash later in a long benchmark loses nothing.
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(results, indent=1))
     rows = []
     for dataset in args.datasets:
         runs = [r for r in results if r["dataset"] == dataset]

@@ -70,7 +70,14 @@ def distill(
     teacher_logits = np.log(np.clip(probs, 1e-9, 1.0)).astype(np.float32)
     student = make_student(teacher, layers)
     data = DatasetSplits(train, val, [], teacher.labels, fingerprint="distillation")
-    fit(student, data, cfg or TrainConfig(), teacher_logits=teacher_logits, progress=False)
+    # The student is already a shallow copy: all of its blocks train (as measured).
+    fit(
+        student,
+        data,
+        cfg or TrainConfig(freeze_layers=0),
+        teacher_logits=teacher_logits,
+        progress=False,
+    )
     save_model(student, out_dir)
     copy_tokenizer_and_meta(
         teacher_dir, out_dir, format="hf", variant=f"distilled-L{layers}", teacher=str(teacher_dir)

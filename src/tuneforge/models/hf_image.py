@@ -30,7 +30,13 @@ from ..errors import DataError, ModelError
 from ..types import LabelMap
 from .cnn import CONFIG_FILE as CNN_CONFIG_FILE
 from .cnn import META_FILE, ImageClassifierModel, load_cnn, save_cnn
-from .load import _quiet_transformers, check_model_dir, head_config, resolve_model_dir
+from .load import (
+    _quiet_transformers,
+    check_model_dir,
+    head_config,
+    peft_on_base,
+    resolve_model_dir,
+)
 
 PROCESSOR_FILE = "preprocessor_config.json"
 
@@ -264,26 +270,9 @@ def _load_dir(path: Path):
 
 
 def _load_adapter(path: Path, meta: dict, labels: LabelMap):
-    """Base model with a head of the right size + ``PeftModel.from_pretrained``, as a plain
-    peft user loads it."""
-    import peft
-
     if "base_model" not in meta:
         raise ModelError(f"Adapter directory '{path}': its {META_FILE} names no base_model.")
     base_dir = resolve_image_model_dir(meta["base_model"])
-    transformers = _quiet_transformers()
-    try:
-        base = transformers.AutoModelForImageClassification.from_pretrained(
-            base_dir,
-            local_files_only=True,
-            num_labels=len(labels),
-            id2label=labels.id2label,
-            label2id=labels.label2id,
-            ignore_mismatched_sizes=True,
-        )
-        return peft.PeftModel.from_pretrained(base, path)
-    except Exception as exc:  # corrupt adapters surface as several library-specific types
-        raise ModelError(
-            f"Could not load the adapter in '{path}' on its base '{base_dir}': {exc}",
-            hint="The directory may be incomplete or corrupt; retrain or restore it.",
-        ) from exc
+    return peft_on_base(
+        path, base_dir, "AutoModelForImageClassification", labels, ignore_mismatched_sizes=True
+    )

@@ -181,12 +181,32 @@ def load_trained(model_dir: str | Path, max_length: int | None = None) -> Classi
     return ClassifierModel(model, tokenizer, labels, path, limit)
 
 
-def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
-    """Base model (fresh head of the right size) + ``PeftModel.from_pretrained``, as plain peft
-    users do it; the trained head comes back from the adapter's ``modules_to_save``."""
+def peft_on_base(path: Path, base_dir: Path, auto_class: str, labels: LabelMap, **options: Any):
+    """A fresh ``transformers.<auto_class>`` base with a head sized for ``labels`` plus
+    ``PeftModel.from_pretrained(base, path)``: how a plain peft user loads the adapter, so the
+    saved directory is proven loadable without tuneforge. The trained head comes back from the
+    adapter's ``modules_to_save``."""
     import peft
 
     transformers = _quiet_transformers()
+    try:
+        base = getattr(transformers, auto_class).from_pretrained(
+            base_dir,
+            local_files_only=True,
+            num_labels=len(labels),
+            id2label=labels.id2label,
+            label2id=labels.label2id,
+            **options,
+        )
+        return peft.PeftModel.from_pretrained(base, path)
+    except Exception as exc:  # corrupt adapters surface as several library-specific types
+        raise ModelError(
+            f"Could not load the adapter in '{path}' on its base '{base_dir}': {exc}",
+            hint="The directory may be incomplete or corrupt; retrain or restore it.",
+        ) from exc
+
+
+def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
     meta = _saved_meta(path)
     if "labels" not in meta or "base_model" not in meta:
         raise ModelError(
@@ -195,20 +215,14 @@ def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
         )
     labels = LabelMap(tuple(meta["labels"]))
     base_dir = resolve_model_dir(meta["base_model"])
+    model = peft_on_base(
+        path, base_dir, "AutoModelForSequenceClassification", labels, attn_implementation="eager"
+    )
     try:
-        base = transformers.AutoModelForSequenceClassification.from_pretrained(
-            base_dir,
-            local_files_only=True,
-            num_labels=len(labels),
-            id2label=labels.id2label,
-            label2id=labels.label2id,
-            attn_implementation="eager",
-        )
-        model = peft.PeftModel.from_pretrained(base, path)
         tokenizer = load_tokenizer(path)
-    except Exception as exc:  # corrupt adapters surface as several library-specific types
+    except Exception as exc:  # a missing or corrupt tokenizer file
         raise ModelError(
-            f"Could not load the adapter in '{path}' on its base '{base_dir}': {exc}",
+            f"Could not load the tokenizer saved with the adapter in '{path}': {exc}",
             hint="The directory may be incomplete or corrupt; retrain or restore it.",
         ) from exc
     model.eval()

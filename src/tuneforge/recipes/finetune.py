@@ -217,6 +217,7 @@ def run_finetune(
             best_step=result.best_step,
             epochs_run=result.epochs_run,
             stopped_early=result.stopped_early,
+            frozen_layers=result.frozen_layers,
         )
         store.finish(run_id, "succeeded")
         shutil.rmtree(rd.checkpoint_dir, ignore_errors=True)  # resume is only for unfinished runs

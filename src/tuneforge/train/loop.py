@@ -28,6 +28,7 @@ from .batching import featurizer_for, length_bucketed_batches, sorted_batches
 from .checkpoint import TrainerState, find_checkpoint, load_checkpoint, save_checkpoint
 from .defaults import auto_epochs, is_pretrained, resolve_train, schedule_of, task_of
 from .distributed import all_gather, all_sum, current_context, shard, wrap
+from .freeze import default_frozen_layers, freeze_bottom, word_embeddings
 from .precision import autocast, resolve_device, resolve_precision
 from .progress import Progress
 
@@ -46,6 +47,7 @@ class TrainResult:
     precision: str
     stopped_early: bool
     resumed_from_epoch: int = 0
+    frozen_layers: int = 0
     history: list[dict] = field(default_factory=list)
 
 
@@ -61,16 +63,6 @@ def _param_groups(model, weight_decay: float) -> list[dict]:
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-
-
-def _word_embeddings(model) -> torch.nn.Embedding | None:
-    """A text model's word-embedding table; None for image models, whose input layer (a ViT's
-    patch projection) is not a vocabulary and trains with the rest."""
-    try:
-        embeddings = model.get_input_embeddings()
-    except (AttributeError, NotImplementedError):
-        return None
-    return embeddings if isinstance(embeddings, torch.nn.Embedding) else None
 
 
 def _class_weights(mode: str, label_ids: list[int], n_labels: int) -> torch.Tensor | None:
@@ -163,9 +155,15 @@ def fit(
     device = resolve_device()
     precision = resolve_precision(cfg.precision, device)
     model = cm.model.to(device)
-    embeddings = _word_embeddings(model)
+    embeddings = word_embeddings(model)
     if cfg.freeze_embeddings and embeddings is not None:
         embeddings.weight.requires_grad_(False)
+    frozen_layers = 0
+    if cm.method == "full":  # adapters already keep the whole base frozen
+        frozen_layers = cfg.freeze_layers
+        if frozen_layers is None:
+            frozen_layers = default_frozen_layers(model, task) if pretrained else 0
+        freeze_bottom(model, frozen_layers)
     featurizer = featurizer_for(cm)
     train_ids = featurizer.encode(data.train)
     train_y = cm.labels.ids([e.label for e in data.train])
@@ -324,5 +322,6 @@ def fit(
         precision=precision,
         stopped_early=stopped_early,
         resumed_from_epoch=resumed_from,
+        frozen_layers=frozen_layers,
         history=state.history,
     )
