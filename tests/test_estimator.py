@@ -34,9 +34,9 @@ def test_fit_predict_score_and_save_load(tiny_model_dir, tmp_path):
 
 def test_get_params_and_clone():
     """Parameters round-trip through get_params/set_params and clone (sklearn contract)."""
-    clf = TextClassifier(epochs=3, lr=1e-4)
+    clf = TextClassifier(epochs=3, lr=1e-4, freeze_layers=0)
     params = clf.get_params()
-    assert params["epochs"] == 3 and params["lr"] == 1e-4
+    assert params["epochs"] == 3 and params["lr"] == 1e-4 and params["freeze_layers"] == 0
     copy = clone(clf)
     assert copy.get_params() == params and copy is not clf
     assert not hasattr(copy, "classes_")

@@ -31,6 +31,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         class_weights: str = "none",
         precision: str = "auto",
         hidden_dropout: float = 0.0,
+        freeze_layers: int | None = None,
         seed: int = 42,
         progress: bool = False,
     ) -> None:
@@ -44,6 +45,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.class_weights = class_weights
         self.precision = precision
         self.hidden_dropout = hidden_dropout
+        self.freeze_layers = freeze_layers
         self.seed = seed
         self.progress = progress
 
@@ -72,6 +74,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             early_stopping_patience=self.early_stopping_patience,
             class_weights=self.class_weights,
             precision=self.precision,
+            freeze_layers=self.freeze_layers,
             seed=self.seed,
         )
         self.train_result_ = fit(cm, data, train_cfg, progress=self.progress)
