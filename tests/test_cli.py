@@ -47,6 +47,7 @@ def test_train_writes_a_complete_run(trained_run):
     assert status["state"] == "succeeded"
     for key in ("git_sha", "packages", "data_fingerprint", "seed", "created_at", "finished_at"):
         assert key in status
+    assert status["frozen_layers"] == 0, "a third of the tiny model's 2 blocks, rounded down"
     ev = json.loads((trained_run / "eval.json").read_text())
     for key in ("accuracy", "macro_f1", "per_class", "confusion", "labels"):
         assert key in ev
