@@ -36,6 +36,7 @@ from .load import (
     head_config,
     peft_on_base,
     resolve_model_dir,
+    save_pretrained_with_labels,
 )
 
 PROCESSOR_FILE = "preprocessor_config.json"
@@ -206,10 +207,7 @@ def save_image_model(cm: ImageClassifierModel, out_dir: Path) -> Path:
     model a plain ``save_pretrained`` directory (safetensors, label names in config.json)."""
     if not cm.pretrained:
         return save_cnn(cm, out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cm.model.config.id2label = cm.labels.id2label
-    cm.model.config.label2id = cm.labels.label2id
-    cm.model.save_pretrained(out_dir, safe_serialization=True)
+    save_pretrained_with_labels(cm.model, cm.labels, out_dir)
     write_image_meta(cm, out_dir)
     return out_dir
 

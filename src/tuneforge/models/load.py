@@ -245,11 +245,17 @@ def write_model_meta(cm: ClassifierModel, out_dir: Path, **extra: Any) -> None:
     (out_dir / "tuneforge.json").write_text(json.dumps(meta), "utf-8")
 
 
+def save_pretrained_with_labels(model, labels: LabelMap, out_dir: Path) -> None:
+    """``save_pretrained`` (safetensors) with the label names in config.json, so plain
+    transformers loads the directory and names its predictions (text and image models alike)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.config.id2label = labels.id2label
+    model.config.label2id = labels.label2id
+    model.save_pretrained(out_dir, safe_serialization=True)
+
+
 def save_model(cm: ClassifierModel, out_dir: Path) -> Path:
     """Write a plain ``save_pretrained`` directory (safetensors) plus labels and max length."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cm.model.config.id2label = cm.labels.id2label
-    cm.model.config.label2id = cm.labels.label2id
-    cm.model.save_pretrained(out_dir, safe_serialization=True)
+    save_pretrained_with_labels(cm.model, cm.labels, out_dir)
     write_model_meta(cm, out_dir)
     return out_dir

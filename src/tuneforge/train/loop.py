@@ -162,7 +162,7 @@ def fit(
     if cm.method == "full":  # adapters already keep the whole base frozen
         frozen_layers = cfg.freeze_layers
         if frozen_layers is None:
-            frozen_layers = default_frozen_layers(model, task) if pretrained else 0
+            frozen_layers = default_frozen_layers(model, task)
         freeze_bottom(model, frozen_layers)
     featurizer = featurizer_for(cm)
     train_ids = featurizer.encode(data.train)
