@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ..report.plots import _to_data_uri
+from ..report.markup import escape
+from ..report.plots import figure_data_uri
 
 
 def write_monitor_page(path: Path, model: str, points: list[dict]) -> Path:
@@ -36,13 +36,13 @@ def write_monitor_page(path: Path, model: str, points: list[dict]) -> Path:
     for ax in (ax_labels, ax_drift, ax_latency):
         ax.grid(alpha=0.3)
         ax.tick_params(axis="x", rotation=45)
-    uri = _to_data_uri(fig)
+    uri = figure_data_uri(fig)
     counts = ", ".join(str(p["count"]) for p in points)
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>monitor "
-        f"{html.escape(model)}</title><style>body{{font-family:system-ui,sans-serif;"
+        f"{escape(model)}</title><style>body{{font-family:system-ui,sans-serif;"
         f"margin:2rem}}img{{max-width:100%}}</style></head><body><h1>Monitoring "
-        f"{html.escape(model)}</h1><p>Predictions per window: {counts}</p>"
+        f"{escape(model)}</h1><p>Predictions per window: {counts}</p>"
         f"<img alt='monitored series' src='{uri}'></body></html>"
     )
     path.write_text(page, encoding="utf-8")

@@ -3,70 +3,24 @@
 The page is built from whatever files the run directory holds, because it is written after
 failed and interrupted runs too: each section is shown when its input exists and readable,
 and a note says what is missing otherwise. Every string that came from a user (texts, labels,
-config values, error messages) goes through ``_e``.
+config values, error messages) goes through ``markup.escape``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .markup import CSS, Raw, escape, num, table
 from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
+from .wrong_images import wrong_images_section
 
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
-max-width:1200px;padding:0 1rem;color:#1f2328;line-height:1.4}h1{font-size:1.5rem}
-h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th{background:#eef1f5}
-td,th{padding:.25rem .6rem;text-align:left;vertical-align:top;border-bottom:1px solid #eaeef2}
-tbody tr:nth-child(even){background:#f6f8fa}td.num{text-align:right}
-.cards{display:flex;gap:1rem;flex-wrap:wrap}.card b{display:block;font-size:1.5rem}
-.card{border:1px solid #d0d7de;border-radius:8px;padding:.6rem 1rem;min-width:140px}
-.good,.state-succeeded{color:#1a7f37}.bad,.state-failed,.state-interrupted{color:#cf222e}
-.state-running,.state-pruned{color:#9a6700}.note,.card small{color:#656d76;font-size:.85rem}
-img{max-width:100%;height:auto}ul.ex{margin:0;padding-left:1.1rem}code{font-size:.85em}
-"""
 _EXAMPLE_CHARS = 300  # long example texts are cut so one pair cannot dominate the page
-
-
-def _e(value: Any) -> str:
-    """Escape for HTML text and attributes; "://" becomes "&#58;//" so user text containing a
-    URL renders unchanged but the page source holds no http(s) URL (the self-contained check)."""
-    return html.escape(str(value)).replace("://", "&#58;//")
-
-
-class Raw(str):
-    """Markup built here from escaped parts; ``_table`` inserts it as is."""
-
-
-def _num(value: Any, digits: int = 4) -> str:
-    """Floats to fixed digits; anything else (int, None, NaN, a stray string) as text."""
-    if isinstance(value, float) and math.isfinite(value):
-        return f"{value:.{digits}f}"
-    return "" if value is None else str(value)
-
-
-def _table(headers: list[str], rows: list[list[Any]], numeric: tuple[int, ...] = ()) -> str:
-    """Cells are escaped unless ``Raw``; columns in ``numeric`` are right-aligned."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td{' class=num' if i in numeric else ''}>{c if isinstance(c, Raw) else _e(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    head = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""  # key/value tables: none
-    return f"<table>{head}<tbody>{body}</tbody></table>"
 
 
 def _flatten(tree: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -137,14 +91,14 @@ def _header(run_dir: Path, status: dict) -> str:
     ):
         facts.append((key.replace("_", " ").replace(" dir", ""), status.get(key)))
     out = (
-        f"<h1>Run {_e(status.get('run_id', run_dir.name))} "
-        f"<span class='state-{_e(state)}'>{_e(state)}</span></h1>"
+        f"<h1>Run {escape(status.get('run_id', run_dir.name))} "
+        f"<span class='state-{escape(state)}'>{escape(state)}</span></h1>"
     )
     if status.get("error"):
-        out += f"<p class='bad'>Error: <code>{_e(status['error'])}</code></p>"
+        out += f"<p class='bad'>Error: <code>{escape(status['error'])}</code></p>"
     if state == "running":
         out += "<p class='note'>The run is still in progress; this page is a snapshot.</p>"
-    return out + _table(["", ""], [[k, v] for k, v in facts if v not in ("", None)])
+    return out + table(["", ""], [[k, v] for k, v in facts if v not in ("", None)])
 
 
 def _cards(ev: dict) -> str:
@@ -155,7 +109,7 @@ def _cards(ev: dict) -> str:
         "n": "examples",
     }
     html_cards = [
-        f"<div class='card'>{name}<b>{_e(_num(ev[key]))}</b></div>"
+        f"<div class='card'>{name}<b>{escape(num(ev[key]))}</b></div>"
         for key, name in names.items()
         if ev.get(key) is not None
     ]
@@ -165,9 +119,9 @@ def _cards(ev: dict) -> str:
         d_acc, d_f1 = (100 * (ev[k] - base[k]) for k in keys)  # percentage points
         cls = "good" if d_acc >= 0 else "bad"
         html_cards.append(
-            f"<div class='card'>vs {_e(base.get('name', 'baseline'))}<b class='{cls}'>"
+            f"<div class='card'>vs {escape(base.get('name', 'baseline'))}<b class='{cls}'>"
             f"{d_acc:+.1f} pts</b><small>accuracy; macro-F1 {d_f1:+.1f} pts (baseline "
-            f"{_num(base['accuracy'])} / {_num(base['macro_f1'])})</small></div>"
+            f"{num(base['accuracy'])} / {num(base['macro_f1'])})</small></div>"
         )
     return "<div class='cards'>" + "".join(html_cards) + "</div>"
 
@@ -179,7 +133,7 @@ def _confusion(ev: dict) -> str:
     try:
         uri = confusion_heatmap_png(confusion, [str(label) for label in labels])
     except ValueError as exc:
-        return f"<h2>Confusion matrix</h2><p class='note'>Not drawn: {_e(exc)}.</p>"
+        return f"<h2>Confusion matrix</h2><p class='note'>Not drawn: {escape(exc)}.</p>"
     counts = (
         "counts are written in the cells"
         if len(labels) <= 20
@@ -209,14 +163,14 @@ def _per_class(ev: dict) -> str:
     rows = [
         [
             k,
-            _num(v.get("precision"), 3),
-            _num(v.get("recall"), 3),
-            _num(v.get("f1"), 3),
-            _num(v.get("support")),
+            num(v.get("precision"), 3),
+            num(v.get("recall"), 3),
+            num(v.get("f1"), 3),
+            num(v.get("support")),
         ]
         for k, v in ordered
     ]
-    return "<h2>Per class (worst F1 first)</h2>" + _table(
+    return "<h2>Per class (worst F1 first)</h2>" + table(
         ["label", "precision", "recall", "F1", "support"], rows, numeric=(1, 2, 3, 4)
     )
 
@@ -233,20 +187,20 @@ def _pairs(ev: dict) -> str:
             Raw(
                 "<ul class=ex>"
                 + "".join(
-                    f"<li>{_e(_clip(t))}</li>" for t in map(str, (p.get("examples") or [])[:3])
+                    f"<li>{escape(_clip(t))}</li>" for t in map(str, (p.get("examples") or [])[:3])
                 )
                 + "</ul>"
             ),
         ]
         for p in pairs
     ]
-    return "<h2>Most confused pairs</h2>" + _table(
+    return "<h2>Most confused pairs</h2>" + table(
         ["true → predicted", "count", "examples"], rows, numeric=(1,)
     )
 
 
 def _eval_section(ev: dict) -> str:
-    head = f"<h2>Evaluation on {_e(ev.get('split', 'test'))}</h2>"
+    head = f"<h2>Evaluation on {escape(ev.get('split', 'test'))}</h2>"
     return head + _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
 
 
@@ -256,14 +210,16 @@ def _clip(text: str) -> str:
 
 def _tradeoff_section(data: dict) -> str:
     """tradeoff.json from the compress stage: one row per variant, and the chart."""
+    # Imported here: the compress package loads torch, which a report must not need.
     from ..compress.tradeoff import TRADEOFF_COLUMNS, tradeoff_rows
 
     rows = tradeoff_rows(data, " (recommended)")
     chart = tradeoff_png(data["variants"], data.get("recommended", ""))
+    measured_on, tolerance = data.get("measured_on", "?"), data.get("max_accuracy_drop", "?")
     return (
         f"<h2>Compression trade-off</h2><p class='note'>Measured on "
-        f"{_e(data.get('measured_on', '?'))}; tolerance {_e(data.get('max_accuracy_drop', '?'))}"
-        f" accuracy points.</p>{_table(list(TRADEOFF_COLUMNS), rows, numeric=tuple(range(1, 9)))}"
+        f"{escape(measured_on)}; tolerance {escape(tolerance)}"
+        f" accuracy points.</p>{table(list(TRADEOFF_COLUMNS), rows, numeric=tuple(range(1, 9)))}"
         f"<img alt='trade-off chart' src=\"{chart}\">"
     )
 
@@ -287,10 +243,9 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
     if not (run_dir / "eval.json").is_file():
         notes.append("No evaluation (eval.json): the run did not reach the test set.")
 
-    body = [_header(run_dir, status)] + [f"<p class='note'>{_e(n)}</p>" for n in notes]
+    body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
     if isinstance(ev, dict) and ev:
-        from .images import wrong_images_section  # image runs only; "" for texts
-
+        # wrong_images_section is "" for text runs: only image runs list wrong images.
         body.append(_eval_section(ev) + wrong_images_section(run_dir, ev))
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
@@ -304,13 +259,13 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
     if isinstance(tradeoff, dict) and tradeoff.get("variants"):
         body.append(_tradeoff_section(tradeoff))
     if config is not None:
-        body.append("<h2>Configuration</h2>" + _table(["key", "value"], list(_flatten(config))))
+        body.append("<h2>Configuration</h2>" + table(["key", "value"], list(_flatten(config))))
     packages = status.get("packages")
     if isinstance(packages, dict) and packages:
-        body.append("<h2>Environment</h2>" + _table(["package", "version"], [*packages.items()]))
+        body.append("<h2>Environment</h2>" + table(["package", "version"], [*packages.items()]))
     for title, content in extra_sections or []:
-        body.append(f"<h2>{_e(title)}</h2>{content}")
-    title = _e(status.get("run_id", run_dir.name))
+        body.append(f"<h2>{escape(title)}</h2>{content}")
+    title = escape(status.get("run_id", run_dir.name))
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

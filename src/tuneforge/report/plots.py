@@ -8,27 +8,30 @@ pyplot never registered cannot leak or pile up across many reports.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+
+from .markup import data_uri
 
 _DPI = 100
 _TICK_CHARS = 24  # longer label names are cut in tick labels; tables show them in full
 _MAX_ANNOTATED = 20  # above this many labels the per-cell counts become unreadable
 
 
-def _new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    """A figure on its own Agg canvas, never registered with pyplot."""
     fig = Figure(figsize=(width, height), dpi=_DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _to_data_uri(fig: Figure, tight: bool = False) -> str:
+def figure_data_uri(fig: Figure, tight: bool = False) -> str:
     """Render as PNG and release the figure's artists (the caller keeps no reference).
 
     ``tight`` grows the canvas around whatever sticks out (long tick labels) instead of
@@ -39,7 +42,7 @@ def _to_data_uri(fig: Figure, tight: bool = False) -> str:
         fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight" if tight else None)
     finally:
         fig.clear()
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return data_uri(buf.getvalue())
 
 
 def _finite(record: dict, *keys: str) -> bool:
@@ -75,13 +78,8 @@ def _short(label: str) -> str:
     return label[:head] + "…" + label[-(_TICK_CHARS - 1 - head) :]
 
 
-def training_curves_png(records: list[dict], best_step: int | None = None) -> str | None:
-    """Training loss by step, validation loss, validation accuracy/macro-F1 by epoch.
-
-    The best validation macro-F1 point is ringed: the one at ``best_step`` (the checkpoint the
-    trainer kept) when given and present, else the highest macro-F1 (ties: lower loss).
-    Returns ``None`` when there is nothing to plot, so the page can say so instead.
-    """
+def _plottable(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Training records by step and validation records by epoch, each with finite values."""
     train = sorted(
         (r for r in records if r.get("split") == "train" and _finite(r, "step", "loss")),
         key=lambda r: r["step"],
@@ -94,54 +92,77 @@ def training_curves_png(records: list[dict], best_step: int | None = None) -> st
         ),
         key=lambda r: r["epoch"],
     )
+    return train, val
+
+
+def _plot_training_loss(ax: Axes, train: list[dict]) -> None:
+    """Raw loss per step, with a moving average when there are enough points to smooth."""
+    if not train:
+        ax.text(0.5, 0.5, "no training records", ha="center", transform=ax.transAxes)
+        return
+    steps = [r["step"] for r in train]
+    losses = [r["loss"] for r in train]
+    ax.plot(steps, losses, color="#9ecae1", lw=1, label="loss")
+    window = max(2, len(losses) // 15)
+    if len(losses) > window:
+        ax.plot(
+            steps,
+            moving_average(losses, window),
+            color="#08519c",
+            lw=2,
+            label=f"moving average ({window})",
+        )
+    ax.legend(fontsize=8)
+
+
+def _plot_validation(
+    ax_loss: Axes, ax_scores: Axes, val: list[dict], best_step: int | None
+) -> None:
+    """Validation loss, accuracy and macro-F1 by epoch, with the best macro-F1 point ringed."""
+    if not val:
+        for ax in (ax_loss, ax_scores):
+            ax.text(0.5, 0.5, "no validation records", ha="center", transform=ax.transAxes)
+        return
+    epochs = [r["epoch"] for r in val]
+    ax_loss.plot(epochs, [r["loss"] for r in val], marker="o", color="#d94801")
+    ax_scores.plot(epochs, [r["accuracy"] for r in val], marker="o", label="accuracy")
+    ax_scores.plot(epochs, [r["macro_f1"] for r in val], marker="s", label="macro-F1")
+    kept = [r for r in val if best_step is not None and r.get("step") == best_step]
+    # Same rule as the trainer: highest macro-F1, ties to the lower validation loss.
+    best = kept[-1] if kept else max(val, key=lambda r: (r["macro_f1"], -r["loss"]))
+    ax_scores.scatter(
+        [best["epoch"]],
+        [best["macro_f1"]],
+        s=160,
+        facecolors="none",
+        edgecolors="red",
+        linewidths=2,
+        zorder=5,
+        label=f"best macro-F1 {best['macro_f1']:.3f}",
+    )
+    ax_scores.legend(fontsize=8)
+
+
+def training_curves_png(records: list[dict], best_step: int | None = None) -> str | None:
+    """Training loss by step, validation loss, validation accuracy/macro-F1 by epoch.
+
+    The best validation macro-F1 point is ringed: the one at ``best_step`` (the checkpoint the
+    trainer kept) when given and present, else the highest macro-F1 (ties: lower loss).
+    Returns ``None`` when there is nothing to plot, so the page can say so instead.
+    """
+    train, val = _plottable(records)
     if not train and not val:
         return None
-    fig = _new_figure(12, 3.2)
+    fig = new_figure(12, 3.2)
     axes = fig.subplots(1, 3)
-    if train:
-        steps = [r["step"] for r in train]
-        losses = [r["loss"] for r in train]
-        axes[0].plot(steps, losses, color="#9ecae1", lw=1, label="loss")
-        window = max(2, len(losses) // 15)
-        if len(losses) > window:
-            axes[0].plot(
-                steps,
-                moving_average(losses, window),
-                color="#08519c",
-                lw=2,
-                label=f"moving average ({window})",
-            )
-        axes[0].legend(fontsize=8)
-    else:
-        axes[0].text(0.5, 0.5, "no training records", ha="center", transform=axes[0].transAxes)
+    _plot_training_loss(axes[0], train)
     axes[0].set(title="training loss", xlabel="step")
-    if val:
-        epochs = [r["epoch"] for r in val]
-        axes[1].plot(epochs, [r["loss"] for r in val], marker="o", color="#d94801")
-        axes[2].plot(epochs, [r["accuracy"] for r in val], marker="o", label="accuracy")
-        axes[2].plot(epochs, [r["macro_f1"] for r in val], marker="s", label="macro-F1")
-        kept = [r for r in val if best_step is not None and r.get("step") == best_step]
-        # Same rule as the trainer: highest macro-F1, ties to the lower validation loss.
-        best = kept[-1] if kept else max(val, key=lambda r: (r["macro_f1"], -r["loss"]))
-        axes[2].scatter(
-            [best["epoch"]],
-            [best["macro_f1"]],
-            s=160,
-            facecolors="none",
-            edgecolors="red",
-            linewidths=2,
-            zorder=5,
-            label=f"best macro-F1 {best['macro_f1']:.3f}",
-        )
-        axes[2].legend(fontsize=8)
-    else:
-        for ax in axes[1:]:
-            ax.text(0.5, 0.5, "no validation records", ha="center", transform=ax.transAxes)
+    _plot_validation(axes[1], axes[2], val, best_step)
     axes[1].set(title="validation loss", xlabel="epoch")
     axes[2].set(title="validation accuracy / macro-F1", xlabel="epoch")
     for ax in axes:
         ax.grid(alpha=0.3)
-    return _to_data_uri(fig)
+    return figure_data_uri(fig)
 
 
 def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
@@ -162,7 +183,7 @@ def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
     norm = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
     size = min(max(3.5, 0.3 * n), 16.0)  # side of the matrix itself, in inches
     font = min(10.0, max(4.0, 0.6 * size * 72 / n))
-    fig = _new_figure(size * 1.15, size, layout=None)
+    fig = new_figure(size * 1.15, size, layout=None)
     ax = fig.subplots()
     # Square-root colour scale: a 5% confusion is still visible next to a 95% diagonal.
     image = ax.imshow(norm, cmap="Blues", norm=PowerNorm(0.5, vmin=0, vmax=1), aspect="equal")
@@ -197,12 +218,12 @@ def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
                 color="white" if norm[i, j] > 0.3 else "black",
             )
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02, shrink=0.8)
-    return _to_data_uri(fig, tight=True)
+    return figure_data_uri(fig, tight=True)
 
 
 def tradeoff_png(variants: list[dict], recommended: str) -> str:
     """Accuracy against single-request latency; point area proportional to size on disk."""
-    fig = _new_figure(7, 4.2)
+    fig = new_figure(7, 4.2)
     ax = fig.subplots()
     sizes = [max(r["size_mb"], 1.0) for r in variants]
     scale = 900 / max(sizes)
@@ -229,4 +250,4 @@ def tradeoff_png(variants: list[dict], recommended: str) -> str:
         title="accuracy vs latency (area = size on disk; green = recommended)",
     )
     ax.grid(alpha=0.3)
-    return _to_data_uri(fig)
+    return figure_data_uri(fig)

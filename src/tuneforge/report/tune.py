@@ -1,11 +1,12 @@
-"""The search report: trial table, optimisation history and parameter importances, one file."""
+"""The report of an Optuna study (``tuneforge tune``): trial table, optimisation history and
+parameter importances, in one self-contained file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .html import CSS, _e, _num, _table
-from .plots import _new_figure, _to_data_uri
+from .markup import CSS, escape, num, table
+from .plots import figure_data_uri, new_figure
 
 
 def history_png(trials: list[dict]) -> str | None:
@@ -14,7 +15,7 @@ def history_png(trials: list[dict]) -> str | None:
     done = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
     if not done:
         return None
-    fig = _new_figure(7, 3.4)
+    fig = new_figure(7, 3.4)
     ax = fig.add_subplot()
     xs = [t["number"] for t in done]
     ys = [t["value"] for t in done]
@@ -32,16 +33,16 @@ def history_png(trials: list[dict]) -> str | None:
     ax.set_ylabel("validation macro-F1")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    return _to_data_uri(fig)
+    return figure_data_uri(fig)
 
 
 def importance_png(importances: dict[str, float]) -> str:
     names = list(importances)[::-1]
-    fig = _new_figure(6, 0.45 * len(names) + 1.0)
+    fig = new_figure(6, 0.45 * len(names) + 1.0)
     ax = fig.add_subplot()
     ax.barh(names, [importances[n] for n in names], color="#0969da")
     ax.set_xlabel("importance (fANOVA, share of variance)")
-    return _to_data_uri(fig)
+    return figure_data_uri(fig)
 
 
 def write_search_report(path: Path, summary, importances: dict[str, float] | str) -> Path:
@@ -52,21 +53,21 @@ def write_search_report(path: Path, summary, importances: dict[str, float] | str
         [
             t["number"],
             t["state"],
-            _num(t["value"]),
+            num(t["value"]),
             t["run_id"] or "",
             "" if t["seconds"] is None else f"{t['seconds']:.0f}",
-            *(_num(t["params"].get(k)) for k in keys),
+            *(num(t["params"].get(k)) for k in keys),
         ]
         for t in trials
     ]
     best = (
-        f"best trial: run <code>{_e(summary.best_run_id)}</code>, validation macro-F1 "
-        f"{_num(summary.best_value)}"
+        f"best trial: run <code>{escape(summary.best_run_id)}</code>, validation macro-F1 "
+        f"{num(summary.best_value)}"
         if summary.best_run_id
         else "no completed trial yet"
     )
     parts = [
-        f"<h1>Search {_e(summary.study)}</h1>",
+        f"<h1>Search {escape(summary.study)}</h1>",
         f"<p>{best}. {summary.n_complete} completed, {summary.n_pruned} pruned, "
         f"{summary.n_failed} failed.</p>",
         "<h2>Optimisation history</h2>",
@@ -77,13 +78,13 @@ def write_search_report(path: Path, summary, importances: dict[str, float] | str
     if isinstance(importances, dict) and importances:
         parts.append(f"<img alt='parameter importances' src=\"{importance_png(importances)}\">")
     else:
-        parts.append(f"<p class='note'>{_e(importances or 'No importances.')}</p>")
+        parts.append(f"<p class='note'>{escape(importances or 'No importances.')}</p>")
     parts.append("<h2>Trials</h2>")
     headers = ["trial", "state", "val macro-F1", "run", "seconds", *keys]
-    parts.append(_table(headers, rows, numeric=(0, 2, 4)))
+    parts.append(table(headers, rows, numeric=(0, 2, 4)))
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>tuneforge search {_e(summary.study)}</title><style>{CSS}</style></head>"
+        f"<title>tuneforge search {escape(summary.study)}</title><style>{CSS}</style></head>"
         f"<body>{''.join(parts)}</body></html>\n"
     )
     path.write_text(page, encoding="utf-8")

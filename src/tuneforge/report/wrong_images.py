@@ -9,13 +9,12 @@ confuses with conviction.
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
 import numpy as np
 
-from .html import _e
+from .markup import data_uri, escape
 
 THUMB_PX = 96  # displayed size; small inputs are scaled up without smoothing
 
@@ -30,7 +29,7 @@ def png_data_uri(pixels: np.ndarray) -> str:
     )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return data_uri(buffer.getvalue())
 
 
 def _load_pixels(path: Path) -> np.ndarray:
@@ -52,7 +51,7 @@ def wrong_images_section(run_dir: Path, ev: dict) -> str:
     try:
         pixels = _load_pixels(path)
     except (OSError, ValueError, KeyError) as exc:
-        return head + f"<p class='note'>Not shown: data/{_e(split)}.npz ({_e(exc)}).</p>"
+        return head + f"<p class='note'>Not shown: data/{escape(split)}.npz ({escape(exc)}).</p>"
     cells = []
     for w in wrong:
         index = w.get("index")
@@ -67,19 +66,18 @@ def wrong_images_section(run_dir: Path, ev: dict) -> str:
             "<figcaption>true <b>{true}</b><br>pred <b class='bad'>{pred}</b> {conf}"
             "<br><span class='note'>{source}</span></figcaption></figure>".format(
                 px=THUMB_PX,
-                alt=_e(f"{w.get('true')} predicted as {w.get('pred')}"),
+                alt=escape(f"{w.get('true')} predicted as {w.get('pred')}"),
                 uri=png_data_uri(pixels[index]),
-                true=_e(w.get("true", "?")),
-                pred=_e(w.get("pred", "?")),
+                true=escape(w.get("true", "?")),
+                pred=escape(w.get("pred", "?")),
                 conf=conf,
-                source=_e(w.get("source", "")),
+                source=escape(w.get("source", "")),
             )
         )
-    return (
-        head + f"<p class='note'>The {len(cells)} {_e(split)} images the model got wrong with the "
+    intro = (
+        f"<p class='note'>The {len(cells)} {escape(split)} images the model got wrong with the "
         "highest confidence, as the model sees them (resized to its input). Check these first: "
         "wrong labels in the data, or a class the model confuses with conviction.</p>"
-        + "<div style='display:flex;flex-wrap:wrap;gap:.6rem'>"
-        + "".join(cells)
-        + "</div>"
     )
+    grid = "<div style='display:flex;flex-wrap:wrap;gap:.6rem'>" + "".join(cells) + "</div>"
+    return head + intro + grid
