@@ -12,21 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tuneforge.data.images import (
-    BadImage,
-    decode_image,
-    detect_image_source,
-    image_fingerprint,
-    load_idx,
-    load_image_dataset,
-    load_image_folder,
-    load_image_table,
-    load_pixel_csv,
-    parse_shape,
-    peek_shape,
-    pixels_of,
-    read_images,
-)
+from tuneforge.data.image_files import BadImage, decode_image, peek_shape, pixels_of
+from tuneforge.data.image_sources import load_idx, load_image_folder, load_pixel_csv, parse_shape
+from tuneforge.data.image_splits import image_fingerprint, load_image_dataset
+from tuneforge.data.readers import detect_image_source, load_image_table, read_images
 from tuneforge.errors import DataError
 from tuneforge.types import ImageExample
 
@@ -284,7 +273,7 @@ def test_fingerprint_follows_pixels_and_labels():
 def test_saved_split_round_trips_at_the_model_size(tmp_path):
     """A run keeps its split images resized to the model's input, with labels and rows."""
     from tuneforge.data.image_features import ImageFeaturizer
-    from tuneforge.data.images import load_image_split, save_image_split
+    from tuneforge.data.image_splits import load_image_split, save_image_split
 
     rng = np.random.default_rng(1)
     examples = [

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from tuneforge.data import load_examples, read_table
-from tuneforge.data.sources import detect_format, resolve_columns
+from tuneforge.data.columns import resolve_columns
+from tuneforge.data.readers import detect_format
 from tuneforge.errors import DataError
 
 

@@ -17,16 +17,10 @@ import numpy as np
 from ..config import TASKS, DataConfig
 from ..errors import ConfigError, DataError
 from ..types import DatasetSplits, Example, ImageExample, LabelMap
-from .images import IMAGE_COLUMNS, decode_image, detect_image_source
-from .sources import (
-    TEXT_CANDIDATES,
-    LoadedFile,
-    as_text,
-    detect_format,
-    load_examples,
-    loaded_from_frame,
-    read_table,
-)
+from .columns import IMAGE_COLUMNS, TEXT_CANDIDATES, as_text
+from .image_files import decode_image
+from .readers import detect_format, image_source_reader, read_table, table_header
+from .sources import LoadedFile, load_examples, loaded_from_frame
 from .split import stratified_split
 from .validate import TokenCounter, check_examples, raise_if_blocking
 
@@ -181,9 +175,9 @@ def detect_task(cfg: DataConfig) -> str:
     if cfg.text_column:
         return "text"
     path = Path(cfg.train_file)
-    if detect_image_source(path) in ("folder", "idx"):
+    if image_source_reader(path).by_path:
         return "image"
-    columns = _header(path, cfg.format)
+    columns = table_header(path, cfg.format)
     lowered = {c.lower().strip() for c in columns}
     if lowered & set(IMAGE_COLUMNS) and not lowered & set(TEXT_CANDIDATES):
         return "image"
@@ -197,17 +191,3 @@ def detect_task(cfg: DataConfig) -> str:
             hint=f"Pass --image-shape {guess} (H×W greyscale, H×W×3 colour).",
         )
     return "text"
-
-
-def _header(path: Path, fmt: str | None) -> list[str]:
-    """Column names of a table, reading as little as possible; [] when it cannot be read."""
-    import pandas as pd
-
-    try:
-        kind = detect_format(path, fmt)
-        if kind in ("csv", "tsv"):
-            sep = "," if kind == "csv" else "\t"
-            return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
-        return [str(c) for c in read_table(path, fmt).columns]
-    except (DataError, ValueError, OSError, UnicodeDecodeError):
-        return []

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ..types import ImageExample
-from .images import BadImage, LoadedImages, pixels_of, read_images
+from .image_files import BadImage, pixels_of
+from .image_sources import LoadedImages
+from .readers import read_images
 from .validate import IMBALANCE_RATIO, MIN_PER_CLASS, Problem
 
 SHOWN = 5  # names quoted per problem; the report lists the rest
@@ -213,7 +215,7 @@ def check_loaded(loaded: LoadedImages) -> ImageCheckReport:
 def check_images(path: str | Path, **source_options) -> ImageCheckReport:
     """Read and check one image source (``tuneforge data check``), listing every bad file.
 
-    ``source_options`` go to :func:`~tuneforge.data.images.read_images`; a source that cannot
+    ``source_options`` go to :func:`~tuneforge.data.readers.read_images`; a source that cannot
     be read at all (a missing folder, a malformed IDX or pixel CSV) raises DataError.
     """
     bad: list[BadImage] = []

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from ..errors import DataError
 from ..types import ImageExample
-from .images import decode_image, peek_shape, pixels_of
+from .image_files import decode_image, peek_shape, pixels_of
 
 
 @dataclass(frozen=True)
