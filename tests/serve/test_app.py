@@ -152,6 +152,24 @@ def test_metrics_count_requests_batches_and_labels(predictor):
         assert name in text
 
 
+def test_metrics_name_each_endpoint_and_pool_every_other_path(predictor):
+    """Each endpoint of the API is counted under its own path; the docs and unknown paths
+    share one ``other`` label, so clients probing URLs cannot grow the metrics."""
+    with _client(predictor) as client:
+        endpoints = set(client.get("/openapi.json").json()["paths"])
+        for path in ("/v1/model", "/healthz", "/readyz", "/docs", "/no/such/path"):
+            client.get(path)
+        client.post("/v1/predict", json={"inputs": ["a"]})
+        text = client.get("/metrics").text
+    assert endpoints == {"/v1/predict", "/v1/model", "/healthz", "/readyz", "/metrics"}
+    counted = {
+        line.split('endpoint="', 1)[1].split('"', 1)[0]
+        for line in text.splitlines()
+        if line.startswith("tuneforge_requests_total{")
+    }
+    assert counted == (endpoints - {"/metrics"}) | {"other"}
+
+
 def test_metrics_show_predictions_the_log_had_to_drop(predictor, tmp_path):
     """When the prediction log's bounded queue overflows, /metrics says how many rows it
     dropped, so an operator sees lost monitoring data instead of a silently growing server."""

@@ -18,25 +18,17 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from ..errors import DataError
+from .inputs import Rejected, check_count, invalid
 from .settings import ServeSettings
 
 IMAGE_FIELD = "files"
 MAX_FORM_FIELDS = 8  # besides the images: top_k, and room for a client's harmless extras
 _FORMATS = "PNG, JPEG, GIF, BMP, TIFF or WebP"
-
-
-class Rejected(Exception):
-    """A request the server refuses, with the HTTP status and the message for the client."""
-
-    def __init__(self, status: int, message: str, detail: list | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.detail = status, message, detail
 
 
 class ImageInput(BaseModel):
@@ -79,26 +71,6 @@ def warmup_inputs(predictor) -> list:
     return ["warm up"]
 
 
-def invalid(exc: ValidationError) -> Rejected:
-    """A 422 listing what failed validation, without the offending input (it may be large)."""
-    detail = json.loads(exc.json(include_url=False, include_input=False))
-    return Rejected(422, "invalid request", detail)
-
-
-def _has_images(payload: object) -> bool:
-    inputs = payload.get("inputs") if isinstance(payload, dict) else None
-    return isinstance(inputs, list) and any(isinstance(x, dict) for x in inputs)
-
-
-def refuse_images_for_text(payload: object) -> None:
-    """A text model asked to classify images gets a 422 that says so, not a schema dump."""
-    if _has_images(payload):
-        raise Rejected(
-            422,
-            'this model classifies texts: send {"inputs": ["a text", ...]}, not images',
-        )
-
-
 def _encoded_limit(max_bytes: int) -> int:
     """Longest base64 text that can decode to at most ``max_bytes`` bytes."""
     return 4 * ((max_bytes + 2) // 3)
@@ -132,14 +104,6 @@ def json_images(payload: object, settings: ServeSettings) -> tuple[list[bytes], 
         raise invalid(exc) from None
     check_count(len(req.inputs), req.top_k, settings)
     return [_from_base64(x.image_base64, i, settings) for i, x in enumerate(req.inputs)], req.top_k
-
-
-def check_count(n: int, top_k: int, settings: ServeSettings) -> None:
-    """The per-request limits shared by texts and images."""
-    if n > settings.max_inputs:
-        raise Rejected(413, f"{n} inputs; the limit is {settings.max_inputs}")
-    if top_k > settings.max_top_k:
-        raise Rejected(422, f"top_k is {top_k}; the limit is {settings.max_top_k}")
 
 
 def _multipart_parts(body: bytes, content_type: str) -> list[tuple[dict[bytes, bytes], bytes]]:

@@ -1,0 +1,15 @@
+"""What the server serves: the model's name, version, labels and training-time metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ..state import serving_of
+
+router = APIRouter()
+
+
+@router.get("/v1/model")
+async def model(request: Request):
+    """Name, version, labels, variant and the metrics measured at training time."""
+    return serving_of(request).info
