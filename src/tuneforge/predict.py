@@ -52,7 +52,7 @@ def batched_proba(
     Every runtime plugs its forward pass in as ``run_batch`` (int64 numpy inputs → logits), so
     torch, onnxruntime and the server share one tokenisation and post-processing path.
     """
-    from .train.batching import encode, sorted_batches
+    from .models.tokens import encode, sorted_batches
 
     ids = encode(tokenizer, list(texts), max_length)
     probs = np.zeros((len(ids), n_labels), dtype=np.float32)

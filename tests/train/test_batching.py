@@ -1,6 +1,6 @@
 """Length bucketing and dynamic padding."""
 
-from tuneforge.train.batching import collate, length_bucketed_batches, sorted_batches
+from tuneforge.train.batching import collate, length_bucketed_batches
 
 
 def test_batches_cover_every_example_once():
@@ -36,9 +36,3 @@ def test_collate_pads_to_longest_in_batch():
     out = collate([[101, 5, 102], [101, 102]], pad_id=0)
     assert out["input_ids"].tolist() == [[101, 5, 102], [101, 102, 0]]
     assert out["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
-
-
-def test_sorted_batches_are_sorted():
-    """Evaluation batches are length-sorted and deterministic."""
-    batches = sorted_batches([5, 1, 3, 2], 2)
-    assert batches == [[1, 3], [2, 0]]

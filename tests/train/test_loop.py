@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from tuneforge.config import ModelConfig, TrainConfig
 from tuneforge.errors import ConfigError
 from tuneforge.models import load_model
-from tuneforge.train import fit
+from tuneforge.train import defaults, fit, loop, planned_updates, selection, setup
 from tuneforge.train.checkpoint import find_checkpoint
 from tuneforge.types import DatasetSplits, Example, LabelMap
 
@@ -59,8 +60,6 @@ def test_resume_after_interruption_gives_identical_metrics(tiny_model_dir, tmp_p
     ckpt = tmp_path / "ckpt"
     first: list[dict] = []
     cm = _model(tiny_model_dir, data)
-    # Same total schedule as the straight run: only the number of epochs executed differs.
-    import tuneforge.train.loop as loop
 
     class Stop(Exception):
         pass
@@ -70,6 +69,7 @@ def test_resume_after_interruption_gives_identical_metrics(tiny_model_dir, tmp_p
         if record["split"] == "val" and record["epoch"] >= 2:
             raise Stop
 
+    # Same total schedule as the straight run: only the number of epochs executed differs.
     with pytest.raises(Stop):
         loop.fit(cm, data, CFG, checkpoint_dir=ckpt, on_metrics=stop_after_two, progress=False)
     assert find_checkpoint(ckpt) is not None
@@ -136,3 +136,66 @@ def test_validation_every_n_steps(tiny_model_dir):
     fit(_model(tiny_model_dir, data), data, cfg, on_metrics=records.append, progress=False)
     val_steps = [r["step"] for r in records if r["split"] == "val"]
     assert val_steps == [3, 6, 9, 12, 15, 18]  # 9 updates per epoch: 3, 6, end(9), 12, 15, end(18)
+
+
+def _count_resolves(monkeypatch) -> list[tuple]:
+    """Record every resolve_train call, wherever the training modules look the name up."""
+    calls: list[tuple] = []
+    real = defaults.resolve_train
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    for module in (defaults, loop, setup, selection):
+        if hasattr(module, "resolve_train"):
+            monkeypatch.setattr(module, "resolve_train", counting)
+    return calls
+
+
+def test_a_bare_config_is_resolved_once_per_fit(tiny_model_dir, monkeypatch):
+    """fit(model, data, TrainConfig()) fills in the defaults itself, in a single call."""
+    data = _data()
+    cm = _model(tiny_model_dir, data)
+    calls = _count_resolves(monkeypatch)
+    result = fit(cm, data, TrainConfig(), progress=False)
+    assert len(calls) == 1
+    assert result.epochs_run >= 1
+
+
+def test_a_run_resolves_its_config_once(tiny_model_dir, monkeypatch):
+    """A run resolves up front, sizes the schedule with planned_updates and trains with fit:
+    one resolve_train call in all."""
+    data = _data()
+    cm = _model(tiny_model_dir, data)
+    calls = _count_resolves(monkeypatch)
+    cfg = defaults.resolve_train(replace(CFG, epochs=2), "text", cm.method)
+    updates = planned_updates(len(data.train), cfg)
+    result = fit(cm, data, cfg, progress=False)
+    assert len(calls) == 1
+    assert result.global_step == updates
+
+
+def test_a_resolved_config_passes_through_fit_unchanged(tiny_model_dir, monkeypatch):
+    """fit() trains with the very config object it was given when nothing is left to resolve."""
+    data = _data()
+    cm = _model(tiny_model_dir, data)
+    cfg = defaults.resolve_train(replace(CFG, epochs=2, lr=3e-3, seed=5), "text", cm.method)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a resolved config was resolved again")
+
+    monkeypatch.setattr(defaults, "resolve_train", refuse)
+    prepared: list[setup.Training] = []
+    real_prepare = loop.prepare
+    monkeypatch.setattr(loop, "prepare", _recording(real_prepare, prepared))
+    fit(cm, data, cfg, progress=False)
+    assert prepared[0].cfg is cfg
+
+
+def _recording(function, into: list):
+    def wrapper(*args, **kwargs):
+        into.append(function(*args, **kwargs))
+        return into[-1]
+
+    return wrapper

@@ -1,4 +1,6 @@
-"""Tokenise once, then batch by length: real texts are short, padding them to 128 wastes compute.
+"""Training batches: tokenise once, then batch by length (real texts are short, padding them to
+128 wastes compute), and turn each batch into torch inputs. The tokenisation itself, shared with
+prediction, is :mod:`tuneforge.models.tokens`.
 
 Hand-written rather than ``Trainer``'s ``group_by_length`` because resuming must replay the exact
 batch order: the order here is a pure function of (seed, epoch), so no sampler state is saved.
@@ -13,21 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-
-def encode(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Token ids per text, truncated to ``max_length``, unpadded."""
-    if not texts:
-        return []
-    out = tokenizer(list(texts), truncation=True, max_length=max_length)
-    return [list(ids) for ids in out["input_ids"]]
-
-
-def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
-    """Untruncated token counts (with special tokens), for data checks and truncation warnings."""
-    if not texts:
-        return []
-    out = tokenizer(list(texts), truncation=False, verbose=False)
-    return [len(ids) for ids in out["input_ids"]]
+from ..models.tokens import encode, pad_batch
 
 
 def length_bucketed_batches(
@@ -50,21 +38,9 @@ def length_bucketed_batches(
     return batches
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Deterministic length-sorted batches for evaluation and prediction."""
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-
-
 def collate(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad to the longest sequence in the batch (never to max_length)."""
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, seq in enumerate(ids):
-        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return {"input_ids": input_ids, "attention_mask": mask}
+    """Pad to the longest sequence in the batch (never to max_length), as torch tensors."""
+    return {k: torch.from_numpy(v) for k, v in pad_batch(ids, pad_id).items()}
 
 
 class Featurizer(Protocol):

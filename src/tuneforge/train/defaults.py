@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import TRAIN_DEFAULTS, TrainConfig
 from ..errors import ConfigError
-from ..methods import check_fits_images, default_lr
+from ..methods import check_fits_images, default_lr, get_method
 
 # auto epochs: passes over small data, and examples seen before the count starts to shrink.
 # Small intent sets keep improving up to ~8 epochs; the CNN measured 98.7% on MNIST-5k at 20.
@@ -39,6 +39,22 @@ def schedule_of(task: str, pretrained: bool | None = None) -> str:
     return "text" if pretrained else task
 
 
+def check_method(task: str, method: str = "full", pretrained: bool | None = None) -> None:
+    """A ConfigError unless ``method`` can train a ``task`` model (pretrained or not): an unknown
+    task or method, an adapter on the CNN, a token-only method on images."""
+    if task not in TRAIN_DEFAULTS:
+        raise ConfigError(f"data.task must be text or image here, got '{task}'.")
+    get_method(method)
+    if schedule_of(task, pretrained) == "image" and method != "full":
+        raise ConfigError(
+            f"method '{method}' is a peft adapter for pretrained models; image runs without "
+            "--model train the compact CNN in full.",
+            hint="Drop --method (or set method.name=full), or pass --model DIR of a local "
+            "Hugging Face image-classification model to fine-tune it with an adapter.",
+        )
+    check_fits_images(method, task == "image")
+
+
 def resolve_train(
     cfg: TrainConfig, task: str, method: str = "full", pretrained: bool | None = None
 ) -> TrainConfig:
@@ -48,24 +64,38 @@ def resolve_train(
 
     ``epochs`` stays ``None`` (auto): it depends on the amount of data, see :func:`auto_epochs`.
     """
-    if task not in TRAIN_DEFAULTS:
-        raise ConfigError(f"data.task must be text or image here, got '{task}'.")
-    method_lr = default_lr(cfg, method)  # also refuses an unknown method
+    check_method(task, method, pretrained)
+    method_lr = default_lr(cfg, method)
     schedule = schedule_of(task, pretrained)
-    if schedule == "image" and method != "full":
-        raise ConfigError(
-            f"method '{method}' is a peft adapter for pretrained models; image runs without "
-            "--model train the compact CNN in full.",
-            hint="Drop --method (or set method.name=full), or pass --model DIR of a local "
-            "Hugging Face image-classification model to fine-tune it with an adapter.",
-        )
-    check_fits_images(method, task == "image")
     defaults = TRAIN_DEFAULTS[schedule]
     cfg = replace(cfg, **{k: v for k, v in defaults.items() if getattr(cfg, k) is None})
     if cfg.lr is None:
         cfg = replace(cfg, lr=method_lr)
     if schedule == "image" and cfg.precision == "auto":
         cfg = replace(cfg, precision="fp32")
+    return cfg
+
+
+def is_resolved(cfg: TrainConfig, task: str, pretrained: bool | None = None) -> bool:
+    """Whether :func:`resolve_train` would leave ``cfg`` as it is: no default left to fill in
+    (``epochs`` aside, which stays auto) and, for the CNN, a precision other than ``auto``."""
+    schedule = schedule_of(task, pretrained)
+    if schedule not in TRAIN_DEFAULTS:
+        return False
+    if any(getattr(cfg, key) is None for key in (*TRAIN_DEFAULTS[schedule], "lr")):
+        return False
+    return not (schedule == "image" and cfg.precision == "auto")
+
+
+def ensure_resolved(
+    cfg: TrainConfig, task: str, method: str = "full", pretrained: bool | None = None
+) -> TrainConfig:
+    """``cfg`` itself when it is already resolved (a run resolves its config once, up front, and
+    writes it to config.yaml), else :func:`resolve_train`'s result. A resolved config is still
+    checked against the method, so a mismatch fails the same way either path."""
+    if not is_resolved(cfg, task, pretrained):
+        return resolve_train(cfg, task, method, pretrained)
+    check_method(task, method, pretrained)
     return cfg
 
 
