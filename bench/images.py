@@ -28,7 +28,7 @@ from common import SHARED, print_table  # noqa: E402
 
 from tuneforge.config import TrainConfig  # noqa: E402
 from tuneforge.data.image_features import ImageFeaturizer  # noqa: E402
-from tuneforge.data.images import load_pixel_csv  # noqa: E402
+from tuneforge.data.image_sources import load_pixel_csv  # noqa: E402
 from tuneforge.data.split import stratified_split  # noqa: E402
 from tuneforge.models.cnn import CNNConfig, CompactCNN, ImageClassifierModel  # noqa: E402
 from tuneforge.train import fit  # noqa: E402

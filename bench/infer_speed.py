@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import print_table  # noqa: E402
 
 from tuneforge.compress.tradeoff import latency_ms, throughput  # noqa: E402
-from tuneforge.recipes.release import compress_run, run_examples  # noqa: E402
+from tuneforge.recipes.compress import compress_run
+from tuneforge.recipes.export import run_examples  # noqa: E402
 from tuneforge.store import resolve_run  # noqa: E402
 
 

@@ -29,7 +29,7 @@ def one(method: str, seed: int, runs_dir: Path, epochs: int | None) -> dict:
     """Train one method in this process and return its measurements."""
     from tuneforge.config import load_config
     from tuneforge.models import load_trained
-    from tuneforge.recipes.finetune import run_finetune
+    from tuneforge.recipes.train import run_train
 
     overrides = [
         f"data.train_file={shared_csv('banking77', 'train')}",
@@ -44,7 +44,7 @@ def one(method: str, seed: int, runs_dir: Path, epochs: int | None) -> dict:
     if epochs:
         overrides.append(f"train.epochs={epochs}")
     start = time.perf_counter()
-    result = run_finetune(load_config(overrides=overrides), progress=False)
+    result = run_train(load_config(overrides=overrides), progress=False)
     wall = time.perf_counter() - start
     source = result.run_dir / "artifacts" / ("model" if method == "full" else "adapter")
     model = load_trained(source).model

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import mean_std, print_table, shared_csv  # noqa: E402
 
 from tuneforge.config import load_config  # noqa: E402
-from tuneforge.recipes.finetune import run_finetune  # noqa: E402
+from tuneforge.recipes.train import run_train  # noqa: E402
 
 # (train, validation or None = cut from train, test, target accuracy %, published reference)
 DATASETS = {
@@ -53,7 +53,7 @@ def run(dataset: str, seed: int, runs_dir: Path, extra: list[str]) -> dict:
         overrides.append(f"data.val_file={shared_csv(dataset, val)}")
     cfg = load_config(overrides=[*overrides, *extra])
     start = time.perf_counter()
-    result = run_finetune(cfg, progress=False, log=lambda m: print(m, file=sys.stderr))
+    result = run_train(cfg, progress=False, log=lambda m: print(m, file=sys.stderr))
     report = result.eval.to_dict()
     return {
         "dataset": dataset,

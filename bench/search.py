@@ -29,7 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from common import print_table, shared_csv  # noqa: E402
 
-from tuneforge.recipes.sweep import run_search  # noqa: E402
+from tuneforge.recipes.tune import run_search  # noqa: E402
 from tuneforge.store import default_store_url  # noqa: E402
 from tuneforge.tune import TuneConfig, default_space  # noqa: E402
 

@@ -31,8 +31,8 @@ from tuneforge.config import load_config  # noqa: E402
 from tuneforge.evaluate import accuracy_and_macro_f1  # noqa: E402
 from tuneforge.models import default_model_dir, load_model  # noqa: E402
 from tuneforge.predict import TorchPredictor  # noqa: E402
-from tuneforge.recipes.finetune import set_seed  # noqa: E402
 from tuneforge.train import fit  # noqa: E402
+from tuneforge.train.seed import set_seed  # noqa: E402
 from tuneforge.types import DatasetSplits, Example, LabelMap  # noqa: E402
 
 WAYS = ("tuneforge", "trainer-default", "trainer-bf16", "trainer-tuned")

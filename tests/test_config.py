@@ -53,3 +53,41 @@ def test_default_yaml_spells_out_the_real_defaults():
 
     path = Path(__file__).parents[1] / "configs" / "default.yaml"
     assert load_config(path) == RunConfig()
+
+
+def test_flags_beat_the_config_file_and_overrides_beat_flags(tmp_path):
+    """defaults < --config FILE < flags < key=value: `train x.csv --config default.yaml
+    --epochs 3 --lr 1e-5 --model DIR --seed 7` trains with the flags, not the file's values."""
+    from pathlib import Path
+
+    from tuneforge.cli import parse
+    from tuneforge.cli.train import train_config
+
+    default_yaml = Path(__file__).parents[1] / "configs" / "default.yaml"
+    argv = ["train", "x.csv", "--config", str(default_yaml), "--epochs", "3", "--lr", "1e-5"]
+    argv += ["--model", str(tmp_path), "--seed", "7", "--batch-size", "8"]
+    cfg = train_config(parse(argv))
+    assert (cfg.train.epochs, cfg.train.lr, cfg.train.batch_size) == (3, 1e-5, 8)
+    assert cfg.model.name == str(tmp_path)
+    assert (cfg.data.seed, cfg.train.seed) == (7, 7)
+    assert cfg.data.train_file == "x.csv"
+    # key=value overrides beat the flags; keys set by neither keep the file's values.
+    cfg = train_config(parse([*argv, "train.epochs=5", "model.max_length=64"]))
+    assert (cfg.train.epochs, cfg.model.max_length, cfg.train.lr) == (5, 64, 1e-5)
+    assert cfg.train.warmup_ratio is None and cfg.method.r == 8
+
+
+def test_the_config_file_beats_the_defaults_it_does_not_name(tmp_path, monkeypatch):
+    """A file's value stands when no flag names it, including the runs folder (which the
+    environment only defaults)."""
+    from tuneforge.cli import parse
+    from tuneforge.cli.train import train_config
+
+    monkeypatch.setenv("TUNEFORGE_RUNS_DIR", str(tmp_path / "env-runs"))
+    path = tmp_path / "c.yaml"
+    path.write_text("runs_dir: from-file\ntrain:\n  epochs: 2\n", encoding="utf-8")
+    cfg = train_config(parse(["train", "x.csv", "--config", str(path)]))
+    assert (cfg.runs_dir, cfg.train.epochs) == ("from-file", 2)
+    assert train_config(parse(["train", "x.csv"])).runs_dir == str(tmp_path / "env-runs")
+    flagged = train_config(parse(["train", "x.csv", "--config", str(path), "--runs-dir", "r"]))
+    assert flagged.runs_dir == "r"

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from tuneforge.data.image_features import ImageFeaturizer
-from tuneforge.data.images import save_image_split
+from tuneforge.data.image_splits import save_image_split
 from tuneforge.models.cnn import ImageClassifierModel, build_cnn, save_cnn
 from tuneforge.types import ImageExample, LabelMap
 

@@ -28,7 +28,8 @@ import pandas as pd
 from tuneforge.cli import main as tuneforge
 from tuneforge.monitor.page import write_monitor_page
 from tuneforge.monitor.rules import AlertState, load_rules
-from tuneforge.recipes.monitoring import evaluate_rules, monitored_model, open_store, series
+from tuneforge.recipes.monitor import evaluate_rules, monitored_model, series
+from tuneforge.store import open_store
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "twitter_financial_news"
 RULES = """rules:

@@ -267,20 +267,32 @@ def load_config(
     yaml_path: str | Path | None = None,
     overrides: list[str] | None = None,
     base: dict | None = None,
+    flags: dict | None = None,
 ) -> RunConfig:
-    """Defaults ← ``base`` (e.g. CLI flags) ← YAML file ← ``key=value`` overrides."""
+    """Defaults ← ``base`` ← the YAML file ← ``flags`` ← ``key=value`` overrides.
+
+    ``base`` holds values that only stand in for defaults (the runs folder from the
+    environment); ``flags`` are the command-line options the user typed, so they beat a config
+    file that spells out every key (as ``configs/default.yaml`` does), and ``key=value``
+    overrides beat both. This is the order litgpt, LLaMA-Factory and Ludwig users expect.
+    """
     tree: dict = base or {}
     if yaml_path is not None:
-        path = Path(yaml_path)
-        if not path.is_file():
-            raise ConfigError(f"Config file '{path}' does not exist.")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")
-        tree = merge(tree, loaded)
+        tree = merge(tree, _read_yaml(Path(yaml_path)))
+    if flags:
+        tree = merge(tree, flags)
     if overrides:
         tree = merge(tree, parse_overrides(overrides))
     return _build(RunConfig, tree, "")
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"Config file '{path}' does not exist.")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"Config file '{path}' must hold a mapping at the top level.")
+    return loaded

@@ -37,3 +37,8 @@ class RunPruned(TuneforgeError):
 
     The run is recorded as ``pruned`` (not failed) and no evaluation or model is written.
     """
+
+
+class NameRuleError(RunError, ConfigError):
+    """A run, model, study or queue name that breaks the name rule (``store/names.py``): a
+    usage error (exit code 2) wherever the name was given."""

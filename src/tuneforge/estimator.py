@@ -8,34 +8,49 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
-from .config import TRAIN_DEFAULTS, ModelConfig, TrainConfig
+from .config import (
+    TRAIN_DEFAULTS,
+    DataConfig,
+    ImageConfig,
+    MethodConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
     """Fine-tune a local transformer on texts: ``TextClassifier().fit(X, y).predict(X)``.
 
-    Parameters mirror ``tuneforge train``; ``__init__`` only stores them (scikit-learn's
-    contract), so ``clone``, ``get_params``/``set_params`` and grid searches work.
+    Parameters mirror ``tuneforge train`` and default to the same config objects, so ``None``
+    means what it means there (the method's learning rate, the task's batch size, automatic
+    epochs); ``method`` is any fine-tuning method (``lora``, ``ia3``, ...). ``y`` keeps its type
+    in ``classes_`` and ``predict``, so ``score`` and ``cross_val_score`` work with integer
+    labels. ``__init__`` only stores the parameters (scikit-learn's contract), so ``clone``,
+    ``get_params``/``set_params`` and grid searches work.
     """
 
     def __init__(
         self,
-        model: str = "default",
-        epochs: int | None = None,
-        batch_size: int = 32,
-        lr: float = 2e-4,
-        max_length: int = 128,
-        val_fraction: float = 0.1,
-        early_stopping_patience: int = 4,
-        class_weights: str = "none",
-        precision: str = "auto",
-        hidden_dropout: float = 0.0,
-        freeze_layers: int | None = None,
-        seed: int = 42,
+        model: str = ModelConfig.name,
+        method: str = MethodConfig.name,
+        epochs: int | None = TrainConfig.epochs,
+        batch_size: int | None = TrainConfig.batch_size,
+        lr: float | None = TrainConfig.lr,
+        max_length: int = ModelConfig.max_length,
+        val_fraction: float = DataConfig.val_fraction,
+        early_stopping_patience: int | None = TrainConfig.early_stopping_patience,
+        class_weights: str = TrainConfig.class_weights,
+        precision: str = TrainConfig.precision,
+        hidden_dropout: float = ModelConfig.hidden_dropout,
+        freeze_layers: int | None = TrainConfig.freeze_layers,
+        seed: int = TrainConfig.seed,
         progress: bool = False,
     ) -> None:
         self.model = model
+        self.method = method
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -49,25 +64,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
 
-    def fit(self, X: Sequence[str], y: Sequence) -> TextClassifier:
-        from .data import examples_from_lists, stratified_split
-        from .models import load_model
-        from .recipes.finetune import set_seed
-        from .train import fit
-        from .types import DatasetSplits, LabelMap
+    def run_config(self) -> RunConfig:
+        """The run config these parameters stand for, training defaults resolved."""
+        from .train.defaults import resolve_train
 
-        examples = examples_from_lists(list(X), [str(v) for v in y])
-        labels = LabelMap.from_labels(e.label for e in examples)
-        train, val, _ = stratified_split(examples, self.val_fraction, 0.0, self.seed)
-        data = DatasetSplits(train, val, [], labels, fingerprint="in-memory")
-        set_seed(self.seed)
-        cm = load_model(
-            ModelConfig(
-                name=self.model, max_length=self.max_length, hidden_dropout=self.hidden_dropout
-            ),
-            labels,
-        )
-        train_cfg = TrainConfig(
+        train = TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
@@ -77,40 +78,84 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             freeze_layers=self.freeze_layers,
             seed=self.seed,
         )
-        self.train_result_ = fit(cm, data, train_cfg, progress=self.progress)
-        self._set_fitted(cm)
+        return RunConfig(
+            data=DataConfig(val_fraction=self.val_fraction, seed=self.seed, task="text"),
+            model=ModelConfig(
+                name=self.model, max_length=self.max_length, hidden_dropout=self.hidden_dropout
+            ),
+            train=resolve_train(train, "text", self.method, pretrained=True),
+            method=MethodConfig(name=self.method),
+        )
+
+    def fit(self, X: Sequence[str], y: Sequence) -> TextClassifier:
+        from .data import examples_from_lists, stratified_split
+        from .methods import apply_method
+        from .models import load_model
+        from .train import fit, planned_updates
+        from .train.seed import set_seed
+        from .types import DatasetSplits, LabelMap
+
+        cfg = self.run_config()
+        examples = examples_from_lists(list(X), [str(v) for v in y])
+        labels = LabelMap.from_labels(e.label for e in examples)
+        train, val, _ = stratified_split(examples, cfg.data.val_fraction, 0.0, self.seed)
+        data = DatasetSplits(train, val, [], labels, fingerprint="in-memory")
+        set_seed(self.seed)
+        cm = load_model(cfg.model, labels)
+        cm = apply_method(cm, cfg.method, planned_updates(len(train), cfg.train))
+        self.train_result_ = fit(cm, data, cfg.train, progress=self.progress)
+        self._set_fitted(cm, _classes_of(y, labels.names))
         return self
 
-    def _set_fitted(self, cm) -> None:
+    def _set_fitted(self, cm, classes: list) -> None:
         from .predict import TorchPredictor
 
         self.model_ = cm
         self.predictor_ = TorchPredictor(cm)
-        self.classes_ = np.array(cm.labels.names, dtype=object)
+        self.classes_ = np.asarray(classes, dtype=object if _all_text(classes) else None)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        check_is_fitted(self, "predictor_")
         return self.predictor_.predict_proba(list(X))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def save(self, directory: str | Path) -> Path:
-        """Write a plain Hugging Face directory (read by ``TextClassifier.load``, transformers)."""
-        from .models import save_model
+        """Write a plain Hugging Face directory (read by ``TextClassifier.load``, transformers);
+        an adapter that cannot merge (prefix tuning) is saved as the peft adapter itself."""
+        import tempfile
 
-        return save_model(self.model_, Path(directory))
+        from .methods import save_trained
+
+        check_is_fitted(self, "model_")
+        with tempfile.TemporaryDirectory() as adapter:
+            save_trained(self.model_, Path(directory), Path(adapter))
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> TextClassifier:
+        """A fitted classifier from a saved directory; ``classes_`` are the label names (text)."""
         from .models import load_trained
 
         cm = load_trained(directory)
         est = cls(model=str(directory), max_length=cm.max_length)
-        est._set_fitted(cm)
+        est._set_fitted(cm, list(cm.labels.names))
         return est
 
 
+def _classes_of(y: Sequence, names: Sequence[str]) -> list:
+    """The label values of ``y`` in the order of the model's label names (their strings)."""
+    values = {str(v): v for v in y}
+    return [values[name] for name in names]
+
+
+def _all_text(values: Sequence) -> bool:
+    return all(isinstance(v, str) for v in values)
+
+
 _IMAGE = TRAIN_DEFAULTS["image"]
+_DEFAULT_WIDTHS = tuple(int(w) for w in ImageConfig.widths.split(","))
 
 
 class ImageClassifier(ClassifierMixin, BaseEstimator):
@@ -131,16 +176,16 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         lr: float = _IMAGE["lr"],
         weight_decay: float = _IMAGE["weight_decay"],
         warmup_ratio: float = _IMAGE["warmup_ratio"],
-        val_fraction: float = 0.1,
+        val_fraction: float = DataConfig.val_fraction,
         early_stopping_patience: int = _IMAGE["early_stopping_patience"],
         size: str | None = None,
-        augment: bool = True,
-        widths: tuple[int, ...] = (32, 64),
-        hidden: int = 128,
-        dropout: float = 0.25,
+        augment: bool = ImageConfig.augment,
+        widths: tuple[int, ...] = _DEFAULT_WIDTHS,
+        hidden: int = ImageConfig.hidden,
+        dropout: float = ImageConfig.dropout,
         class_weights: str = "none",
         precision: str = "fp32",
-        seed: int = 42,
+        seed: int = TrainConfig.seed,
         progress: bool = False,
     ) -> None:
         self.epochs = epochs
@@ -160,9 +205,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
 
-    def _image_config(self):
-        from .config import ImageConfig
-
+    def _image_config(self) -> ImageConfig:
         return ImageConfig(
             size=self.size,
             augment=self.augment,
@@ -173,9 +216,9 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Sequence, y: Sequence) -> ImageClassifier:
         from .data import image_examples_from_lists, stratified_split
-        from .recipes.finetune import set_seed
-        from .recipes.tasks import build_image_model, image_featurizer
+        from .models.cnn import build_image_model, image_featurizer
         from .train import fit
+        from .train.seed import set_seed
         from .types import DatasetSplits, LabelMap
 
         examples = image_examples_from_lists(list(X), [str(v) for v in y])
@@ -198,8 +241,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         )
         data = DatasetSplits(train, val, [], labels, fingerprint="in-memory")
         self.train_result_ = fit(cm, data, train_cfg, progress=self.progress)
-        values = {str(v): v for v in y}
-        self._set_fitted(cm, [values[name] for name in labels.names])
+        self._set_fitted(cm, _classes_of(y, labels.names))
         return self
 
     def _set_fitted(self, cm, classes: list) -> None:
@@ -210,6 +252,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.asarray(classes)
 
     def predict_proba(self, X: Sequence) -> np.ndarray:
+        check_is_fitted(self, "predictor_")
         return self.predictor_.predict_proba(list(X))
 
     def predict(self, X: Sequence) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The Predictor protocol and its torch and onnxruntime implementations.
+"""Torch and onnxruntime implementations of the Predictor protocol (:mod:`tuneforge.types`).
 
 Evaluate, predict (and later compress and serve) all go through a Predictor, so every path runs
 the same tokenisation, batching and post-processing.
@@ -8,24 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .types import Prediction
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    """Anything that turns inputs (texts, or images for an ImagePredictor) into class
-    probabilities over ``labels``."""
-
-    @property
-    def labels(self) -> tuple[str, ...]: ...
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def predict(self, texts: Sequence[str], top_k: int = 1) -> list[Prediction]: ...
+from .types import Prediction, Predictor
 
 
 def top_k_predictions(probs: np.ndarray, labels: Sequence[str], top_k: int) -> list[Prediction]:
@@ -37,6 +23,14 @@ def top_k_predictions(probs: np.ndarray, labels: Sequence[str], top_k: int) -> l
         ranked = [(labels[i], float(row[i])) for i in idx]
         out.append(Prediction(label=ranked[0][0], score=ranked[0][1], top_k=ranked))
     return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 (stable: the row maximum is subtracted first)."""
+    shifted = np.asarray(logits, dtype=np.float64)
+    shifted = shifted - shifted.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def batched_proba(
@@ -64,11 +58,7 @@ def batched_proba(
         for row, i in enumerate(batch):
             input_ids[row, : len(ids[i])] = ids[i]
             mask[row, : len(ids[i])] = 1
-        logits = np.asarray(run_batch({"input_ids": input_ids, "attention_mask": mask}))
-        logits = logits.astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        probs[batch] = exp / exp.sum(axis=1, keepdims=True)
+        probs[batch] = softmax(run_batch({"input_ids": input_ids, "attention_mask": mask}))
     return probs
 
 
@@ -78,6 +68,8 @@ class TorchPredictor:
     fp32 unless the model was loaded in bf16, so the numbers match a plain ``transformers``
     reload of the saved model.
     """
+
+    task = "text"
 
     def __init__(self, cm, batch_size: int = 64) -> None:
         self.cm = cm
@@ -120,6 +112,8 @@ class TorchPredictor:
 class OnnxPredictor:
     """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch."""
 
+    task = "text"
+
     def __init__(
         self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0, spin: bool = True
     ) -> None:
@@ -161,8 +155,11 @@ class ImagePredictor:
     network in torch or onnxruntime (``run_batch``: N×C×H×W float32 → logits).
 
     An input is a uint8 array (H×W or H×W×C), an image file path, or an image file's bytes (an
-    upload); files are decoded with the size check of :func:`tuneforge.data.images.decode_image`.
+    upload); files are decoded with the size check of
+    :func:`tuneforge.data.image_files.decode_image`.
     """
+
+    task = "image"
 
     def __init__(self, featurizer, labels: Sequence[str], run_batch, batch_size: int = 64) -> None:
         self.featurizer = featurizer
@@ -219,7 +216,7 @@ class ImagePredictor:
 
     def pixels(self, images: Sequence) -> list[np.ndarray]:
         """Decoded uint8 arrays for every input (paths and bytes are decoded and size-checked)."""
-        from .data.images import decode_image
+        from .data.image_files import decode_image
         from .errors import DataError
 
         out = []
@@ -242,10 +239,7 @@ class ImagePredictor:
         for start in range(0, len(arrays), self.batch_size):
             chunk = arrays[start : start + self.batch_size]
             pixels = self.featurizer.tensor(chunk).numpy().astype(np.float32)
-            logits = np.asarray(self._run_batch(pixels)).astype(np.float64)
-            logits -= logits.max(axis=1, keepdims=True)
-            exp = np.exp(logits)
-            probs[start : start + len(chunk)] = exp / exp.sum(axis=1, keepdims=True)
+            probs[start : start + len(chunk)] = softmax(self._run_batch(pixels))
         return probs
 
     def predict(self, images: Sequence, top_k: int = 1) -> list[Prediction]:
@@ -277,17 +271,16 @@ def _onnx_session(path: Path, threads: int = 0, spin: bool = True):
         ) from exc
 
 
-def is_image_artifact(directory: str | Path) -> bool:
-    """Whether a model directory holds an image model (its tuneforge.json says task: image)."""
-    meta = Path(directory) / "tuneforge.json"
-    if not meta.is_file():
-        return False
-    try:
-        import json
+def artifact_task(directory: str | Path) -> str:
+    """The task of a saved model directory, as its tuneforge.json records it (``text`` for
+    directories without one: plain Hugging Face text classifiers)."""
+    import json
 
-        return json.loads(meta.read_text(encoding="utf-8")).get("task") == "image"
+    meta = Path(directory) / "tuneforge.json"
+    try:
+        return str(json.loads(meta.read_text(encoding="utf-8")).get("task") or "text")
     except (OSError, ValueError):
-        return False
+        return "text"
 
 
 def _read_meta(directory: Path) -> dict:
@@ -308,7 +301,7 @@ def load_predictor(artifact: str | Path, batch_size: int = 64, *, spin: bool = T
     from .errors import ModelError
 
     path = Path(artifact)
-    image = is_image_artifact(path)
+    image = artifact_task(path) == "image"
     if (path / "model.onnx").is_file():
         if image:
             return ImagePredictor.from_onnx(path, batch_size=batch_size, spin=spin)

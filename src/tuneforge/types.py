@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -93,3 +93,19 @@ class Prediction:
             "score": round(self.score, 6),
             "top_k": [{"label": n, "score": round(s, 6)} for n, s in self.top_k],
         }
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Anything that turns inputs into class probabilities over ``labels``: texts for a text
+    model, images (arrays, paths or file bytes) for an image model. ``task`` names which (see
+    :mod:`tuneforge.tasks`). Evaluation, parity, compression and serving all take one."""
+
+    task: str
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def predict_proba(self, inputs: Sequence[Any]) -> Any: ...
+
+    def predict(self, inputs: Sequence[Any], top_k: int = 1) -> list[Prediction]: ...

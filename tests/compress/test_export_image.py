@@ -11,7 +11,9 @@ import pytest
 from tuneforge.compress import check_parity
 from tuneforge.errors import ModelError
 from tuneforge.predict import ImagePredictor, load_predictor
-from tuneforge.recipes.release import ParityError, compress_run, export_run, variant_gate
+from tuneforge.recipes.compress import compress_run
+from tuneforge.recipes.export import ParityError, export_run
+from tuneforge.recipes.registry import variant_gate
 from tuneforge.store import RunDir
 
 from ..tiny_images import LABELS, bar_images, train_tiny_cnn, write_image_run
@@ -29,7 +31,7 @@ def runs(tmp_path_factory):
 
 
 def _test_pixels(runs) -> list[np.ndarray]:
-    from tuneforge.data.images import load_image_split
+    from tuneforge.data.image_splits import load_image_split
 
     return [e.pixels for e in load_image_split(runs / "img" / "data" / "test.npz")]
 
@@ -103,13 +105,13 @@ def test_parity_gate_refuses_an_export_that_does_not_reproduce_the_model(
     ParityError and is recorded as failed, so it cannot be promoted without --force."""
     import shutil
 
-    import tuneforge.recipes.release as release
+    import tuneforge.compress.export as exporters
     from tuneforge.compress.export import export_onnx
     from tuneforge.models.cnn import save_cnn
 
     shutil.copytree(runs / "img", tmp_path / "runs" / "broken")
     other = save_cnn(train_tiny_cnn(bar_images(40, seed=5), steps=1), tmp_path / "other")
-    monkeypatch.setattr(release, "export_onnx", lambda model_dir, out: export_onnx(other, out))
+    monkeypatch.setattr(exporters, "export_onnx", lambda model_dir, out: export_onnx(other, out))
     with pytest.raises(ParityError, match="does not reproduce"):
         export_run("broken", tmp_path / "runs", "onnx")
     run = RunDir(tmp_path / "runs" / "broken")
@@ -120,7 +122,7 @@ def test_parity_gate_refuses_an_export_that_does_not_reproduce_the_model(
 def test_parity_check_compares_images_not_texts(runs):
     """check_parity feeds a run's image examples to both predictors: the trained model against
     itself agrees exactly; against a differently trained model it fails the exact gate."""
-    from tuneforge.data.images import load_image_split
+    from tuneforge.data.image_splits import load_image_split
 
     samples = load_image_split(runs / "img" / "data" / "test.npz")
     reference = load_predictor(runs / "img" / "artifacts" / "model")
@@ -193,3 +195,15 @@ def test_peak_memory_probe_loads_an_image_model(runs):
     from tuneforge.compress.tradeoff import peak_rss_mb
 
     assert peak_rss_mb(runs / "img" / "artifacts" / "model") > 10
+
+
+def test_peak_memory_is_the_probe_process_own_not_its_parent(runs):
+    """Each variant's peak memory is measured in a process that starts small: a parent that
+    has touched 1.5 GB does not lend its high-water mark to the probe (getrusage's ru_maxrss
+    survives fork+exec on Linux, so every later variant reported the largest earlier peak)."""
+    from tuneforge.compress.tradeoff import peak_rss_mb
+
+    ballast = np.ones(1536 * 1024 * 1024 // 8)  # 1.5 GB, every page touched
+    small = peak_rss_mb(runs / "img" / "artifacts" / "model")
+    assert 10 < small < 1000, small
+    del ballast

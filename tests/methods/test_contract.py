@@ -19,8 +19,9 @@ from tuneforge.config import MethodConfig, ModelConfig, TrainConfig
 from tuneforge.errors import ConfigError
 from tuneforge.methods import METHODS, apply_method, save_trained
 from tuneforge.models import load_model, load_trained
+from tuneforge.models.tokens import encode
 from tuneforge.train import fit, planned_updates
-from tuneforge.train.batching import collate, encode
+from tuneforge.train.batching import collate
 from tuneforge.types import DatasetSplits, Example, LabelMap
 
 from ..conftest import make_rows

@@ -12,7 +12,7 @@ from tuneforge.errors import ConfigError
 from tuneforge.monitor.drift import Profile
 from tuneforge.monitor.predlog import PredictionLog, read_predictions
 from tuneforge.monitor.rules import AlertState, load_rules, parse_duration
-from tuneforge.recipes.monitoring import evaluate_rules, window_stats
+from tuneforge.recipes.monitor import evaluate_rules, window_stats
 from tuneforge.store import RunStore
 from tuneforge.types import Prediction
 

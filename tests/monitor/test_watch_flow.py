@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from tuneforge.monitor.predlog import PredictionLog
 from tuneforge.monitor.rules import AlertState, load_rules
 from tuneforge.predict import load_predictor
-from tuneforge.recipes.monitoring import evaluate_rules, monitored_model, open_store
+from tuneforge.recipes.monitor import evaluate_rules, monitored_model
 from tuneforge.serve import create_app
+from tuneforge.store import open_store
 
 from ..conftest import train_tiny_run
 

@@ -216,8 +216,8 @@ def test_prediction_log_keeps_a_hash_of_the_image_bytes(predictor, pngs, tmp_pat
 def test_serve_loads_an_image_run_and_its_onnx_variant(tmp_path, pngs):
     """What ``tuneforge serve RUN [--variant onnx-fp32]`` loads for an image run: the trained
     CNN or its ONNX export, reported as an image model, and both classify uploads alike."""
-    from tuneforge.recipes.release import export_run
-    from tuneforge.recipes.serving import load_served_model
+    from tuneforge.recipes.export import export_run
+    from tuneforge.recipes.serve import load_served_model
 
     from ..tiny_images import write_image_run
 

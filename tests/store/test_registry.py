@@ -53,8 +53,11 @@ def test_unknown_name_or_stage_is_a_clear_error(registry):
     with pytest.raises(RunError, match="no production version"):
         registry.rollback("known", "production")
     # Refused alike on both backends (PostgreSQL enforces the column's length, SQLite would not).
-    with pytest.raises(RunError, match="1 to 128 characters, got 129"):
+    with pytest.raises(RunError, match="at most 128 characters"):
         registry.promote("x" * 129, "r", "model", "/a", "staging")
+    for bad in ("../../outside", "a@b", " ", "two\nlines", "", ".hidden"):
+        with pytest.raises(RunError, match="not allowed"):
+            registry.promote(bad, "r", "model", "/a", "staging")
     assert registry.names() == ["known"]
 
 

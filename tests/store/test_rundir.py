@@ -147,10 +147,12 @@ def test_unknown_run_in_an_empty_runs_dir_says_there_are_none(tmp_path):
 
 
 def test_named_run_ids_are_validated():
-    """Letters, digits, '-', '_', '.' up to 64 characters pass; other names say what is allowed."""
+    """The name rule: letters, digits, '-', '_', '.' up to 128 characters, starting with a letter
+    or digit, pass; other names say what is allowed."""
     assert new_run_id("my-run_1.2") == "my-run_1.2"
-    assert new_run_id("a" * 64) == "a" * 64
-    for bad in ("../escape", "a/b", "has space", "..", "ü", "a" * 65, ""):
+    assert new_run_id("a" * 128) == "a" * 128
+    bad_names = ("../escape", "a/b", "has space", "..", ".hidden", "-flag", "a@b", "ü", "a\nb")
+    for bad in (*bad_names, "a" * 129, ""):
         with pytest.raises(RunError, match="letters, digits"):
             new_run_id(bad)
 

@@ -21,7 +21,7 @@ import torch
 
 from ..errors import ModelError
 from ..models import load_trained
-from ..predict import is_image_artifact
+from ..predict import artifact_task
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -56,7 +56,7 @@ def export_hf(model_dir: Path, out_dir: Path) -> Path:
 
 def export_torch_bf16(model_dir: Path, out_dir: Path) -> Path:
     """The same model with bf16 weights: half the size, AMX matrix multiplies on this CPU class."""
-    if is_image_artifact(model_dir):
+    if artifact_task(model_dir) == "image":
         # The image predictor runs in fp32 (a bf16 copy would only round its weights), and an
         # image model's size and speed gain comes from onnx-int8 instead.
         raise ModelError(
@@ -133,7 +133,7 @@ def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], di
 def export_onnx(model_dir: Path, out_dir: Path) -> Path:
     """``out_dir/model.onnx`` (fp32, one file) with the tokenizer (or the image metadata) and
     labels beside it; dynamic batch axis, and dynamic sequence axis for text."""
-    build = _image_graph if is_image_artifact(model_dir) else _text_graph
+    build = _image_graph if artifact_task(model_dir) == "image" else _text_graph
     wrapper, sample, input_names, dynamic_shapes = build(model_dir)
     wrapper.eval()  # the exporter restores the wrapper's mode: eval, or dropout stays on
     out_dir.mkdir(parents=True, exist_ok=True)

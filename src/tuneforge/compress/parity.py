@@ -7,8 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..predict import Predictor
-from ..types import Example, ImageExample
+from ..types import Example, ImageExample, Predictor
 
 # Exports that should be numerically the same model (HF copy, ONNX fp32).
 EXACT_MIN_AGREEMENT = 0.999
@@ -17,7 +16,7 @@ EXACT_MAX_PROB_DIFF = 1e-3
 
 def model_inputs(samples: Sequence[Example | ImageExample]) -> list:
     """What a predictor takes for each example: its text, or its pixels (decoded if lazy)."""
-    from ..data.images import pixels_of
+    from ..data.image_files import pixels_of
 
     return [e.text if isinstance(e, Example) else pixels_of(e) for e in samples]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from ..predict import is_image_artifact
+from ..predict import artifact_task
 from .export import copy_tokenizer_and_meta
 
 
@@ -37,7 +37,7 @@ def quantize_int8_dynamic(onnx_dir: Path, out_dir: Path) -> Path:
     # nearly all of a compact CNN's weights, while dynamic ConvInteger has no fast CPU kernel:
     # on MNIST-5k (default CNN) quantising Conv as well cut throughput from 6100 to 1100
     # images/s for 0.06 MB less, at the same accuracy (95.8%).
-    op_types = ["MatMul"] if is_image_artifact(onnx_dir) else None
+    op_types = ["MatMul"] if artifact_task(onnx_dir) == "image" else None
     quantize_dynamic(
         str(source),
         str(target),
@@ -111,7 +111,7 @@ def _calibration_reader(onnx_dir: Path, calibration: Sequence):
     import json
 
     meta = json.loads((onnx_dir / "tuneforge.json").read_text(encoding="utf-8"))
-    if is_image_artifact(onnx_dir):
+    if artifact_task(onnx_dir) == "image":
         from ..data.image_features import ImageFeaturizer
 
         # Convolutions and the dense head carry almost all of a CNN's compute; ReLU and

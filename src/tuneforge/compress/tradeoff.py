@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluate.metrics import accuracy_and_macro_f1
-from ..predict import Predictor, load_predictor
-from ..types import Example, ImageExample
+from ..predict import load_predictor
+from ..types import Example, ImageExample, Predictor
 from .parity import model_inputs
 
 
@@ -44,15 +44,17 @@ def artifact_size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
+# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent across
+# fork+exec, so every variant measured after a large one reported the large one's peak.
+# VmHWM belongs to the new process image and starts small.
 _RSS_PROBE = """
-import resource, sys
-import numpy as np
+import sys
 from tuneforge.predict import load_predictor
+from tuneforge.tasks import open_task
 p = load_predictor(sys.argv[1])
-f = getattr(p, "featurizer", None)  # image models take one blank image of their input size
-sample = np.zeros((f.height, f.width, f.channels), np.uint8) if f else "warm up the runtime"
-p.predict_proba([sample])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+p.predict_proba([open_task(p).warmup_input(p)])
+with open("/proc/self/status", encoding="ascii") as status:
+    print(next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024)
 """
 
 

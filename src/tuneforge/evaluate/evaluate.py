@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
-from ..predict import Predictor
-from ..types import Example, ImageExample
+from ..types import Example, ImageExample, Predictor
 from .metrics import classification_metrics, confused_pairs, expected_calibration_error
 
 WRONG_SHOWN = 24  # most confidently wrong images kept for the report's grid
@@ -52,7 +51,7 @@ def describe(example: Example | ImageExample) -> str:
         return example.text
     from pathlib import Path
 
-    from ..data.images import IMAGE_SUFFIXES
+    from ..data.image_files import IMAGE_SUFFIXES
 
     if Path(example.source).suffix.lower() in IMAGE_SUFFIXES:
         return example.source

@@ -5,7 +5,7 @@ peft adapter and train only the adapter and the classification head (``modules_t
 reloaded adapter never comes back with a random head.
 """
 
-from .registry import (
+from .table import (
     METHODS,
     Method,
     apply_method,

@@ -18,7 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -139,6 +139,7 @@ class ImageClassifierModel:
     on_update: Any = None  # called after every optimizer step, like ClassifierModel's
     meta: dict = field(default_factory=dict)
     pretrained: bool = False
+    task: ClassVar[str] = "image"
 
 
 def build_cnn(featurizer: Any, labels: LabelMap, **options: Any) -> ImageClassifierModel:
@@ -199,3 +200,56 @@ def load_cnn(model_dir: str | Path) -> ImageClassifierModel:
         )
     model.eval()
     return ImageClassifierModel(model, featurizer, labels, path)
+
+
+def parse_size(text: str | None) -> tuple[tuple[int, int] | None, int | None]:
+    """``"28x28"`` → ((28, 28), None); ``"32x32x3"`` → ((32, 32), 3); None → (None, None)."""
+    if not text:
+        return None, None
+    from ..data.image_sources import parse_shape
+    from ..errors import ConfigError, DataError
+
+    try:
+        h, w, c = parse_shape(text)
+    except DataError as exc:
+        raise ConfigError(f"image.size: {exc.message}") from None
+    return (h, w), (c if text.lower().count("x") == 2 else None)
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"32,64"`` → (32, 64): the CNN's filters per stage."""
+    from ..errors import ConfigError
+
+    try:
+        widths = tuple(int(p) for p in str(text).split(",") if p.strip())
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise ConfigError(
+            f"image.widths must be positive integers separated by commas, got '{text}'.",
+            hint="Example: image.widths=32,64 (two stages of 32 and 64 filters).",
+        )
+    return widths
+
+
+def image_featurizer(train: list, image: Any):
+    """Input shape and normalisation from the training images only (``image``: an
+    ImageConfig), with the run's augmentation (random rotation, shift and scale; never flips)
+    for training batches."""
+    from ..data.image_features import Augmentation, ImageFeaturizer
+
+    size, channels = parse_size(image.size)
+    augmentation = Augmentation() if image.augment else None
+    return ImageFeaturizer.fit(train, size=size, channels=channels, augmentation=augmentation)
+
+
+def build_image_model(featurizer: Any, labels: LabelMap, image: Any) -> ImageClassifierModel:
+    """A fresh compact CNN for the featurizer's input shape and ``labels``, sized by the
+    ImageConfig ``image``; CNNConfig refuses a network too deep for the images."""
+    return build_cnn(
+        featurizer,
+        labels,
+        widths=parse_widths(image.widths),
+        hidden=image.hidden,
+        dropout=image.dropout,
+    )

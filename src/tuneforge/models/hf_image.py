@@ -31,10 +31,10 @@ from ..types import LabelMap
 from .cnn import CONFIG_FILE as CNN_CONFIG_FILE
 from .cnn import META_FILE, ImageClassifierModel, load_cnn, save_cnn
 from .load import (
-    _quiet_transformers,
     check_model_dir,
     head_config,
     peft_on_base,
+    quiet_transformers,
     resolve_model_dir,
     save_pretrained_with_labels,
 )
@@ -124,7 +124,7 @@ def _per_channel(values: Any, channels: int, what: str) -> tuple[float, ...]:
 def load_processor(model_dir: str | Path) -> Any:
     """The directory's image processor (PIL backend: torchvision does not install beside our
     torch build), or a ModelError naming the directory."""
-    transformers = _quiet_transformers()
+    transformers = quiet_transformers()
     try:
         return transformers.AutoImageProcessor.from_pretrained(
             model_dir, local_files_only=True, backend="pil"
@@ -169,7 +169,7 @@ def processor_featurizer(model_dir: str | Path, augmentation: Any = None) -> Any
 def load_pretrained_image(cfg: ModelConfig, labels: LabelMap, featurizer: Any):
     """The pretrained model with a fresh head for ``labels`` (``ignore_mismatched_sizes``: the
     old head's shape differs), and the run's dropout where the architecture has one."""
-    transformers = _quiet_transformers()
+    transformers = quiet_transformers()
     path = resolve_image_model_dir(cfg.name)
     try:
         model = transformers.AutoModelForImageClassification.from_pretrained(
@@ -255,7 +255,7 @@ def load_trained_image(model_dir: str | Path) -> ImageClassifierModel:
 
 
 def _load_dir(path: Path):
-    transformers = _quiet_transformers()
+    transformers = quiet_transformers()
     try:
         return transformers.AutoModelForImageClassification.from_pretrained(
             path, local_files_only=True

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..config import ModelConfig
 from ..errors import ModelError
@@ -34,6 +34,7 @@ class ClassifierModel:
     max_length: int = 128
     method: str = "full"  # the fine-tuning method that wrapped ``model`` (methods.METHODS)
     on_update: Callable[[int], None] | None = None  # called after every optimizer step
+    task: ClassVar[str] = "text"
 
 
 def default_model_dir() -> Path:
@@ -103,7 +104,7 @@ def resolve_model_dir(name: str | Path) -> Path:
     return path.resolve()
 
 
-def _quiet_transformers():
+def quiet_transformers():
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -113,13 +114,13 @@ def _quiet_transformers():
 
 def load_tokenizer(model_dir: str | Path):
     """The tokenizer saved in a local model directory (never fetched from a hub)."""
-    return _quiet_transformers().AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    return quiet_transformers().AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
 
 
 def head_config(path: Path, cfg: ModelConfig, labels: LabelMap):
     """The directory's config with the run's dropout and a head sized and named for ``labels``
     (text and image models alike; architectures without a key simply lack that dropout)."""
-    config = _quiet_transformers().AutoConfig.from_pretrained(path, local_files_only=True)
+    config = quiet_transformers().AutoConfig.from_pretrained(path, local_files_only=True)
     for key in _HIDDEN_DROPOUT_KEYS:
         if hasattr(config, key):
             setattr(config, key, cfg.hidden_dropout)
@@ -136,7 +137,7 @@ def head_config(path: Path, cfg: ModelConfig, labels: LabelMap):
 
 def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
     """Load a pretrained encoder from a local directory with a fresh head for ``labels``."""
-    transformers = _quiet_transformers()
+    transformers = quiet_transformers()
     path = resolve_model_dir(cfg.name)
     try:
         config = head_config(path, cfg, labels)
@@ -159,7 +160,7 @@ def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
 def load_trained(model_dir: str | Path, max_length: int | None = None) -> ClassifierModel:
     """Load a fine-tuned classifier saved by tuneforge: a plain model directory, or an adapter
     directory (``adapter_config.json``) that is put back on its base model with its head."""
-    transformers = _quiet_transformers()
+    transformers = quiet_transformers()
     path = Path(model_dir)
     if (path / "adapter_config.json").is_file():
         return _load_adapter(path, max_length)
@@ -188,7 +189,7 @@ def peft_on_base(path: Path, base_dir: Path, auto_class: str, labels: LabelMap, 
     adapter's ``modules_to_save``."""
     import peft
 
-    transformers = _quiet_transformers()
+    transformers = quiet_transformers()
     try:
         base = getattr(transformers, auto_class).from_pretrained(
             base_dir,

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ..store import RunDir
 from .markup import CSS, Raw, escape, num, table
 from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
 from .wrong_images import wrong_images_section
@@ -231,17 +232,18 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
     content without editing this module; the title is escaped, the HTML is trusted as given.
     """
     run_dir = Path(run_dir)
+    rd = RunDir(run_dir)
     notes: list[str] = []
-    status = _read(run_dir / "status.json", notes, json.loads)
+    status = _read(rd.status_path, notes, json.loads)
     status = status if isinstance(status, dict) else {}
-    ev = _read(run_dir / "eval.json", notes, json.loads)
-    tradeoff = _read(run_dir / "tradeoff.json", notes, json.loads)
-    config = _read(run_dir / "config.yaml", notes, yaml.safe_load)
-    records = _read_records(run_dir / "metrics.jsonl")
+    ev = _read(rd.eval_path, notes, json.loads)
+    tradeoff = _read(rd.tradeoff_path, notes, json.loads)
+    config = _read(rd.config_path, notes, yaml.safe_load)
+    records = _read_records(rd.metrics_path)
     if not status:
-        notes.append("No status.json: run metadata is unknown.")
-    if not (run_dir / "eval.json").is_file():
-        notes.append("No evaluation (eval.json): the run did not reach the test set.")
+        notes.append(f"No {rd.status_path.name}: run metadata is unknown.")
+    if not rd.eval_path.is_file():
+        notes.append(f"No evaluation ({rd.eval_path.name}): the run did not reach the test set.")
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
     if isinstance(ev, dict) and ev:
@@ -272,6 +274,6 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         f"<title>tuneforge run {title}</title><style>{CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
-    out = run_dir / "report.html"
+    out = rd.report_path
     out.write_text(page, encoding="utf-8")
     return out

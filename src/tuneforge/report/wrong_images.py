@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..store import RunDir
+from ..tasks.image import ImageTask
 from .markup import data_uri, escape
 
 THUMB_PX = 96  # displayed size; small inputs are scaled up without smoothing
@@ -47,11 +49,12 @@ def wrong_images_section(run_dir: Path, ev: dict) -> str:
     if not wrong:
         return head + "<p class='note'>No test image was misclassified.</p>"
     split = str(ev.get("split", "test"))
-    path = Path(run_dir) / "data" / f"{split}.npz"
+    path = RunDir(run_dir).split_path(split, ImageTask.split_suffix)
     try:
         pixels = _load_pixels(path)
     except (OSError, ValueError, KeyError) as exc:
-        return head + f"<p class='note'>Not shown: data/{escape(split)}.npz ({escape(exc)}).</p>"
+        shown = f"{path.parent.name}/{path.name}"
+        return head + f"<p class='note'>Not shown: {escape(shown)} ({escape(exc)}).</p>"
     cells = []
     for w in wrong:
         index = w.get("index")

@@ -15,8 +15,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .._version import __version__
-from ..predict import Predictor
-from . import image_inputs, routes
+from ..tasks import open_task
+from ..types import Predictor
+from . import routes
 from .batcher import MicroBatcher
 from .metrics import ServerMetrics
 from .middleware import GuardAndCount
@@ -45,7 +46,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the batcher, warm the model up (one-time costs, not a user's), then the log."""
     serving: Serving = app.state.serving
     await serving.batcher.start()
-    await serving.batcher.submit(image_inputs.warmup_inputs(serving.predictor))
+    predictor = serving.predictor
+    await serving.batcher.submit([open_task(predictor).warmup_input(predictor)])
     serving.ready = True
     if serving.monitor is not None:
         await serving.monitor.start()
@@ -74,7 +76,7 @@ def serving_state(
     monitor: PredictionMonitor | None,
 ) -> Serving:
     """The state one app's routes share, with its batcher sized from ``settings``."""
-    image = image_inputs.is_image_model(predictor)
+    image = open_task(predictor).name == "image"
     metrics = ServerMetrics()
     batcher = MicroBatcher(
         predictor.predict_proba,

@@ -56,21 +56,6 @@ MULTIPART_SCHEMA = {
 }
 
 
-def is_image_model(predictor) -> bool:
-    """Whether the served predictor takes images (it carries an image featurizer)."""
-    from ..predict import ImagePredictor
-
-    return isinstance(predictor, ImagePredictor)
-
-
-def warmup_inputs(predictor) -> list:
-    """One input of the right kind to warm the runtime up before the first user arrives."""
-    if is_image_model(predictor):
-        f = predictor.featurizer
-        return [np.zeros((f.height, f.width, f.channels), dtype=np.uint8)]
-    return ["warm up"]
-
-
 def _encoded_limit(max_bytes: int) -> int:
     """Longest base64 text that can decode to at most ``max_bytes`` bytes."""
     return 4 * ((max_bytes + 2) // 3)
@@ -186,7 +171,7 @@ def _decode_one(
 ) -> tuple[np.ndarray, int]:
     from PIL import Image
 
-    from ..data.images import decode_image
+    from ..data.image_files import decode_image
 
     if not data:
         raise Rejected(422, f"{label} is empty")

@@ -32,7 +32,7 @@ class ServeSettings:
     max_image_pixels: int = 4096 * 4096
 
     def __post_init__(self) -> None:
-        from ..data.images import MAX_PIXELS
+        from ..data.image_files import MAX_PIXELS
 
         if self.overlong not in ("reject", "truncate"):
             raise ConfigError(f"overlong must be reject or truncate, got '{self.overlong}'.")

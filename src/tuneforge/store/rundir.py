@@ -1,8 +1,11 @@
 """Run directories: the files a run hands to later stages, written so a kill never corrupts them.
 
-``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json, report.html,
-artifacts/model/ and checkpoints/. JSON files are replaced atomically; metrics.jsonl is
-append-only and read tolerantly, because a training process can be killed at any byte.
+``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json (and
+eval-<data>.json per ``tuneforge evaluate``), profile.json, parity.json, tradeoff.json,
+report.html, data/<split>.jsonl|npz, artifacts/<variant>/ (artifacts/model: the trained model)
+and checkpoints/. :class:`RunDir` is the only place these names are joined. JSON files are
+replaced atomically; metrics.jsonl is append-only and read tolerantly, because a training
+process can be killed at any byte.
 """
 
 from __future__ import annotations
@@ -10,15 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import secrets
 from pathlib import Path
 from typing import Any
 
 from ..errors import RunError
+from .names import check_name, is_valid_name, path_under
 
-# Must start with a letter or digit: that rules out ".", ".." and names that look like flags.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MARKERS = ("status.json", "config.yaml")
 
 
@@ -34,14 +35,24 @@ def new_run_id(name: str | None) -> str:
     started in the same second apart.
     """
     if name is not None:
-        if not _NAME.fullmatch(name):
-            raise RunError(
-                f"Run name '{name}' is not allowed: use only letters, digits, '-', '_' and '.', "
-                "at most 64 characters, starting with a letter or digit."
-            )
-        return name
+        return check_name(name, "run name")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return f"run-{stamp}-{secrets.token_hex(2)}"
+
+
+def artifact_parity_path(artifact_dir: Path | str) -> Path:
+    """An exported artifact carries its own parity record beside the model."""
+    return Path(artifact_dir) / "parity.json"
+
+
+def study_dir(runs_dir: Path | str, study: str) -> Path:
+    """``<runs_dir>/studies/<study>``: an Optuna study's summary and report."""
+    return path_under(Path(runs_dir), "studies", check_name(study, "study name"))
+
+
+def monitor_state_path(runs_dir: Path | str, model: str) -> Path:
+    """``<runs_dir>/monitor/<model>-alerts.json``: when each alert rule of a model last fired."""
+    return path_under(Path(runs_dir), "monitor", f"{check_name(model, 'model name')}-alerts.json")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -105,17 +116,80 @@ class RunDir:
         return self.path / "report.html"
 
     @property
+    def profile_path(self) -> Path:
+        """Held-out prediction statistics that monitoring compares live traffic with."""
+        return self.path / "profile.json"
+
+    @property
+    def parity_path(self) -> Path:
+        """Every variant's parity against the trained model, keyed by variant."""
+        return artifact_parity_path(self.path)
+
+    @property
+    def tradeoff_path(self) -> Path:
+        return self.path / "tradeoff.json"
+
+    def eval_file_path(self, data_file: str | Path) -> Path:
+        """Where ``tuneforge evaluate --data FILE`` writes: eval-<stem before a dot>.json."""
+        return self.path / f"eval-{Path(data_file).name.split('.')[0]}.json"
+
+    @property
+    def data_dir(self) -> Path:
+        """The exact examples of each split, kept for parity, calibration and compression."""
+        return self.path / "data"
+
+    def split_path(self, split: str, suffix: str) -> Path:
+        """``data/<split><suffix>``: ``.jsonl`` for texts, ``.npz`` for images."""
+        return self.data_dir / f"{split}{suffix}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.path / "artifacts"
+
+    def variant_dir(self, variant: str) -> Path:
+        """``artifacts/<variant>``; the trained model itself is the variant ``model``."""
+        return self.artifacts_dir / variant
+
+    @property
     def model_dir(self) -> Path:
-        return self.path / "artifacts" / "model"
+        return self.variant_dir("model")
 
     @property
     def adapter_dir(self) -> Path:
         """The peft adapter with its classification head (adapter methods only)."""
-        return self.path / "artifacts" / "adapter"
+        return self.variant_dir("adapter")
+
+    def saved_model_dir(self) -> Path:
+        """The saved model (a plain model directory, the adapter itself for methods that cannot
+        merge, or a saved image CNN), or a clear error when the run has none."""
+        markers = ("config.json", "adapter_config.json", "cnn_config.json")
+        if not any((self.model_dir / name).is_file() for name in markers):
+            state = self.status().get("state", "unknown")
+            raise RunError(
+                f"Run '{self.run_id}' has no saved model in {self.model_dir} (state: {state}).",
+                hint="Pick a succeeded run (tuneforge runs list), or resume this one with "
+                "--resume.",
+            )
+        return self.model_dir
+
+    def read_config_section(self, section: str) -> dict:
+        """One section of config.yaml as a mapping ({} when it cannot be read)."""
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(self.config_path.read_text(encoding="utf-8")).get(section)
+        except (OSError, AttributeError, yaml.YAMLError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
 
     @property
     def checkpoint_dir(self) -> Path:
         return self.path / "checkpoints"
+
+    def remove_checkpoints(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 
     @classmethod
     def create(cls, runs_dir: Path | str, run_id: str) -> RunDir:
@@ -133,7 +207,7 @@ class RunDir:
 
     def status(self) -> dict:
         """status.json, or ``{}`` before the first update."""
-        return self.read_json("status.json") or {}
+        return self.read_json(self.status_path.name) or {}
 
     def update_status(self, **fields: Any) -> dict:
         """Merge ``fields`` into status.json atomically; returns the new status.
@@ -156,6 +230,13 @@ class RunDir:
                     line = b"\n" + line
             fh.write(line)
             fh.flush()
+
+    def keep_metrics_until(self, step: int) -> None:
+        """Drop the records after ``step`` (a resumed run replays the steps after its
+        checkpoint)."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in kept)
+        atomic_write_text(self.metrics_path, lines)
 
     def read_metrics(self) -> list[dict]:
         """All complete records; a line cut short by a kill is skipped."""
@@ -228,7 +309,7 @@ def resolve_run(ref: str, runs_dir: Path | str) -> RunDir:
     """
     runs_dir = Path(runs_dir)
     by_id = runs_dir / ref
-    if _NAME.fullmatch(ref) and _is_run_dir(by_id):
+    if is_valid_name(ref) and _is_run_dir(by_id):
         return RunDir(by_id)
     by_path = Path(ref).expanduser()
     if _is_run_dir(by_path):

@@ -74,6 +74,7 @@ class TextFeaturizer:
 
 
 def featurizer_for(cm: Any) -> Featurizer:
-    """The model's own featurizer when it has one (images), else text through its tokenizer."""
-    own = getattr(cm, "featurizer", None)
-    return own if own is not None else TextFeaturizer(cm.tokenizer, cm.max_length)
+    """An image model's own featurizer, else text through the model's tokenizer."""
+    if getattr(cm, "task", "text") == "image":
+        return cm.featurizer
+    return TextFeaturizer(cm.tokenizer, cm.max_length)

@@ -20,8 +20,8 @@ _AUTO_EPOCHS = {"text": (8, 100_000), "image": (20, 200_000)}
 
 
 def task_of(cm: Any) -> str:
-    """``image`` for a model that brings its own image featurizer, else ``text``."""
-    return "image" if getattr(cm, "featurizer", None) is not None else "text"
+    """The task a model declares (``ClassifierModel.task``); ``text`` for bare test doubles."""
+    return getattr(cm, "task", "text")
 
 
 def is_pretrained(cm: Any) -> bool:

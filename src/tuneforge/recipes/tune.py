@@ -1,6 +1,6 @@
-"""sweep: a hyperparameter search whose every trial is a normal tuneforge run.
+"""tune: a hyperparameter search whose every trial is a normal tuneforge run.
 
-Each trial draws values from the search space, trains through ``run_finetune`` (so it is
+Each trial draws values from the search space, trains through ``run_train`` (so it is
 evaluated, reported and recorded in the store), reports its validation macro-F1 after every
 evaluation, and is pruned — recorded as a ``pruned`` run — when it falls below the median of
 earlier trials at the same point. The study, a summary and a search report are kept under
@@ -17,8 +17,22 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import RunPruned
+from ..store import study_dir
 from ..tune import Param, TuneConfig, TuneResult, open_study, summarize
-from .finetune import run_finetune
+from .train import run_train
+
+
+def searched_space(
+    space: tuple[Param, ...], overrides: list[str], log: Callable[[str], None]
+) -> tuple[Param, ...]:
+    """The space without the keys the user fixed with ``key=value``: a fixed key stays fixed
+    in every trial (said once), instead of being overwritten by a sampled value."""
+    fixed = {pair.split("=", 1)[0].strip() for pair in overrides if "=" in pair}
+    kept = tuple(p for p in space if p.key not in fixed)
+    dropped = [p.key for p in space if p.key in fixed]
+    if dropped:
+        log(f"not searched (fixed on the command line): {', '.join(dropped)}")
+    return kept
 
 
 def _step(record: dict) -> int:
@@ -43,6 +57,7 @@ def run_search(
     import optuna
 
     load_config(base=base, overrides=overrides)  # a bad base config fails before any trial
+    space = searched_space(space, overrides, log)
     study = open_study(cfg)
 
     def objective(trial: optuna.Trial) -> float:
@@ -62,7 +77,7 @@ def run_search(
 
         trial.set_user_attr("run_id", run_cfg.name)
         try:
-            result = run_finetune(
+            result = run_train(
                 run_cfg, progress=False, log=lambda m: None, on_validation=on_validation
             )
         except RunPruned as exc:
@@ -84,10 +99,10 @@ def run_search(
         gc_after_trial=True,
     )
     summary = summarize(study)
-    folder = Path(load_config(base=base, overrides=overrides).runs_dir) / "studies" / cfg.study
+    folder = study_dir(Path(load_config(base=base, overrides=overrides).runs_dir), cfg.study)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "study.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
-    from ..report.search import write_search_report
+    from ..report.tune import write_search_report
 
     write_search_report(folder / "report.html", summary, _importances(study))
     return summary

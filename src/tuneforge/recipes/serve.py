@@ -13,7 +13,7 @@ from ..errors import TuneforgeError
 from ..predict import Predictor, load_predictor
 from ..serve import ServeSettings, check_binding, create_app
 from ..serve.app import quiet_garbage_collector
-from .use import resolve_model
+from ..store import RunDir, open_store, resolve_model
 
 CONFIG_ENV = "TUNEFORGE_SERVE_CONFIG"
 
@@ -24,7 +24,7 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
     if (
         artifact_dir.is_dir()
         and (artifact_dir / "tuneforge.json").is_file()
-        and not (artifact_dir / "status.json").is_file()
+        and not RunDir(artifact_dir).status_path.is_file()
     ):
         return load_predictor(artifact_dir, spin=False), {
             "name": artifact_dir.name,
@@ -33,13 +33,13 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
         }
     run, artifact = resolve_model(ref, runs_dir)
     if variant and variant != "model":
-        artifact = run.path / "artifacts" / variant
+        artifact = run.variant_dir(variant)
         if not artifact.is_dir():
             raise TuneforgeError(
                 f"Run '{run.run_id}' has no variant '{variant}'.",
                 hint="Build it with 'tuneforge export' or 'tuneforge compress'.",
             )
-    ev = run.read_json("eval.json") or {}
+    ev = run.read_json(run.eval_path.name) or {}
     name, _, stage = ref.partition("@")
     info = {
         "name": name if stage else run.run_id,
@@ -70,10 +70,9 @@ def app_from_env():
 
 def prediction_log(runs_dir: Path, info: dict, log_inputs: bool):
     from ..monitor.predlog import PredictionLog
-    from ..store import RunStore, default_store_url
 
     return PredictionLog(
-        RunStore(default_store_url(runs_dir)),
+        open_store(runs_dir),
         info["name"],
         info.get("version"),
         log_inputs=log_inputs,
@@ -127,7 +126,7 @@ def serve(
             }
         )
         uvicorn.run(
-            "tuneforge.recipes.serving:app_from_env",
+            "tuneforge.recipes.serve:app_from_env",
             factory=True,
             host=settings.host,
             port=settings.port,

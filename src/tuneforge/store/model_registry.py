@@ -17,9 +17,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..errors import RunError
 from .db import Base, RunStore, UTCDateTime
+from .names import NAME_MAX, STAGES, check_name
 
-STAGES = ("staging", "production")
-_NAME_LENGTH = 128  # the column's length: PostgreSQL refuses longer, SQLite would store it
+_NAME_LENGTH = NAME_MAX  # the column's length: PostgreSQL refuses longer, SQLite would store it
 
 
 class ModelVersionRow(Base):
@@ -82,9 +82,9 @@ def _check_stage(stage: str) -> None:
 
 
 def _check_name(name: str) -> None:
-    """One refusal on every backend (SQLite ignores a VARCHAR's length, PostgreSQL does not)."""
-    if not name or len(name) > _NAME_LENGTH:
-        raise RunError(f"Model name must be 1 to {_NAME_LENGTH} characters, got {len(name)}.")
+    """The name rule, so a model name is safe in paths and ``NAME@stage`` references; also one
+    refusal on every backend (SQLite ignores a VARCHAR's length, PostgreSQL does not)."""
+    check_name(name, "model name")
 
 
 def _lock_name(session: Session, name: str) -> None:

@@ -15,10 +15,11 @@ import yaml
 from PIL import Image
 
 from tuneforge.cli import main
-from tuneforge.data.images import load_image_split
+from tuneforge.data.image_splits import load_image_split
 from tuneforge.errors import ConfigError, ModelError
 from tuneforge.predict import ImagePredictor, load_predictor
-from tuneforge.recipes.release import export_run, variant_gate
+from tuneforge.recipes.export import export_run
+from tuneforge.recipes.registry import variant_gate
 from tuneforge.store import RunDir
 
 from ..conftest import SHAPES, write_shapes
@@ -214,7 +215,7 @@ def test_wrong_model_directories_fail_before_a_run_exists(tmp_path, tiny_model_d
     ModelError (the CLI exits 1 naming the directory); --method prefix and image.size are
     ConfigErrors (exit 2). No run directory is left behind."""
     from tuneforge.config import load_config
-    from tuneforge.recipes.finetune import run_finetune
+    from tuneforge.recipes.train import run_train
 
     data = write_shapes(tmp_path / "shapes", n_per_label=4)
     runs = tmp_path / "runs"
@@ -224,12 +225,12 @@ def test_wrong_model_directories_fail_before_a_run_exists(tmp_path, tiny_model_d
         return load_config(overrides=[*base, *extra])
 
     with pytest.raises(ModelError, match="not an image classifier"):
-        run_finetune(config(tiny_model_dir), progress=False)
+        run_train(config(tiny_model_dir), progress=False)
     with pytest.raises(ModelError, match="no config.json"):
-        run_finetune(config(data), progress=False)
+        run_train(config(data), progress=False)
     with pytest.raises(ConfigError, match="prefix"):
-        run_finetune(config(tiny_vit_dir, "method.name=prefix"), progress=False)
+        run_train(config(tiny_vit_dir, "method.name=prefix"), progress=False)
     with pytest.raises(ConfigError, match="image.size"):
-        run_finetune(config(tiny_vit_dir, "image.size=32x32"), progress=False)
+        run_train(config(tiny_vit_dir, "image.size=32x32"), progress=False)
     assert _train(data, runs, tiny_model_dir, "bad") == 1
     assert not (runs / "bad").exists()

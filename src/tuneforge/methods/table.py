@@ -198,7 +198,7 @@ def apply_method(cm: ClassifierModel, cfg: MethodConfig, total_updates: int) -> 
     method = get_method(cfg.name)
     if method.peft_config is None:
         return cm
-    check_fits_images(cfg.name, is_image_model(cm.model))
+    check_fits_images(cfg.name, cm.task == "image")
     if cfg.r < 1:
         raise ConfigError(f"method.r must be at least 1, got {cfg.r}.")
     import peft
@@ -240,7 +240,7 @@ def save_trained(cm: ClassifierModel, model_dir: Path, adapter_dir: Path) -> Non
 def _writers(cm) -> tuple[Callable, Callable]:
     """How to save a model and write its metadata: text (tokenizer, max length) or image
     (processor config, featurizer shape and normalisation)."""
-    if getattr(cm, "featurizer", None) is not None:
+    if cm.task == "image":
         from ..models.hf_image import save_image_model, write_image_meta
 
         return save_image_model, write_image_meta

@@ -1,4 +1,4 @@
-"""Image runs: the same run_finetune as texts, from a folder or an IDX file to a complete run."""
+"""Image runs: the same run_train as texts, from a folder or an IDX file to a complete run."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import yaml
 from PIL import Image
 
 from tuneforge.config import TRAIN_DEFAULTS, load_config
-from tuneforge.data.images import load_image_split
+from tuneforge.data.image_splits import load_image_split
 from tuneforge.predict import ImagePredictor, load_predictor
-from tuneforge.recipes.finetune import run_finetune
+from tuneforge.recipes.train import run_train
 
 from ..conftest import SHAPES, TINY_IMAGE_TRAIN, shape_image, write_shapes
 
@@ -45,7 +45,7 @@ def test_image_folder_run_is_complete(shapes_with_mislabelled_test, runs_dir):
     whose grid shows the mislabelled test image first."""
     train, test = shapes_with_mislabelled_test
     cfg = _config(runs_dir, "shapes", f"data.train_file={train}", f"data.test_file={test}")
-    result = run_finetune(cfg, progress=False)
+    result = run_train(cfg, progress=False)
     run = runs_dir / "shapes"
     assert result.run_dir == run
 
@@ -110,7 +110,7 @@ def test_idx_files_are_detected_as_images(tmp_path, runs_dir):
     _idx(tmp_path / "train-images-idx3-ubyte.gz", images)
     _idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
     cfg = _config(runs_dir, "idx", f"data.train_file={tmp_path / 'train-images-idx3-ubyte.gz'}")
-    result = run_finetune(cfg, progress=False)
+    result = run_train(cfg, progress=False)
     assert result.eval.metrics["labels"] == ["0", "1", "2"]
     assert result.eval.accuracy >= 0.6
     assert yaml.safe_load((result.run_dir / "config.yaml").read_text())["data"]["task"] == "image"
@@ -121,19 +121,19 @@ def test_failed_image_run_resumes_to_the_same_result(tmp_path, runs_dir):
     an uninterrupted run ends (augmentation and batch order replay per epoch)."""
     data = write_shapes(tmp_path / "shapes", n_per_label=12)
     options = (f"data.train_file={data}", "train.epochs=3")
-    straight = run_finetune(_config(runs_dir, "straight", *options), progress=False)
+    straight = run_train(_config(runs_dir, "straight", *options), progress=False)
 
     def crash(record: dict) -> None:
         if record["epoch"] >= 2:
             raise RuntimeError("simulated crash")
 
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_finetune(_config(runs_dir, "crashed", *options), progress=False, on_validation=crash)
+        run_train(_config(runs_dir, "crashed", *options), progress=False, on_validation=crash)
     crashed = runs_dir / "crashed"
     assert json.loads((crashed / "status.json").read_text())["state"] == "failed"
     assert (crashed / "checkpoints").is_dir()
 
-    resumed = run_finetune(
+    resumed = run_train(
         load_config(overrides=[f"runs_dir={runs_dir}"]), resume="crashed", progress=False
     )
     assert resumed.train.resumed_from_epoch == 1
@@ -153,5 +153,5 @@ def test_too_small_images_for_the_cnn_fail_before_a_run_exists(tmp_path, runs_di
             Image.new("L", (4, 4), value).save(root / label / f"{i}.png")
     cfg = _config(runs_dir, "small", f"data.train_file={root}", "image.widths=4,4,4")
     with pytest.raises(ModelError, match="too small"):
-        run_finetune(cfg, progress=False)
+        run_train(cfg, progress=False)
     assert not (runs_dir / "small").exists()

@@ -1,4 +1,4 @@
-"""Tables printed by the CLI (rich), kept apart so the CLI stays a thin dispatch table."""
+"""Tables printed by the CLI (rich), kept apart from the commands: layout apart from logic."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .types import Prediction
+from ..types import Prediction
 
 # Piped output (CI logs, files) gets a fixed wide layout instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -60,7 +60,7 @@ def short_model_name(model_dir: str | None) -> str:
     """'default' for the packaged model, else the model directory's name."""
     if not model_dir:
         return ""
-    from .models import default_model_dir
+    from ..models import default_model_dir
 
     path = Path(model_dir)
     return "default" if path.resolve() == default_model_dir().resolve() else path.name
@@ -144,7 +144,7 @@ def versions_table(name: str, versions) -> Table:
 
 
 def tradeoff_table(data: dict) -> Table:
-    from .compress.tradeoff import TRADEOFF_COLUMNS, tradeoff_rows
+    from ..compress.tradeoff import TRADEOFF_COLUMNS, tradeoff_rows
 
     table = Table(title=f"compression trade-off on {data['measured_on']}")
     for col in TRADEOFF_COLUMNS:

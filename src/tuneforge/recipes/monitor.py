@@ -12,15 +12,14 @@ import numpy as np
 from ..monitor.drift import Profile, drift
 from ..monitor.predlog import read_predictions
 from ..monitor.rules import AlertState, Rule, deliver
-from ..store import RunStore, default_store_url
-from .use import resolve_model
+from ..store import RunStore, monitor_state_path, open_store, resolve_model
 
 
 def monitored_model(ref: str, runs_dir: Path) -> tuple[str, Profile | None]:
     """The name predictions are logged under, and the run's reference profile if it has one."""
     run, _ = resolve_model(ref, runs_dir)
     name = ref.split("@", 1)[0] if "@" in ref else run.run_id
-    data = run.read_json("profile.json")
+    data = run.read_json(run.profile_path.name)
     return name, Profile.from_dict(data) if data else None
 
 
@@ -116,5 +115,45 @@ def watch(store, model, reference, rules, sinks, state, interval_s: float, log=p
         time.sleep(interval_s)
 
 
-def open_store(runs_dir: Path) -> RunStore:
-    return RunStore(default_store_url(runs_dir))
+def parse_moment(at: str | None) -> dt.datetime:
+    """``--at`` (an ISO time, UTC when it names no zone) or now."""
+    now = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.timezone.utc)
+    return now if now.tzinfo is not None else now.replace(tzinfo=dt.timezone.utc)
+
+
+def run_monitor(
+    ref: str,
+    runs_dir: Path,
+    *,
+    window: str = "1h",
+    at: str | None = None,
+    html: str | None = None,
+    rules_file: str | None = None,
+    watch_interval_s: float | None = None,
+    show_stats=None,
+    log=print,
+) -> tuple[dict, list[dict]]:
+    """Statistics of the last ``window`` (ending ``at``, default now), optionally the page
+    ``html``, then the alert rules of ``rules_file`` — once, or every ``watch_interval_s``
+    seconds until interrupted. ``show_stats`` sees the statistics as soon as they are known.
+    Returns the statistics and the alerts that fired."""
+    from ..monitor.page import write_monitor_page
+    from ..monitor.rules import load_rules, parse_duration
+
+    store = open_store(runs_dir)
+    name, reference = monitored_model(ref, runs_dir)
+    now = parse_moment(at)
+    start = now - parse_duration(window)
+    stats = window_stats(store, name, reference, start, now)
+    if show_stats is not None:
+        show_stats(stats)
+    if html:
+        write_monitor_page(Path(html), name, series(store, name, reference, start, now))
+        log(f"written: {html}")
+    if not rules_file:
+        return stats, []
+    rules, sinks = load_rules(rules_file)
+    state = AlertState(monitor_state_path(runs_dir, name))
+    if watch_interval_s is not None:
+        watch(store, name, reference, rules, sinks, state, watch_interval_s, log=log)
+    return stats, evaluate_rules(store, name, reference, rules, sinks, state, now)

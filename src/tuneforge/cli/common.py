@@ -1,0 +1,71 @@
+"""What several commands share: the sub-parser with its example, and the flags of runs
+folders, table columns and image sources. Choice lists come from the registries."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_command(sub, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    """A sub-command whose ``--help`` ends with an example."""
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_group(sub, name: str, help_text: str, dest: str):
+    """A command group (``data``, ``registry``, ``runs``) holding sub-commands."""
+    return sub.add_parser(name, help=help_text).add_subparsers(dest=dest, required=True)
+
+
+def add_runs_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", help="where runs live (default: $TUNEFORGE_RUNS_DIR or ./runs)")
+
+
+def runs_dir(args: argparse.Namespace) -> Path:
+    from ..store import default_runs_dir
+
+    return default_runs_dir(args.runs_dir)
+
+
+def add_format(p: argparse.ArgumentParser, help_text: str | None = "override format") -> None:
+    from ..data import TABLE_FORMATS
+
+    p.add_argument("--format", choices=TABLE_FORMATS, help=help_text)
+
+
+def add_columns(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-column", help="column with the text (default: detected)")
+    p.add_argument("--label-column", help="column with the label (default: detected)")
+    add_format(p)
+
+
+def add_image_source(p: argparse.ArgumentParser, task: bool = True) -> None:
+    """Flags of image sources (folders, path tables, IDX files, CSVs of pixel values)."""
+    if task:
+        from ..config import TASKS
+
+        p.add_argument(
+            "--task",
+            choices=TASKS,
+            help="texts or images (default auto: a folder, IDX file, pixel CSV or image-path "
+            "table is images)",
+        )
+    p.add_argument("--image-column", help="tables of image paths: the path column (detected)")
+    p.add_argument(
+        "--image-shape", metavar="HxW[xC]", help="marks a CSV of pixel values, e.g. 28x28"
+    )
+    p.add_argument("--labels-file", help="IDX images: the labels file (default: guessed)")
+
+
+def source_options(args: argparse.Namespace) -> dict:
+    """The column and image-source flags, named as DataConfig and the tasks name them."""
+    names = ("text_column", "label_column", "format", "image_column", "image_shape")
+    options = {name: getattr(args, name, None) for name in names}
+    options["labels_file"] = getattr(args, "labels_file", None)
+    return options

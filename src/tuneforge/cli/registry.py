@@ -1,0 +1,81 @@
+"""``tuneforge registry``: named model versions with stages."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_command, add_group, add_runs_dir, runs_dir
+
+EXAMPLE = (
+    "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
+    "--stage production   |   tuneforge predict intents@production 'hello'"
+)
+
+
+def register(sub) -> None:
+    from ..store import STAGES
+
+    reg = add_group(sub, "registry", "named model versions with stages", "registry_command")
+    p = add_command(reg, "list", "List registered models and their versions.", EXAMPLE)
+    add_runs_dir(p)
+    p.set_defaults(func=run_list)
+    p = add_command(reg, "promote", "Register RUN[:VARIANT] as a new version in a stage.", EXAMPLE)
+    p.add_argument("ref", metavar="RUN[:VARIANT]")
+    p.add_argument("--name", required=True)
+    p.add_argument("--stage", required=True, choices=STAGES)
+    p.add_argument("--force", action="store_true", help="promote despite a failed parity gate")
+    add_runs_dir(p)
+    p.set_defaults(func=run_promote)
+    p = add_command(
+        reg, "rollback", "Give a stage back to the version that held it before.", EXAMPLE
+    )
+    p.add_argument("name")
+    p.add_argument("--stage", required=True, choices=STAGES)
+    add_runs_dir(p)
+    p.set_defaults(func=run_rollback)
+    p = add_command(reg, "show", "Show every version of a model.", EXAMPLE)
+    p.add_argument("name")
+    add_runs_dir(p)
+    p.set_defaults(func=run_show)
+
+
+def _print_versions(found: dict) -> None:
+    from .tables import out, versions_table
+
+    if not found:
+        out.print("no registered models yet")
+    for name, versions in found.items():
+        out.print(versions_table(name, versions))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..recipes.registry import versions
+
+    _print_versions(versions(runs_dir(args)))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from ..recipes.registry import versions
+
+    _print_versions(versions(runs_dir(args), args.name))
+    return 0
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    from ..recipes.registry import promote
+    from .tables import out
+
+    v = promote(args.ref, runs_dir(args), args.name, args.stage, force=args.force)
+    forced = " (forced)" if v.forced else ""
+    out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from ..recipes.registry import rollback
+    from .tables import out
+
+    v = rollback(runs_dir(args), args.name, args.stage)
+    out.print(f"{v.name}@{v.stage} is now v{v.version} ({v.run_id}:{v.variant})")
+    return 0

@@ -1,0 +1,74 @@
+"""``tuneforge serve``: a model over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_command, add_runs_dir, runs_dir
+
+EXAMPLE = "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000"
+
+
+def register(sub) -> None:
+    p = add_command(
+        sub,
+        "serve",
+        "Serve a model over HTTP with micro-batching, limits, auth, "
+        "health checks and Prometheus metrics.",
+        EXAMPLE,
+    )
+    p.add_argument("model", help="run id, run dir, NAME@stage or artifact directory")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--variant", help="artifact variant of the run (e.g. onnx-int8-dynamic)")
+    p.add_argument("--max-batch-size", type=int, default=32)
+    p.add_argument("--max-wait-ms", type=float, default=5.0)
+    p.add_argument("--max-inputs", type=int, default=256)
+    p.add_argument("--max-chars", type=int, default=5000)
+    p.add_argument("--max-body-bytes", type=int, default=1_000_000, help="per request")
+    p.add_argument("--max-image-bytes", type=int, default=1_000_000, help="per image file")
+    p.add_argument(
+        "--max-image-pixels", type=int, default=4096 * 4096, help="per image, from its header"
+    )
+    p.add_argument("--overlong", choices=["reject", "truncate"], default="reject")
+    p.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
+    p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
+    p.add_argument(
+        "--log-inputs",
+        action="store_true",
+        help="also store the input texts (default: only their hash and length)",
+    )
+    add_runs_dir(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..recipes.serve import serve
+    from ..serve import ServeSettings, load_token
+
+    settings = ServeSettings(
+        host=args.host,
+        port=args.port,
+        max_batch_size=args.max_batch_size,
+        max_wait_ms=args.max_wait_ms,
+        max_inputs=args.max_inputs,
+        max_chars=args.max_chars,
+        max_body_bytes=args.max_body_bytes,
+        max_image_bytes=args.max_image_bytes,
+        max_image_pixels=args.max_image_pixels,
+        overlong=args.overlong,
+        request_timeout_s=args.timeout,
+        token=load_token(args.token_file),
+        workers=args.workers,
+    )
+    serve(
+        args.model,
+        runs_dir(args),
+        args.variant,
+        settings,
+        log_predictions=not args.no_log,
+        log_inputs=args.log_inputs,
+    )
+    return 0

@@ -1,0 +1,143 @@
+"""``tuneforge train``: fine-tune a classifier; ``tuneforge tune`` shares its run flags.
+
+Settings rank defaults < ``--config FILE`` < flags < ``key=value`` overrides: a flag the user
+typed beats a config file that spells out every key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..errors import TuneforgeError
+from .common import add_columns, add_command, add_image_source, add_runs_dir
+
+EXAMPLE = (
+    "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4\n"
+    "  tuneforge train digits/ --task image --name digits-v1\n"
+    "  tuneforge train train-images-idx3-ubyte.gz --name mnist   |   "
+    "tuneforge train pixels.csv --image-shape 28x28"
+)
+
+
+def add_run_flags(p: argparse.ArgumentParser, file_help: str, *, optional_file: bool) -> None:
+    """The data, model and method flags of a run (``train`` and ``tune``)."""
+    from ..methods import METHODS
+
+    p.add_argument("train_file", nargs="?" if optional_file else None, help=file_help)
+    p.add_argument("--val", help="validation data (default: a stratified split of TRAIN_FILE)")
+    p.add_argument("--test", help="test data (default: a stratified split of TRAIN_FILE)")
+    add_columns(p)
+    add_image_source(p)
+    p.add_argument(
+        "--model",
+        help="'default' or a local Hugging Face model directory (images: default is the "
+        "compact CNN; DIR an image-classification model such as ViT or ConvNeXt)",
+    )
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        help="fine-tuning method (default full; adapters via peft, head always trained)",
+    )
+
+
+def register(sub) -> None:
+    p = add_command(sub, "train", "Fine-tune a classifier on labelled texts or images.", EXAMPLE)
+    add_run_flags(
+        p,
+        "CSV/TSV/JSONL/Parquet with text and label, or images: a folder "
+        "(ROOT/<label>/*.png), an IDX file, a table of image paths, a pixel CSV",
+        optional_file=True,
+    )
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--max-length", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"])
+    p.add_argument(
+        "--nproc",
+        type=int,
+        help="train on N processes with PyTorch DDP (runs itself under torchrun)",
+    )
+    p.add_argument("--name", help="run id to use (default: generated)")
+    p.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
+    p.add_argument("--config", help="YAML config (see configs/); flags and key=value beat it")
+    p.add_argument("--no-progress", action="store_true", help="no progress output")
+    add_runs_dir(p)
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
+    p.set_defaults(func=run)
+
+
+def _put(tree: dict, flags: dict) -> dict:
+    for (section, key), value in flags.items():
+        if value is not None:
+            tree.setdefault(section, {})[key] = value
+    return tree
+
+
+def run_flags(args: argparse.Namespace) -> dict:
+    """The config keys the user set with the flags that ``train`` and ``tune`` share; only
+    flags actually given appear, so each beats a ``--config`` file's value."""
+    tree: dict = {"runs_dir": args.runs_dir} if args.runs_dir else {}
+    return _put(
+        tree,
+        {
+            ("data", "train_file"): args.train_file,
+            ("data", "val_file"): args.val,
+            ("data", "test_file"): args.test,
+            ("data", "task"): args.task,
+            ("data", "text_column"): args.text_column,
+            ("data", "label_column"): args.label_column,
+            ("data", "image_column"): args.image_column,
+            ("data", "image_shape"): args.image_shape,
+            ("data", "labels_file"): args.labels_file,
+            ("data", "format"): args.format,
+            ("model", "name"): args.model,
+            ("data", "seed"): args.seed,
+            ("train", "seed"): args.seed,
+            ("method", "name"): args.method,
+        },
+    )
+
+
+def train_config(args: argparse.Namespace):
+    """The run config of ``tuneforge train ARGS``: defaults < --config < flags < key=value."""
+    from ..config import load_config
+    from ..store import default_runs_dir
+
+    flags = _put(
+        run_flags(args),
+        {
+            ("model", "max_length"): args.max_length,
+            ("train", "epochs"): args.epochs,
+            ("train", "batch_size"): args.batch_size,
+            ("train", "lr"): args.lr,
+            ("train", "precision"): args.precision,
+        },
+    )
+    if args.name:
+        flags["name"] = args.name
+    defaults = {"runs_dir": str(default_runs_dir(None))}
+    return load_config(args.config, args.overrides, base=defaults, flags=flags)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..recipes.train import run_train
+    from ..store import RunDir
+    from .tables import metrics_table, out
+
+    if args.nproc is not None and args.nproc > 1 and "LOCAL_RANK" not in os.environ:
+        from ..train.distributed import relaunch_with_torchrun
+
+        return relaunch_with_torchrun(args.argv, args.nproc)
+    if not args.resume and not args.train_file and not args.config:
+        raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
+    result = run_train(train_config(args), resume=args.resume, progress=not args.no_progress)
+    if result is None:  # a helper rank of a torchrun job: rank 0 reports the run
+        return 0
+    out.print(f"run id:  {result.run_id}")
+    out.print(f"run dir: {result.run_dir}")
+    out.print(metrics_table(f"{result.eval.split} metrics", result.eval.to_dict()))
+    out.print(f"report:  {RunDir(result.run_dir).report_path}")
+    return 0

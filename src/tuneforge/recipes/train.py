@@ -1,0 +1,209 @@
+"""train: data → run directory with a trained, evaluated, reported, saved model.
+
+Texts and images go through the same steps; what differs (reading the data, building, saving
+and loading the model, the baseline, the monitoring profile, the kept splits) is the task's
+(:mod:`tuneforge.tasks`). Everything that can be checked (model directory, data, columns,
+labels, image shapes) is checked before the run directory is created, so bad input never leaves
+a half-made run behind; from then on :func:`tuneforge.store.record_run` records the outcome.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..config import RunConfig, dump_config, load_config, to_dict
+from ..errors import RunError
+from ..evaluate import EvalReport, evaluate
+from ..store import RunDir, RunRecorder, RunStore, default_store_url, new_run_id, resolve_run
+from ..tasks import TASKS, Task, open_task, task_name
+from ..train import TrainResult, fit
+from ..train.defaults import resolve_train
+from ..train.distributed import init_distributed, shutdown
+from ..train.precision import resolve_device, resolve_precision
+from ..train.seed import set_seed
+from ..train.sinks import MetricSink, fan_out
+
+
+@dataclass
+class TrainRunResult:
+    run_id: str
+    run_dir: Path
+    eval: EvalReport
+    train: TrainResult
+
+
+def run_train(
+    cfg: RunConfig,
+    *,
+    resume: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    on_validation: MetricSink | None = None,
+) -> TrainRunResult | None:
+    """Train, evaluate, report and save; the run is recorded in the store whatever happens.
+
+    ``on_validation`` sees every validation record (a search uses it to prune weak trials by
+    raising :class:`RunPruned`; the run is then recorded as ``pruned``). Under ``torchrun``
+    every process trains its shard of each batch; rank 0 alone writes the run, and the other
+    ranks return None.
+    """
+    dist = init_distributed()
+    previous = _previous_run(resume, Path(cfg.runs_dir))
+    if previous is not None:
+        cfg = replace(load_config(previous.config_path), runs_dir=cfg.runs_dir)
+    task = open_task(resolved_config(cfg))
+    data = task.load_data()
+    if not dist.is_main:
+        _help_train(task, data, previous)
+        return None
+    for warning in task.warnings(data):
+        log(warning)
+    rd = previous or _new_run_dir(task.cfg)
+    recorder = RunRecorder(rd, RunStore(default_store_url(Path(cfg.runs_dir))))
+    _start(recorder, task, data, resume=previous is not None, log=log)
+    with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
+        result, report = _train_and_evaluate(
+            task, data, rd, recorder, previous is not None, progress, log, on_validation
+        )
+    return TrainRunResult(rd.run_id, rd.path, report, result)
+
+
+def resolved_config(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with its task and training defaults resolved — once per run; config.yaml states
+    what the run trained with (learning rate, batch size, ...)."""
+    name = task_name(cfg.data)
+    pretrained = TASKS[name].starts_pretrained(cfg)
+    train = resolve_train(cfg.train, name, cfg.method.name, pretrained)
+    return replace(cfg, data=replace(cfg.data, task=name), train=train)
+
+
+def _previous_run(resume: str | None, runs_dir: Path) -> RunDir | None:
+    if not resume:
+        return None
+    previous = resolve_run(resume, runs_dir)
+    if previous.status().get("state") == "succeeded":
+        raise RunError(f"Run '{previous.run_id}' already succeeded; there is nothing to resume.")
+    return previous
+
+
+def _new_run_dir(cfg: RunConfig) -> RunDir:
+    rd = RunDir.create(Path(cfg.runs_dir), new_run_id(cfg.name))
+    dump_config(cfg, rd.config_path)
+    return rd
+
+
+def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log) -> None:
+    cfg = task.cfg
+    precision = resolve_precision(cfg.train.precision, resolve_device())
+    recorder.start(
+        to_dict(cfg),
+        name=cfg.name or recorder.run_id,
+        resume=resume,
+        data_fingerprint=data.fingerprint,
+        data_source=data.source,
+        seed=cfg.train.seed,
+        precision=precision,
+        model_dir=task.model_ref,
+        task=task.name,
+        n_train=len(data.train),
+        n_val=len(data.val),
+        n_test=len(data.test),
+    )
+    task.save_splits(recorder.rd, data)
+    log(
+        f"run {recorder.run_id}: {len(data.train)} train / {len(data.val)} val / "
+        f"{len(data.test)} test, {len(data.labels)} labels, {precision}"
+    )
+
+
+def _train_and_evaluate(
+    task: Task,
+    data,
+    rd: RunDir,
+    recorder: RunRecorder,
+    resume: bool,
+    progress: bool,
+    log,
+    on_validation: MetricSink | None,
+) -> tuple[TrainResult, EvalReport]:
+    def validation_only(record: dict) -> None:
+        if on_validation is not None and record["split"] == "val":
+            on_validation(record)
+
+    def on_resume(step: int) -> None:
+        log(f"resuming {recorder.run_id} from its checkpoint at step {step}")
+        recorder.rewind(step)
+
+    set_seed(task.cfg.train.seed)
+    cm = task.build_model(data)
+    result = fit(
+        cm,
+        data,
+        task.cfg.train,
+        checkpoint_dir=rd.checkpoint_dir,
+        resume=resume,
+        on_metrics=fan_out([recorder.log_metrics, validation_only]),
+        on_resume=on_resume,
+        progress=progress,
+    )
+    shutdown()  # no collective follows: the other ranks may leave
+    task.save_model(cm, rd)
+    report = _evaluate_saved(task, data, rd, recorder, result)
+    recorder.succeeded(
+        train_seconds=round(result.train_seconds, 2),
+        examples_per_s=round(result.examples_per_s, 1),
+        best_epoch=result.best_epoch,
+        best_step=result.best_step,
+        epochs_run=result.epochs_run,
+        stopped_early=result.stopped_early,
+        frozen_layers=result.frozen_layers,
+    )
+    rd.remove_checkpoints()  # resume is only for unfinished runs
+    return result, report
+
+
+def _evaluate_saved(task: Task, data, rd: RunDir, recorder: RunRecorder, result) -> EvalReport:
+    """Evaluate the saved artifact, not the in-memory model: it is what users will load."""
+    predictor = task.predictor(rd)
+    test, split = (data.test, "test") if data.test else (data.val, "val")
+    report = evaluate(predictor, test, split=split, source=data.source.get(split, split))
+    report.baseline = task.baseline(data.train, test)
+    rd.write_json(rd.eval_path.name, report.to_dict())
+    rd.write_json(rd.profile_path.name, task.profile(predictor, test, report.probs).to_dict())
+    recorder.store.log_metrics(
+        recorder.run_id,
+        step=result.global_step,
+        epoch=float(result.epochs_run),
+        split=split,
+        metrics={"accuracy": report.accuracy, "macro_f1": report.macro_f1},
+    )
+    return report
+
+
+def _help_train(task: Task, data, previous: RunDir | None) -> None:
+    """A non-zero rank of a distributed run: trains on its shards and writes nothing."""
+    set_seed(task.cfg.train.seed)
+    cm = task.build_model(data)
+    try:
+        fit(
+            cm,
+            data,
+            task.cfg.train,
+            checkpoint_dir=previous.checkpoint_dir if previous is not None else None,
+            resume=previous is not None,
+            progress=False,
+        )
+    finally:
+        shutdown()
+
+
+def _write_report_safely(rd: RunDir, log: Callable[[str], None]) -> None:
+    from ..report import write_report
+
+    try:
+        write_report(rd.path)
+    except Exception as exc:  # the report must never hide the run's own outcome
+        log(f"warning: could not write {rd.report_path}: {exc}")

@@ -1,0 +1,111 @@
+"""What every task offers; :class:`~tuneforge.tasks.text.TextTask` and
+:class:`~tuneforge.tasks.image.ImageTask` fill it in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..config import RunConfig
+from ..errors import ConfigError, ModelError
+from ..store import RunDir
+from ..types import DatasetSplits, Predictor
+
+
+class Task:
+    """One kind of run. Constructed with a RunConfig to train, without one to use a finished
+    run (read its data and inputs, keep and reload its splits, check variants)."""
+
+    name: ClassVar[str] = ""
+    split_suffix: ClassVar[str] = ""  # how the run keeps its splits: data/<split><suffix>
+    input_noun: ClassVar[str] = ""  # what `predict` takes, for messages and output columns
+
+    def __init__(self, cfg: RunConfig | None = None) -> None:
+        self._cfg = cfg
+
+    @property
+    def cfg(self) -> RunConfig:
+        if self._cfg is None:
+            raise ConfigError(f"The {self.name} task was opened without a run config.")
+        return self._cfg
+
+    @staticmethod
+    def starts_pretrained(cfg: RunConfig) -> bool:
+        """Whether a run of this task with ``cfg`` fine-tunes pretrained weights (and so takes
+        the pretrained schedule of :mod:`tuneforge.train.defaults`)."""
+        return True
+
+    # -- release variants -------------------------------------------------------------------
+    def supports_variant(self, variant: Any) -> bool:
+        """Whether a release variant (a row of :data:`tuneforge.compress.variants.VARIANTS`)
+        exists for this task's models."""
+        return True
+
+    def check_variants(self, names: Sequence[str], run_id: str) -> None:
+        """Refuse variants that do not exist for this task, naming them and the alternatives."""
+        from ..compress.variants import VARIANTS
+
+        missing = [n for n in names if n in VARIANTS and not self.supports_variant(VARIANTS[n])]
+        if missing:
+            usable = [n for n, v in VARIANTS.items() if self.supports_variant(v)]
+            raise ModelError(
+                f"Run '{run_id}' is an {self.name} run: {', '.join(missing)} exist for text "
+                "(transformer) models only.",
+                hint=f"For {self.name} models use {', '.join(usable)}; or leave out --variants "
+                f"to build every variant an {self.name} model has.",
+            )
+
+    # -- training (need cfg) ----------------------------------------------------------------
+    model_ref: str = ""
+
+    def load_data(self) -> DatasetSplits:
+        raise NotImplementedError
+
+    def warnings(self, data: DatasetSplits) -> list[str]:
+        return []
+
+    def build_model(self, data: DatasetSplits) -> Any:
+        raise NotImplementedError
+
+    def save_model(self, cm: Any, rd: RunDir) -> None:
+        from ..methods import save_trained
+
+        save_trained(cm, rd.model_dir, rd.adapter_dir)
+
+    def predictor(self, rd: RunDir) -> Predictor:
+        from ..predict import load_predictor
+
+        return load_predictor(rd.model_dir)
+
+    def baseline(self, train: list, test: list) -> dict:
+        raise NotImplementedError
+
+    def profile(self, predictor: Predictor, examples: list, probs: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    # -- a run's kept splits ----------------------------------------------------------------
+    def save_splits(self, rd: RunDir, data: DatasetSplits) -> None:
+        rd.data_dir.mkdir(exist_ok=True)
+        for split in ("train", "val", "test"):
+            self.save_split(rd.split_path(split, self.split_suffix), getattr(data, split))
+
+    def save_split(self, path: Any, examples: list) -> None:
+        raise NotImplementedError
+
+    def load_split(self, path: Any) -> list:
+        raise NotImplementedError
+
+    def warmup_input(self, predictor: Predictor) -> Any:
+        """One input of this task's kind, to warm a runtime up before the first user arrives."""
+        raise NotImplementedError
+
+    # -- using a finished model -------------------------------------------------------------
+    def labelled(self, data_file: str, labels: Sequence[str], options: dict) -> list:
+        """Labelled examples of ``data_file`` for evaluation, refusing labels the model lacks."""
+        raise NotImplementedError
+
+    def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
+        """What to predict: ``given`` plus what ``input_file`` holds."""
+        raise NotImplementedError

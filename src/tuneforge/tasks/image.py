@@ -1,0 +1,188 @@
+"""Images: tuneforge's compact CNN trained from scratch (``model.name: default``), or a local
+Hugging Face image classifier (``model.name: DIR``) fine-tuned with any method that fits image
+models, its inputs prepared as its own image processor states."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import RunConfig
+from ..errors import ConfigError
+from ..types import DatasetSplits, ImageExample
+from .base import Task
+
+COMPACT_CNN = "compact-cnn"  # what the store and status.json record as an image run's model
+_CNN_NAMES = ("default", COMPACT_CNN)
+# Above this many pixels per channel the pixel baseline runs on thumbnails: a logistic
+# regression on 224×224×3 inputs would hold gigabytes of features and learn nothing more.
+_BASELINE_MAX_PIXELS = 64 * 64
+_BASELINE_SIDE = 32
+
+
+class ImageTask(Task):
+    name = "image"
+    split_suffix = ".npz"
+    input_noun = "image"
+
+    @staticmethod
+    def starts_pretrained(cfg: RunConfig) -> bool:
+        """A Hugging Face image model (``--model DIR``) fine-tunes from pretrained weights; the
+        compact CNN trains from scratch."""
+        return cfg.model.name not in _CNN_NAMES
+
+    def __init__(self, cfg: RunConfig | None = None) -> None:
+        super().__init__(cfg)
+        self.featurizer: Any = None
+        self.model_ref = COMPACT_CNN
+        self.pretrained = cfg is not None and self.starts_pretrained(cfg)
+        if self.pretrained:
+            from ..models.hf_image import resolve_image_model_dir
+
+            if cfg.image.size:
+                raise ConfigError(
+                    f"image.size={cfg.image.size} sets the compact CNN's input size; the "
+                    f"model in '{cfg.model.name}' takes the size its image processor states.",
+                    hint="Drop image.size when fine-tuning a Hugging Face image model.",
+                )
+            self.model_ref = str(resolve_image_model_dir(cfg.model.name))
+
+    def supports_variant(self, variant: Any) -> bool:
+        return bool(variant.images)
+
+    def load_data(self) -> DatasetSplits:
+        """Images and splits, then the input shape and normalisation: the model's processor
+        config for a pretrained model, else the training split's; a CNN too deep for the
+        images is refused here, before any run directory exists."""
+        from ..data import load_image_dataset
+
+        d = self.cfg.data
+        data = load_image_dataset(
+            d.train_file,
+            val=d.val_file,
+            test=d.test_file,
+            val_fraction=d.val_fraction,
+            test_fraction=d.test_fraction,
+            seed=d.seed,
+            image_column=d.image_column,
+            label_column=d.label_column,
+            shape=d.image_shape,
+            labels_path=d.labels_file,
+        )
+        self.featurizer = self._featurizer(data)
+        return data
+
+    def _featurizer(self, data: DatasetSplits) -> Any:
+        from ..models.cnn import CNNConfig, image_featurizer, parse_widths
+
+        image = self.cfg.image
+        if self.pretrained:
+            from ..data.image_features import Augmentation
+            from ..models.hf_image import processor_featurizer
+
+            return processor_featurizer(self.model_ref, Augmentation() if image.augment else None)
+        f = image_featurizer(data.train, image)
+        options = {"widths": parse_widths(image.widths), "hidden": image.hidden}
+        CNNConfig(f.height, f.width, f.channels, len(data.labels), dropout=image.dropout, **options)
+        return f
+
+    def warnings(self, data: DatasetSplits) -> list[str]:
+        f = self.featurizer
+        shapes = Counter(e.pixels.shape for e in data.train)
+        other = sum(n for s, n in shapes.items() if s != (f.height, f.width, f.channels))
+        if not other:
+            return []
+        return [
+            f"warning: {other} training images are not {f.height}x{f.width}x{f.channels} and "
+            "are resized/converted to it (tuneforge data check lists the sizes)."
+        ]
+
+    def build_model(self, data: DatasetSplits) -> Any:
+        from ..models.cnn import build_image_model
+
+        if not self.pretrained:
+            return build_image_model(self.featurizer, data.labels, self.cfg.image)
+        from ..methods import apply_method
+        from ..models.hf_image import load_pretrained_image
+        from ..train import planned_updates
+
+        model_cfg = replace(self.cfg.model, name=self.model_ref)
+        cm = load_pretrained_image(model_cfg, data.labels, self.featurizer)
+        updates = planned_updates(len(data.train), self.cfg.train, "image", pretrained=True)
+        return apply_method(cm, self.cfg.method, updates)
+
+    def baseline(self, train: list[ImageExample], test: list[ImageExample]) -> dict:
+        """A logistic regression on the pixels at the model's input size, or on 32×32
+        thumbnails when that size is large (a pretrained model's 224×224, say)."""
+        from ..data.image_files import pixels_of
+        from ..evaluate.baseline import pixel_baseline
+
+        f = self.featurizer
+        if f.height * f.width > _BASELINE_MAX_PIXELS:
+            f = replace(f, height=_BASELINE_SIDE, width=_BASELINE_SIDE, augmentation=None)
+
+        def flat(examples: list[ImageExample]) -> np.ndarray:
+            return np.stack([f.conform(pixels_of(e)).reshape(-1) for e in examples])
+
+        return pixel_baseline(
+            flat(train), [e.label for e in train], flat(test), [e.label for e in test]
+        )
+
+    def profile(self, predictor: Any, examples: list[ImageExample], probs: np.ndarray) -> Any:
+        """Labels and confidences on held-out images; the length is the original pixel count
+        (H×W, read from the file header for lazily loaded images), as the server logs it."""
+        from ..data.image_files import peek_shape
+        from ..monitor.drift import Profile
+
+        shapes = [
+            e.pixels.shape if isinstance(e.pixels, np.ndarray) else peek_shape(e.pixels)
+            for e in examples
+        ]
+        return Profile.from_predictions(
+            predictor.labels,
+            [predictor.labels[i] for i in probs.argmax(1)],
+            probs.max(1).tolist(),
+            [int(h * w) for h, w, *_ in shapes],
+        )
+
+    def save_split(self, path: Path, examples: list[ImageExample]) -> None:
+        """uint8 pixels at the model's input size, labels, source rows; no pickles."""
+        from ..data.image_splits import save_image_split
+
+        save_image_split(path, examples, self.featurizer)
+
+    def load_split(self, path: Path) -> list[ImageExample]:
+        from ..data.image_splits import load_image_split
+
+        return load_image_split(path)
+
+    def warmup_input(self, predictor: Any) -> np.ndarray:
+        """A blank image of the model's input size (a text would be taken for a file name)."""
+        f = predictor.featurizer
+        return np.zeros((f.height, f.width, f.channels), dtype=np.uint8)
+
+    def labelled(self, data_file: str, labels, options: dict) -> list[ImageExample]:
+        from ..data.inputs import labelled_images
+
+        return labelled_images(
+            data_file,
+            labels,
+            image_column=options.get("image_column"),
+            label_column=options.get("label_column"),
+            shape=options.get("image_shape"),
+            labels_path=options.get("labels_file"),
+        )
+
+    def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
+        from ..data.inputs import check_image_paths, read_image_inputs
+
+        paths = list(given)
+        if input_file:
+            paths += read_image_inputs(input_file, options.get("image_column"))
+        if paths:
+            check_image_paths(paths)
+        return paths

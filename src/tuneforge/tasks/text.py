@@ -1,0 +1,137 @@
+"""Texts: a local Hugging Face encoder fine-tuned in full or with a peft adapter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..store import RunDir
+from ..types import DatasetSplits, Example, Predictor
+from .base import Task
+
+
+class TextTask(Task):
+    name = "text"
+    split_suffix = ".jsonl"
+    input_noun = "text"
+    pretrained = True  # every text run fine-tunes a pretrained encoder
+
+    @cached_property
+    def model_dir(self):
+        from ..models import resolve_model_dir
+
+        return resolve_model_dir(self.cfg.model.name)
+
+    @property
+    def model_ref(self) -> str:  # type: ignore[override]
+        return str(self.model_dir)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        from ..models import load_tokenizer
+
+        return load_tokenizer(self.model_dir)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        from ..models.tokens import count_tokens
+
+        return count_tokens(self.tokenizer, texts)
+
+    def load_data(self) -> DatasetSplits:
+        from ..data import load_dataset
+
+        return load_dataset(
+            self.cfg.data, count_tokens=self.count_tokens, max_length=self.cfg.model.max_length
+        )
+
+    def warnings(self, data: DatasetSplits) -> list[str]:
+        limit = self.cfg.model.max_length
+        long_texts = sum(n > limit for n in self.count_tokens([e.text for e in data.train]))
+        if not long_texts:
+            return []
+        return [
+            f"warning: {long_texts} training texts are longer than model.max_length={limit} "
+            "tokens and will be truncated."
+        ]
+
+    def build_model(self, data: DatasetSplits) -> Any:
+        from ..methods import apply_method
+        from ..models import load_model
+        from ..train import planned_updates
+
+        cm = load_model(self.cfg.model, data.labels)
+        return apply_method(cm, self.cfg.method, planned_updates(len(data.train), self.cfg.train))
+
+    def predictor(self, rd: RunDir) -> Predictor:
+        from ..predict import TorchPredictor
+
+        return TorchPredictor.from_dir(rd.model_dir)
+
+    def baseline(self, train: list[Example], test: list[Example]) -> dict:
+        from ..evaluate import tfidf_baseline
+
+        return tfidf_baseline(train, test)
+
+    def profile(self, predictor: Any, examples: list[Example], probs: np.ndarray) -> Any:
+        """How the model's predictions look on held-out data: the baseline monitoring compares
+        live traffic with (labels, confidences, lengths in characters, unknown-token rate)."""
+        from ..monitor.drift import Profile
+
+        texts = [e.text for e in examples]
+        tokenizer = predictor.cm.tokenizer
+        ids = tokenizer(texts, truncation=True, max_length=predictor.cm.max_length)["input_ids"]
+        total = sum(len(x) for x in ids) or 1
+        unk = (
+            sum(x.count(tokenizer.unk_token_id) for x in ids)
+            if tokenizer.unk_token_id is not None
+            else 0
+        )
+        return Profile.from_predictions(
+            predictor.labels,
+            [predictor.labels[i] for i in probs.argmax(1)],
+            probs.max(1).tolist(),
+            [len(t) for t in texts],
+            unknown_token_rate=unk / total,
+        )
+
+    def save_split(self, path: Any, examples: list[Example]) -> None:
+        """One JSON line per example: later stages (parity, calibration, compression) measure
+        on what this run was trained and tested on, even if the source files change."""
+        path.write_text(
+            "".join(
+                json.dumps({"text": e.text, "label": e.label, "row": e.row}, ensure_ascii=False)
+                + "\n"
+                for e in examples
+            ),
+            encoding="utf-8",
+        )
+
+    def load_split(self, path: Any) -> list[Example]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line]
+        return [Example(r["text"], r["label"], r.get("row", i + 1)) for i, r in enumerate(rows)]
+
+    def warmup_input(self, predictor: Predictor) -> str:
+        return "warm up"
+
+    def labelled(self, data_file: str, labels: Sequence[str], options: dict) -> list[Example]:
+        from ..data.inputs import labelled_examples
+
+        return labelled_examples(
+            data_file,
+            labels,
+            options.get("text_column"),
+            options.get("label_column"),
+            options.get("format"),
+        )
+
+    def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
+        from ..data.inputs import read_texts
+
+        if not input_file:
+            return list(given)
+        return [*given, *read_texts(input_file, options.get("text_column"), options.get("format"))]
