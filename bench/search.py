@@ -29,7 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from common import print_table, shared_csv  # noqa: E402
 
-from tuneforge.recipes.tune import run_search  # noqa: E402
+from tuneforge.recipes.tune import run_tune  # noqa: E402
 from tuneforge.store import default_store_url  # noqa: E402
 from tuneforge.tune import TuneConfig, default_space  # noqa: E402
 
@@ -55,7 +55,7 @@ def one_study(prune: bool, args, train_file: Path, runs_dir: Path) -> dict:
         seed=args.seed,
     )
     start = time.perf_counter()
-    result = run_search(base, [], default_space(args.method), cfg)
+    result = run_tune(base, [], default_space(args.method), cfg)
     wall = time.perf_counter() - start
     best_test = None
     if result.best_run_id:

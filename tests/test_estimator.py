@@ -40,3 +40,57 @@ def test_get_params_and_clone():
     copy = clone(clf)
     assert copy.get_params() == params and copy is not clf
     assert not hasattr(copy, "classes_")
+
+
+def test_integer_labels_keep_their_type_for_score_and_cross_validation(tiny_model_dir):
+    """y of ints gives int classes_ and predictions, so score() and cross_val_score work
+    (they failed with "Mix of label input types" when classes_ became strings)."""
+    from sklearn.model_selection import cross_val_score
+
+    X, y = _xy(12)
+    codes = {"account": 0, "billing": 1, "shipping": 2}
+    y_int = [codes[v] for v in y]
+    clf = TextClassifier(model=str(tiny_model_dir), epochs=2, lr=2e-3, batch_size=8)
+    clf.fit(X, y_int)
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict(X[:3]).dtype.kind == "i"
+    assert 0 <= clf.score(X, y_int) <= 1
+    scores = cross_val_score(clf, X, y_int, cv=2)
+    assert len(scores) == 2
+
+
+def test_unfitted_and_bad_input_errors_are_the_ones_scikit_learn_expects():
+    """predict before fit raises NotFittedError; non-text input raises a ValueError naming the
+    item."""
+    import pytest
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        TextClassifier().predict(["hello"])
+    with pytest.raises(ValueError, match=r"X\[1\] is int"):
+        TextClassifier().fit(["a", 3], ["x", "y"])
+    with pytest.raises(ValueError, match="one string"):
+        TextClassifier().fit("just one", ["x"])
+
+
+def test_scikit_learn_estimator_checks_for_text_input(tiny_model_dir):
+    """The estimator declares text input in its tags; scikit-learn's API checks that make
+    sense for an estimator of texts pass (the others feed numeric arrays, which the tags tell
+    scikit-learn this estimator does not take)."""
+    from sklearn.utils import estimator_checks as checks
+
+    est = TextClassifier(model=str(tiny_model_dir), epochs=1, batch_size=8)
+    tags = est.__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    for check in (
+        checks.check_estimator_tags_renamed,
+        checks.check_valid_tag_types,
+        checks.check_estimator_repr,
+        checks.check_no_attributes_set_in_init,
+        checks.check_estimators_unfitted,
+        checks.check_do_not_raise_errors_in_init_or_set_params,
+        checks.check_mixin_order,
+        checks.check_get_params_invariance,
+        checks.check_set_params,
+        checks.check_parameters_default_constructible,
+    ):
+        check(type(est).__name__, est)

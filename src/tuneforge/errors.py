@@ -14,8 +14,9 @@ class TuneforgeError(Exception):
         super().__init__(message if not hint else f"{message} {hint}")
 
 
-class DataError(TuneforgeError):
-    """A data file that cannot be read or used as given."""
+class DataError(TuneforgeError, ValueError):
+    """Data that cannot be read or used as given (a ValueError too, as scikit-learn expects of
+    bad input to an estimator)."""
 
 
 class ConfigError(TuneforgeError):
@@ -42,3 +43,11 @@ class RunPruned(TuneforgeError):
 class NameRuleError(RunError, ConfigError):
     """A run, model, study or queue name that breaks the name rule (``store/names.py``): a
     usage error (exit code 2) wherever the name was given."""
+
+
+class GateError(TuneforgeError):
+    """A release gate said no: an export that does not reproduce the trained model, or a
+    promotion whose parity, accuracy or tolerance checks fail. Exit code 3, so scripts can tell
+    "refused on the figures" from "could not run"."""
+
+    exit_code = 3

@@ -19,6 +19,7 @@ from .config import (
     RunConfig,
     TrainConfig,
 )
+from .errors import DataError
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -64,6 +65,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.progress = progress
 
+    def __sklearn_tags__(self):
+        """Inputs are texts (a sequence of strings, not a 2-D array), so scikit-learn's estimator
+        checks run the text-appropriate subset."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        return tags
+
     def run_config(self) -> RunConfig:
         """The run config these parameters stand for, training defaults resolved."""
         from .train.defaults import resolve_train
@@ -96,7 +106,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         from .types import DatasetSplits, LabelMap
 
         cfg = self.run_config()
-        examples = examples_from_lists(list(X), [str(v) for v in y])
+        texts, y = _texts(X, "X"), list(y)
+        if len(texts) != len(y):
+            raise DataError(f"X has {len(texts)} texts but y has {len(y)} labels.")
+        examples = examples_from_lists(texts, [str(v) for v in y])
         labels = LabelMap.from_labels(e.label for e in examples)
         train, val, _ = stratified_split(examples, cfg.data.val_fraction, 0.0, self.seed)
         data = DatasetSplits(train, val, [], labels, fingerprint="in-memory")
@@ -116,10 +129,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self, "predictor_")
-        return self.predictor_.predict_proba(list(X))
+        return self.predictor_.predict_proba(_texts(X, "X"))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        winners = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[winners]
 
     def save(self, directory: str | Path) -> Path:
         """Write a plain Hugging Face directory (read by ``TextClassifier.load``, transformers);
@@ -142,6 +156,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         est = cls(model=str(directory), max_length=cm.max_length)
         est._set_fitted(cm, list(cm.labels.names))
         return est
+
+
+def _texts(X, what: str) -> list[str]:
+    """``X`` as a list of texts; anything else is a DataError (a ValueError) naming the item."""
+    if isinstance(X, str):
+        raise DataError(f"{what} is one string; pass a list of texts, e.g. [{X[:40]!r}].")
+    texts = list(X)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise DataError(
+                f"{what}[{i}] is {type(text).__name__}, not a text: TextClassifier takes a "
+                "sequence of strings."
+            )
+    return [str(t) for t in texts]
 
 
 def _classes_of(y: Sequence, names: Sequence[str]) -> list:
@@ -256,7 +284,8 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         return self.predictor_.predict_proba(list(X))
 
     def predict(self, X: Sequence) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        winners = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[winners]
 
     def save(self, directory: str | Path) -> Path:
         """Write safetensors weights and JSON (network, labels, input shape, normalisation):

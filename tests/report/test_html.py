@@ -246,3 +246,23 @@ def test_tradeoff_json_adds_a_compression_section(tmp_path):
     page = write_report(tmp_path).read_text()
     assert "Compression trade-off" in page and "onnx-int8 (recommended)" in page
     assert "test &lt;split&gt;" in page and len(IMG.findall(page)) == 1
+
+
+def test_trade_off_labels_do_not_overlap_when_variants_crowd():
+    """Variants with nearly the same accuracy and latency get labels that do not cover each
+    other (they were all drawn at one fixed offset above their point)."""
+    from tuneforge.report.plots import new_figure, place_labels
+
+    fig = new_figure(7, 4.2)
+    ax = fig.subplots()
+    xy = [(1.20, 93.33), (1.35, 93.33), (0.90, 93.33), (2.05, 96.67), (1.40, 96.67)]
+    points = [(p, 12.0, f"variant-{i} (23 MB)") for i, p in enumerate(xy)]
+    for p, _, _ in points:
+        ax.scatter(*p, s=576)
+    place_labels(fig, ax, points)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    assert len(boxes) == len(points)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from tuneforge.report import write_search_report
+from tuneforge.report import write_tune_report
 
 EVIL = "<script>x</script>"
 
@@ -34,7 +34,7 @@ def _trial(number: int, state: str, value: float | None) -> dict:
 
 def test_report_lists_trials_with_charts(tmp_path):
     trials = [_trial(1, "pruned", None), _trial(0, "complete", 0.7)]
-    page = write_search_report(tmp_path / "r.html", _summary(trials, "s-t0"), {"train.lr": 1.0})
+    page = write_tune_report(tmp_path / "r.html", _summary(trials, "s-t0"), {"train.lr": 1.0})
     html = page.read_text()
     assert "best trial: run <code>s-t0</code>, validation macro-F1 0.7000" in html
     assert "1 completed, 1 pruned, 0 failed" in html
@@ -44,6 +44,6 @@ def test_report_lists_trials_with_charts(tmp_path):
 
 
 def test_report_without_completed_trials_says_so(tmp_path):
-    html = write_search_report(tmp_path / "r.html", _summary([], None), EVIL).read_text()
+    html = write_tune_report(tmp_path / "r.html", _summary([], None), EVIL).read_text()
     assert "no completed trial yet" in html and "<p>None.</p>" in html
     assert f"<p class='note'>{EVIL}</p>" not in html and "&lt;script&gt;x" in html

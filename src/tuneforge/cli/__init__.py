@@ -9,8 +9,10 @@ import os
 import sys
 import traceback
 
+from .._version import __version__
 from ..errors import TuneforgeError
 from . import compress, data, evaluate, export, monitor, predict, registry, runs, serve, train, tune
+from .common import HelpFormatter
 
 # In the order `tuneforge --help` lists them.
 COMMANDS = (data, train, tune, evaluate, predict, export, compress, serve, monitor, registry, runs)
@@ -22,10 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuneforge",
         description="Fine-tune, evaluate and use text and image classifiers on a CPU, offline.",
-        epilog="example:\n  tuneforge train tickets.csv && tuneforge predict <run> 'hello'",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  tuneforge train tickets.csv && tuneforge predict <run> 'hello'\n\n"
+        "exit codes: 0 done, 1 input or run error (data check: blocking problems), 2 usage or\n"
+        "config error, 3 refused by a release gate (parity, promotion), 130 interrupted",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"tuneforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(sub)

@@ -7,6 +7,22 @@ import argparse
 from pathlib import Path
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written, and every option's default shown after its help — unless the
+    help already states it or there is none worth showing (unset, off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            action.option_strings
+            and default not in (None, False, argparse.SUPPRESS)
+            and "default" not in text
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
 def add_command(sub, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
     """A sub-command whose ``--help`` ends with an example."""
     return sub.add_parser(
@@ -14,13 +30,18 @@ def add_command(sub, name: str, help_text: str, example: str) -> argparse.Argume
         help=help_text,
         description=help_text,
         epilog=f"example:\n  {example}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
 
 
-def add_group(sub, name: str, help_text: str, dest: str):
+def add_group(sub, name: str, help_text: str, dest: str, example: str):
     """A command group (``data``, ``registry``, ``runs``) holding sub-commands."""
-    return sub.add_parser(name, help=help_text).add_subparsers(dest=dest, required=True)
+    group = add_command(sub, name, help_text, example)
+    return group.add_subparsers(dest=dest, required=True)
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
 def add_runs_dir(p: argparse.ArgumentParser) -> None:

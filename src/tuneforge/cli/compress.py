@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import add_command, add_runs_dir, runs_dir
+from .common import add_command, add_json, add_runs_dir, runs_dir
 
 EXAMPLE = "tuneforge compress intents-v1 --max-accuracy-drop 0.3"
 
@@ -27,26 +26,33 @@ def register(sub) -> None:
         type=float,
         default=0.5,
         metavar="PTS",
-        help="accuracy points a variant may lose (default 0.5)",
+        help="accuracy points a variant may lose",
     )
     p.add_argument("--data", help="labelled file to measure on (default: the run's test split)")
+    add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.compress import compress_run
-    from .tables import out, tradeoff_table
+    from .tables import out, print_json, step_progress, tradeoff_table
 
     variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
-    data = compress_run(
-        args.run,
-        runs_dir(args),
-        variants,
-        args.max_accuracy_drop,
-        args.data,
-        log=lambda m: print(m, file=sys.stderr),
-    )
+    bar, update = step_progress("variant")
+    with bar:
+        data = compress_run(
+            args.run,
+            runs_dir(args),
+            variants,
+            args.max_accuracy_drop,
+            args.data,
+            log=bar.console.print,
+            progress=update,
+        )
+    if args.json:
+        print_json(data)
+        return 0
     out.print(tradeoff_table(data))
     out.print(
         f"recommended: {data['recommended']} (fastest single request within "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_columns, add_command, add_group, add_image_source
+from .common import add_columns, add_command, add_group, add_image_source, add_json
 
 EXAMPLE = (
     "tuneforge data check tickets.csv --text-column body --label-column intent\n"
@@ -13,7 +13,7 @@ EXAMPLE = (
 
 
 def register(sub) -> None:
-    data = add_group(sub, "data", "inspect data files", "data_command")
+    data = add_group(sub, "data", "inspect data files", "data_command", EXAMPLE)
     check = add_command(
         data,
         "check",
@@ -25,7 +25,10 @@ def register(sub) -> None:
     add_columns(check)
     add_image_source(check)
     check.add_argument("--model", default="default", help="tokenizer for length stats")
-    check.add_argument("--max-length", type=int, default=128)
+    check.add_argument(
+        "--max-length", type=int, default=128, help="token limit that length warnings use"
+    )
+    add_json(check)
     check.set_defaults(func=run)
 
 
@@ -55,7 +58,7 @@ def _check_images(args: argparse.Namespace) -> int:
         shape=args.image_shape,
         labels_path=args.labels_file,
     )
-    print(format_image_check(report))
+    _show(args, report, format_image_check)
     return 1 if report.blocking else 0
 
 
@@ -73,5 +76,16 @@ def _check_table(args: argparse.Namespace) -> int:
         count_tokens=lambda texts: count_tokens(tokenizer, texts),
         max_length=args.max_length,
     )
-    print(format_check_report(report))
+    _show(args, report, format_check_report)
     return 1 if report.blocking else 0
+
+
+def _show(args: argparse.Namespace, report, formatted) -> None:
+    if args.json:
+        import dataclasses
+
+        from .tables import print_json
+
+        print_json({**dataclasses.asdict(report), "blocking": report.blocking})
+    else:
+        print(formatted(report))

@@ -8,6 +8,7 @@ from .common import (
     add_columns,
     add_command,
     add_image_source,
+    add_json,
     add_runs_dir,
     runs_dir,
     source_options,
@@ -23,21 +24,25 @@ def register(sub) -> None:
     p = add_command(
         sub, "evaluate", "Evaluate a run's model on any labelled file or image source.", EXAMPLE
     )
-    p.add_argument("run", help="run id, run directory or NAME@stage")
+    p.add_argument("run", help="run id, run directory, NAME@stage or NAME@vN")
     p.add_argument(
         "--data", required=True, help="labelled file (image runs: folder, IDX, table, pixel CSV)"
     )
     add_columns(p)
     add_image_source(p, task=False)
+    add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.evaluate import evaluate_run
-    from .tables import metrics_table, out
+    from .tables import metrics_table, out, print_json
 
     report, path = evaluate_run(args.run, runs_dir(args), args.data, source_options(args))
+    if args.json:
+        print_json({**report.to_dict(), "written": str(path)})
+        return 0
     out.print(metrics_table(f"{args.data}", report.to_dict()))
     out.print(f"written: {path}")
     return 0

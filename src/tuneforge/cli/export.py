@@ -20,8 +20,8 @@ def register(sub) -> None:
         EXAMPLE,
     )
     p.add_argument("run", help="run id or run directory")
-    p.add_argument("--format", choices=EXPORT_FORMATS, default="onnx")
-    p.add_argument("--quantize", choices=EXPORT_QUANTIZE, default="none")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="onnx", help="artifact format")
+    p.add_argument("--quantize", choices=EXPORT_QUANTIZE, default="none", help="weight precision")
     p.add_argument("--output", help="artifact directory (default: RUN/artifacts/VARIANT)")
     add_runs_dir(p)
     p.set_defaults(func=run)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TuneforgeError
-from .common import add_command, add_format, add_runs_dir, runs_dir
+from .common import add_command, add_format, add_json, add_runs_dir, runs_dir
 
 EXAMPLE = (
     'tuneforge predict intents-v1 "where is my parcel?" --top-k 3\n'
@@ -20,18 +20,26 @@ def register(sub) -> None:
     p = add_command(
         sub, "predict", "Predict labels for texts or images, or a file of them.", EXAMPLE
     )
-    p.add_argument("run", help="run id, run directory or NAME@stage")
-    p.add_argument("texts", nargs="*", help="texts to classify (image runs: image files)")
+    p.add_argument("run", help="run id, run directory, NAME@stage or NAME@vN")
+    p.add_argument(
+        "texts",
+        nargs="*",
+        help="texts to classify (image runs: image files); '-': texts from stdin, one per line",
+    )
     p.add_argument(
         "--input",
         help="file of texts (CSV/TSV/JSONL/Parquet); image runs: a folder, an image, a list "
-        "of paths (one per line) or a table with an image-path column",
+        "of paths (one per line) or a table with an image-path column; '-': stdin",
     )
-    p.add_argument("--text-column")
+    p.add_argument("--text-column", help="column with the text in --input (default: detected)")
     p.add_argument("--image-column", help="image runs: the path column of an --input table")
-    add_format(p, None)
-    p.add_argument("--output", help="write predictions to .jsonl or .csv")
-    p.add_argument("--top-k", type=int, default=1)
+    add_format(p, "format of --input (default: by extension)")
+    p.add_argument(
+        "--output",
+        help="write predictions to .jsonl or .csv; '-': JSON lines on stdout",
+    )
+    p.add_argument("--top-k", type=int, default=1, help="alternatives per input")
+    add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
 
@@ -40,25 +48,49 @@ def run(args: argparse.Namespace) -> int:
     from ..recipes.predict import predict_run
     from .tables import out, predictions_table, to_json_lines
 
-    if not args.texts and not args.input:
+    texts = _stdin_texts(args.texts)
+    if not texts and not args.input:
         raise TuneforgeError("predict needs TEXT (or IMAGE file) arguments or --input FILE.")
     options = {"text_column": args.text_column, "image_column": args.image_column}
     inputs, predictions, noun = predict_run(
         args.run,
         runs_dir(args),
-        args.texts,
-        args.input,
+        texts,
+        _stdin_file(args.input),
         options={**options, "format": args.format},
         top_k=args.top_k,
     )
-    if args.output:
+    if args.output and args.output != "-":
         write_predictions(Path(args.output), inputs, predictions, noun)
-        out.print(f"written: {args.output} ({len(inputs)} predictions)")
-    elif sys.stdout.isatty() or len(inputs) <= 20:
-        out.print(predictions_table(inputs, predictions, noun))
-    else:
+        print(f"written: {args.output} ({len(inputs)} predictions)", file=sys.stderr)
+    elif args.json or args.output == "-" or not sys.stdout.isatty():
+        # Pipes and files get one JSON object per line: what `jq` and scripts expect.
         sys.stdout.write(to_json_lines(inputs, predictions, noun))
+    else:
+        out.print(predictions_table(inputs, predictions, noun))
     return 0
+
+
+def _stdin_texts(texts: list[str]) -> list[str]:
+    """``-`` among the texts stands for stdin's lines (empty lines skipped)."""
+    if "-" not in texts:
+        return list(texts)
+    lines = [line.rstrip("\r\n") for line in sys.stdin]
+    read = [line for line in lines if line.strip()]
+    return [t for text in texts for t in (read if text == "-" else [text])]
+
+
+def _stdin_file(path: str | None) -> str | None:
+    """``--input -``: stdin saved to a temporary file, so every reader (and format
+    detection, which looks at the bytes) works on it as on any other file."""
+    if path != "-":
+        return path
+    import tempfile
+
+    data = sys.stdin.buffer.read()
+    with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as tmp:
+        tmp.write(data)
+    return tmp.name
 
 
 def write_predictions(path: Path, inputs, predictions, name: str = "text") -> None:

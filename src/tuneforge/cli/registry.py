@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_command, add_group, add_runs_dir, runs_dir
+from .common import add_command, add_group, add_json, add_runs_dir, runs_dir
 
 EXAMPLE = (
     "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
@@ -15,33 +15,40 @@ EXAMPLE = (
 def register(sub) -> None:
     from ..store import STAGES
 
-    reg = add_group(sub, "registry", "named model versions with stages", "registry_command")
+    reg = add_group(
+        sub, "registry", "named model versions with stages", "registry_command", EXAMPLE
+    )
     p = add_command(reg, "list", "List registered models and their versions.", EXAMPLE)
+    add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run_list)
     p = add_command(reg, "promote", "Register RUN[:VARIANT] as a new version in a stage.", EXAMPLE)
-    p.add_argument("ref", metavar="RUN[:VARIANT]")
-    p.add_argument("--name", required=True)
-    p.add_argument("--stage", required=True, choices=STAGES)
+    p.add_argument("ref", metavar="RUN[:VARIANT]", help="the run and the variant to register")
+    p.add_argument("--name", required=True, help="model name (letters, digits, - _ .)")
+    p.add_argument("--stage", required=True, choices=STAGES, help="stage the version takes")
     p.add_argument("--force", action="store_true", help="promote despite a failed parity gate")
     add_runs_dir(p)
     p.set_defaults(func=run_promote)
     p = add_command(
         reg, "rollback", "Give a stage back to the version that held it before.", EXAMPLE
     )
-    p.add_argument("name")
-    p.add_argument("--stage", required=True, choices=STAGES)
+    p.add_argument("name", help="registered model name")
+    p.add_argument("--stage", required=True, choices=STAGES, help="stage to give back")
     add_runs_dir(p)
     p.set_defaults(func=run_rollback)
     p = add_command(reg, "show", "Show every version of a model.", EXAMPLE)
-    p.add_argument("name")
+    p.add_argument("name", help="registered model name")
+    add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run_show)
 
 
-def _print_versions(found: dict) -> None:
-    from .tables import out, versions_table
+def _print_versions(found: dict, as_json: bool = False) -> None:
+    from .tables import out, print_json, versions_table
 
+    if as_json:
+        print_json({name: versions for name, versions in found.items()})
+        return
     if not found:
         out.print("no registered models yet")
     for name, versions in found.items():
@@ -51,14 +58,14 @@ def _print_versions(found: dict) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from ..recipes.registry import versions
 
-    _print_versions(versions(runs_dir(args)))
+    _print_versions(versions(runs_dir(args)), args.json)
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     from ..recipes.registry import versions
 
-    _print_versions(versions(runs_dir(args), args.name))
+    _print_versions(versions(runs_dir(args), args.name), args.json)
     return 0
 
 
@@ -69,6 +76,8 @@ def run_promote(args: argparse.Namespace) -> int:
     v = promote(args.ref, runs_dir(args), args.name, args.stage, force=args.force)
     forced = " (forced)" if v.forced else ""
     out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")
+    if v.note:
+        out.print(f"gate: {v.note}")
     return 0
 
 

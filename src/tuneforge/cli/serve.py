@@ -18,21 +18,30 @@ def register(sub) -> None:
         EXAMPLE,
     )
     p.add_argument("model", help="run id, run dir, NAME@stage or artifact directory")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--variant", help="artifact variant of the run (e.g. onnx-int8-dynamic)")
-    p.add_argument("--max-batch-size", type=int, default=32)
-    p.add_argument("--max-wait-ms", type=float, default=5.0)
-    p.add_argument("--max-inputs", type=int, default=256)
-    p.add_argument("--max-chars", type=int, default=5000)
+    p.add_argument(
+        "--max-batch-size", type=int, default=32, help="inputs one model call takes at most"
+    )
+    p.add_argument(
+        "--max-wait-ms", type=float, default=5.0, help="how long a batch waits for company"
+    )
+    p.add_argument("--max-inputs", type=int, default=256, help="inputs per request")
+    p.add_argument("--max-chars", type=int, default=5000, help="characters per text")
     p.add_argument("--max-body-bytes", type=int, default=1_000_000, help="per request")
     p.add_argument("--max-image-bytes", type=int, default=1_000_000, help="per image file")
     p.add_argument(
         "--max-image-pixels", type=int, default=4096 * 4096, help="per image, from its header"
     )
-    p.add_argument("--overlong", choices=["reject", "truncate"], default="reject")
+    p.add_argument(
+        "--overlong",
+        choices=["reject", "truncate"],
+        default="reject",
+        help="texts over --max-chars: answer 413, or cut them",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="server processes sharing the port")
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(

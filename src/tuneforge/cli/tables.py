@@ -16,6 +16,21 @@ from ..types import Prediction
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
+def print_json(obj) -> None:
+    """``obj`` as indented JSON on stdout (dataclasses as dicts, paths and other values as
+    text), for scripts: ``--json`` on every command that prints a table."""
+    import dataclasses
+
+    def plain(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        if hasattr(value, "tolist"):  # numpy scalars and arrays
+            return value.tolist()
+        return str(value)
+
+    sys.stdout.write(json.dumps(obj, indent=1, ensure_ascii=False, default=plain) + "\n")
+
+
 def metrics_table(title: str, report: dict) -> Table:
     table = Table(title=title)
     table.add_column("metric")
@@ -143,12 +158,45 @@ def versions_table(name: str, versions) -> Table:
     return table
 
 
-def tradeoff_table(data: dict) -> Table:
+# Distinct short headers for terminals too narrow for the full ones (explained in a caption).
+_SHORT = {
+    "accuracy": "acc",
+    "macro-F1": "F1",
+    "agreement": "agree",
+    "size MB": "MB",
+    "peak RSS MB": "RSS",
+    "p50 ms": "p50",
+    "p95 ms": "p95",
+    "ex/s @32": "ex/s",
+    "within tolerance": "ok",
+}
+_SHORT_CAPTION = (
+    "acc accuracy, F1 macro-F1, agree agreement with the trained model, MB size on disk, "
+    "RSS peak memory (MB), p50/p95 latency of one request (ms), ex/s batch-32 throughput, "
+    "ok within the accuracy gate"
+)
+
+
+def tradeoff_table(data: dict, width: int | None = None) -> Table:
+    """The variants side by side. Every variant name stays whole: on a terminal narrower than
+    the full table, the headers are abbreviated (explained in the caption) and the borders
+    dropped, instead of cutting names to ``onnx…``."""
+    from rich import box
+
     from ..compress.tradeoff import TRADEOFF_COLUMNS, tradeoff_rows
 
-    table = Table(title=f"compression trade-off on {data['measured_on']}")
+    width = width or out.width
+    narrow = width < 130
+    table = Table(
+        title=f"compression trade-off on {data['measured_on']}",
+        box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+        padding=(0, 1, 0, 0) if narrow else (0, 1),
+        caption=_SHORT_CAPTION if narrow else None,
+    )
     for col in TRADEOFF_COLUMNS:
-        table.add_column(col, justify="left" if col == "variant" else "right")
+        header = _SHORT.get(col, col) if narrow else col
+        justify = "left" if col == "variant" else "right"
+        table.add_column(header, justify=justify, no_wrap=True)
     for row in tradeoff_rows(data, " *"):
         table.add_row(*row)
     return table
@@ -178,3 +226,35 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return "" if value is None else str(value)
+
+
+def step_progress(what: str):
+    """A progress bar on stderr for commands that work in steps (compress: variants, tune:
+    trials), with elapsed time and an estimate of what is left. Returns (progress, update):
+    use ``progress`` as a context manager and call ``update(done, total, note)``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn(f"{what} [progress.description]{{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int, note: str) -> None:
+        bar.update(task, completed=done, total=total, description=note)
+
+    return bar, update

@@ -32,10 +32,10 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..recipes.tune import run_search
+    from ..recipes.tune import run_tune
     from ..store import default_store_url, study_dir
     from ..tune import TuneConfig, default_space, load_space
-    from .tables import out, trials_table
+    from .tables import out, step_progress, trials_table
 
     root = runs_dir(args)
     flags = {"runs_dir": str(root), **run_flags(args)}
@@ -49,7 +49,17 @@ def run(args: argparse.Namespace) -> int:
         prune=not args.no_prune,
         seed=args.seed if args.seed is not None else 42,
     )
-    result = run_search(flags, args.overrides, space, cfg)
+    bar, update = step_progress("trial")
+
+    def on_trial(done: int, total: int, best: float | None) -> None:
+        shown = "no trial complete yet" if best is None else f"best val macro-F1 {best:.4f}"
+        update(done, total, shown)
+
+    with bar:
+        update(0, cfg.trials, "starting")
+        result = run_tune(
+            flags, args.overrides, space, cfg, log=bar.console.print, progress=on_trial
+        )
     out.print(trials_table(result))
     if result.best_run_id:
         out.print(f"best run: {result.best_run_id}  ({root / result.best_run_id})")

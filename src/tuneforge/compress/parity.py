@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..types import Example, ImageExample, Predictor
+from .gate import discordant_counts
 
 # Exports that should be numerically the same model (HF copy, ONNX fp32).
 EXACT_MIN_AGREEMENT = 0.999
@@ -35,6 +36,8 @@ class ParityReport:
     accuracy_delta: float
     exact: bool
     passed: bool
+    reference_only_correct: int | None = None  # examples only the reference gets right
+    candidate_only_correct: int | None = None  # examples only the candidate gets right
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +64,7 @@ def check_parity(
     cand_acc = float((cand.argmax(1) == truth).mean()) if len(inputs) else 0.0
     max_diff = float(diff.max()) if diff.size else 0.0
     passed = (not exact) or (agreement >= EXACT_MIN_AGREEMENT and max_diff <= EXACT_MAX_PROB_DIFF)
+    b, c = discordant_counts(truth, ref.argmax(1), cand.argmax(1))
     return ParityReport(
         variant=variant,
         n=len(samples),
@@ -72,4 +76,6 @@ def check_parity(
         accuracy_delta=cand_acc - ref_acc,
         exact=exact,
         passed=passed,
+        reference_only_correct=b,
+        candidate_only_correct=c,
     )

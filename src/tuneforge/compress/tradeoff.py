@@ -20,6 +20,7 @@ import numpy as np
 from ..evaluate.metrics import accuracy_and_macro_f1
 from ..predict import load_predictor
 from ..types import Example, ImageExample, Predictor
+from .gate import accuracy_gate, discordant_counts
 from .parity import model_inputs
 
 
@@ -35,6 +36,10 @@ class VariantMeasurement:
     p95_ms: float
     throughput_batch32: float
     within_tolerance: bool = True
+    n: int = 0
+    reference_only_correct: int | None = None
+    candidate_only_correct: int | None = None
+    gate: str = ""  # the accuracy rule that decided within_tolerance
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,6 +127,7 @@ def measure_variant(
     index = {n: i for i, n in enumerate(predictor.labels)}
     truth = [index[e.label] for e in examples]
     acc, f1 = accuracy_and_macro_f1(truth, probs.argmax(1).tolist())
+    b, c = discordant_counts(truth, reference_probs.argmax(1), probs.argmax(1))
     p50, p95 = latency_ms(predictor, short_text)
     speed_texts = (texts * (1 + 320 // max(len(texts), 1)))[: max(320, min(len(texts), 2048))]
     return VariantMeasurement(
@@ -134,23 +140,24 @@ def measure_variant(
         p50_ms=p50,
         p95_ms=p95,
         throughput_batch32=throughput(predictor, speed_texts),
+        n=len(examples),
+        reference_only_correct=b,
+        candidate_only_correct=c,
     )
 
 
 def recommend(
     rows: list[VariantMeasurement], reference_accuracy: float, max_drop_points: float
 ) -> tuple[list[VariantMeasurement], str]:
-    """Mark each variant within the accuracy tolerance; the fastest of those (p50) is chosen."""
-    marked = [
-        VariantMeasurement(
-            **{
-                **r.to_dict(),
-                "within_tolerance": 100 * (reference_accuracy - r.accuracy)
-                <= max_drop_points + 1e-9,
-            }
-        )
-        for r in rows
-    ]
+    """Mark each variant the accuracy gate (:mod:`.gate`) passes; the fastest of those (p50)
+    is chosen."""
+    marked = []
+    for r in rows:
+        loss = 100 * (reference_accuracy - r.accuracy)
+        b, c = r.reference_only_correct, r.candidate_only_correct
+        decision = accuracy_gate(r.n, b, c, loss, max_drop_points)
+        fields = {**r.to_dict(), "within_tolerance": decision.passed, "gate": decision.rule}
+        marked.append(VariantMeasurement(**fields))
     eligible = [r for r in marked if r.within_tolerance]
     best = min(eligible, key=lambda r: (r.p50_ms, -r.throughput_batch32))
     return marked, best.variant

@@ -174,4 +174,7 @@ def build_variant(source: VariantSource, name: str, out_dir: Path) -> Path:
         base = source.artifact_dir(variant.base)
         if not is_built(base):
             build_variant(source, variant.base, base)
-    return variant.build(source, out_dir, base)
+    from .quiet import quiet_exporters
+
+    with quiet_exporters():
+        return variant.build(source, out_dir, base)

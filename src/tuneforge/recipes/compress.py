@@ -7,6 +7,7 @@ accuracy tolerance. Variants the run's task lacks are skipped (or refused when n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,11 @@ def compress_run(
     max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP,
     data_file: str | None = None,
     log=print,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict:
-    """Build every variant, measure them side by side, recommend the fastest within tolerance."""
+    """Build every variant, measure them side by side, recommend the fastest within tolerance.
+
+    ``progress(done, total, variant)`` hears before each variant and once at the end."""
     from ..compress.tradeoff import measure_variant, recommend, typical_input, write_tradeoff
     from ..report import write_report
 
@@ -62,8 +66,11 @@ def compress_run(
     reference_probs = reference.predict_proba(model_inputs(examples))
     short_text = typical_input(examples)
     rows = []
-    for variant in variants:
-        log(f"building and measuring {variant} ...")
+    for done, variant in enumerate(variants):
+        if progress is not None:
+            progress(done, len(variants), variant)
+        else:
+            log(f"building and measuring {variant} ...")
         artifact = model_dir if variant == TRAINED else _built(run, variant, reference, examples)
         rows.append(measure_variant(variant, artifact, examples, reference_probs, short_text))
     reference_accuracy = next((r.accuracy for r in rows if r.variant == TRAINED), None)
@@ -71,6 +78,8 @@ def compress_run(
         index = {n: i for i, n in enumerate(reference.labels)}
         truth = np.array([index[e.label] for e in examples])
         reference_accuracy = float((reference_probs.argmax(1) == truth).mean())
+    if progress is not None:
+        progress(len(variants), len(variants), "done")
     rows, recommended = recommend(rows, reference_accuracy, max_accuracy_drop)
     data = write_tradeoff(run.tradeoff_path, rows, recommended, max_accuracy_drop, measured_on)
     write_report(run.path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..compress.parity import EXACT_MAX_PROB_DIFF, EXACT_MIN_AGREEMENT, ParityReport, check_parity
 from ..compress.variants import VariantSource, build_variant, variant_for_export
-from ..errors import RunError, TuneforgeError
+from ..errors import GateError, RunError, TuneforgeError
 from ..predict import load_predictor
 from ..store import RunDir, resolve_run
 from ..store.rundir import artifact_parity_path
@@ -20,7 +20,7 @@ from ..tasks import open_task
 from ..types import Example, ImageExample
 
 
-class ParityError(TuneforgeError):
+class ParityError(GateError):
     """An export that should reproduce the trained model does not."""
 
 

@@ -13,12 +13,13 @@ from ..monitor.drift import Profile, drift
 from ..monitor.predlog import read_predictions
 from ..monitor.rules import AlertState, Rule, deliver
 from ..store import RunStore, monitor_state_path, open_store, resolve_model
+from ..store.refs import served_name
 
 
 def monitored_model(ref: str, runs_dir: Path) -> tuple[str, Profile | None]:
     """The name predictions are logged under, and the run's reference profile if it has one."""
     run, _ = resolve_model(ref, runs_dir)
-    name = ref.split("@", 1)[0] if "@" in ref else run.run_id
+    name, _ = served_name(ref, run)
     data = run.read_json(run.profile_path.name)
     return name, Profile.from_dict(data) if data else None
 

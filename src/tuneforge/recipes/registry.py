@@ -7,10 +7,12 @@ an exact export, its accuracy loss stays within the tolerance ``compress`` measu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from ..compress.gate import GateDecision, accuracy_gate
 from ..compress.variants import TRAINED
-from ..errors import TuneforgeError
+from ..errors import GateError, TuneforgeError
 from ..store import ModelVersion, Registry, RunDir, open_store, resolve_run
 from .compress import DEFAULT_MAX_ACCURACY_DROP
 
@@ -19,21 +21,31 @@ def registry(runs_dir: Path) -> Registry:
     return Registry(open_store(runs_dir))
 
 
-def variant_gate(run: RunDir, variant: str) -> str | None:
-    """Why ``variant`` must not ship, or None when its recorded parity passes the gate."""
+def gate_decision(run: RunDir, variant: str) -> GateDecision:
+    """Whether ``variant`` may ship, and the rule that decided, from its recorded parity."""
     if variant == TRAINED:
-        return None
+        return GateDecision(True, "the trained model itself", 0.0)
     report = (run.read_json(run.parity_path.name) or {}).get(variant)
     if report is None:
-        return f"variant '{variant}' has no parity record; export it with 'tuneforge export'"
+        rule = f"variant '{variant}' has no parity record; export it with 'tuneforge export'"
+        return GateDecision(False, rule, 0.0)
+    drop = -100 * report["accuracy_delta"]
     if not report["passed"]:
-        return f"variant '{variant}' failed its parity check (agreement {report['agreement']:.4f})"
+        rule = f"variant '{variant}' failed its parity check (agreement {report['agreement']:.4f})"
+        return GateDecision(False, rule, drop)
+    if report["exact"]:
+        return GateDecision(True, f"exact export, parity agreement {report['agreement']:.4f}", drop)
     tradeoff = run.read_json(run.tradeoff_path.name) or {}
     limit = tradeoff.get("max_accuracy_drop", DEFAULT_MAX_ACCURACY_DROP)
-    drop = -100 * report["accuracy_delta"]
-    if not report["exact"] and drop > limit:
-        return f"variant '{variant}' loses {drop:.2f} accuracy points (limit {limit})"
-    return None
+    b, c = report.get("reference_only_correct"), report.get("candidate_only_correct")
+    decision = accuracy_gate(report["n"], b, c, drop, limit)
+    return replace(decision, rule=f"variant '{variant}' {decision.rule}")
+
+
+def variant_gate(run: RunDir, variant: str) -> str | None:
+    """Why ``variant`` must not ship, or None when its recorded parity passes the gate."""
+    decision = gate_decision(run, variant)
+    return None if decision.passed else decision.rule
 
 
 def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False) -> ModelVersion:
@@ -47,9 +59,10 @@ def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False
             f"Run '{run.run_id}' has no variant '{variant}' ({artifact} does not exist).",
             hint="Build it with 'tuneforge export' or 'tuneforge compress' first.",
         )
-    problem = variant_gate(run, variant)
+    decision = gate_decision(run, variant)
+    problem = None if decision.passed else decision.rule
     if problem and not force:
-        raise TuneforgeError(
+        raise GateError(
             f"Refusing to promote {run.run_id}:{variant} to {name}@{stage}: {problem}.",
             hint="Pass --force to promote anyway (it is recorded as forced).",
         )
@@ -60,7 +73,7 @@ def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False
         str(artifact.resolve()),
         stage,
         forced=bool(problem),
-        note=f"forced: {problem}" if problem else None,
+        note=f"forced: {problem}" if problem else decision.rule,
     )
 
 

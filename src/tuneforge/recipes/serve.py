@@ -14,6 +14,7 @@ from ..predict import Predictor, load_predictor
 from ..serve import ServeSettings, check_binding, create_app
 from ..serve.app import quiet_garbage_collector
 from ..store import RunDir, open_store, resolve_model
+from ..store.refs import served_name
 
 CONFIG_ENV = "TUNEFORGE_SERVE_CONFIG"
 
@@ -40,11 +41,11 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
                 hint="Build it with 'tuneforge export' or 'tuneforge compress'.",
             )
     ev = run.read_json(run.eval_path.name) or {}
-    name, _, stage = ref.partition("@")
+    name, stage = served_name(ref, run)
     info = {
-        "name": name if stage else run.run_id,
+        "name": name,
         "version": run.run_id,
-        "stage": stage or None,
+        "stage": stage,
         "variant": (
             json.loads((artifact / "tuneforge.json").read_text()).get("variant", "model")
             if (artifact / "tuneforge.json").is_file()

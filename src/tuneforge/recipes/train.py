@@ -17,10 +17,10 @@ from pathlib import Path
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import RunError
 from ..evaluate import EvalReport, evaluate
-from ..store import RunDir, RunRecorder, RunStore, default_store_url, new_run_id, resolve_run
+from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
 from ..train import TrainResult, fit
-from ..train.defaults import resolve_train
+from ..train.defaults import auto_epochs, resolve_train, schedule_of
 from ..train.distributed import init_distributed, shutdown
 from ..train.precision import resolve_device, resolve_precision
 from ..train.seed import set_seed
@@ -56,13 +56,14 @@ def run_train(
         cfg = replace(load_config(previous.config_path), runs_dir=cfg.runs_dir)
     task = open_task(resolved_config(cfg))
     data = task.load_data()
+    task.cfg = with_epochs(task.cfg, len(data.train))
     if not dist.is_main:
         _help_train(task, data, previous)
         return None
     for warning in task.warnings(data):
         log(warning)
     rd = previous or _new_run_dir(task.cfg)
-    recorder = RunRecorder(rd, RunStore(default_store_url(Path(cfg.runs_dir))))
+    recorder = RunRecorder(rd, open_store(Path(cfg.runs_dir)))
     _start(recorder, task, data, resume=previous is not None, log=log)
     with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
         result, report = _train_and_evaluate(
@@ -93,6 +94,15 @@ def _new_run_dir(cfg: RunConfig) -> RunDir:
     rd = RunDir.create(Path(cfg.runs_dir), new_run_id(cfg.name))
     dump_config(cfg, rd.config_path)
     return rd
+
+
+def with_epochs(cfg: RunConfig, n_train: int) -> RunConfig:
+    """``train.epochs: null`` (auto) replaced by the count the data size gives, so config.yaml
+    records the epochs that ran (the loop would compute the same number)."""
+    if cfg.train.epochs is not None:
+        return cfg
+    schedule = schedule_of(cfg.data.task, TASKS[cfg.data.task].starts_pretrained(cfg))
+    return replace(cfg, train=replace(cfg.train, epochs=auto_epochs(n_train, schedule)))
 
 
 def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log) -> None:

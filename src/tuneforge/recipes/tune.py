@@ -35,28 +35,39 @@ def searched_space(
     return kept
 
 
+def _best_value(study) -> float | None:
+    """The best completed trial's value, None before the first completes."""
+    try:
+        return float(study.best_value)
+    except ValueError:
+        return None
+
+
 def _step(record: dict) -> int:
     """Pruning compares trials at the same point of training: quarter epochs, not steps (a
     trial with a larger batch takes fewer steps per epoch)."""
     return int(round(4 * record["epoch"]))
 
 
-def run_search(
+def run_tune(
     base: dict,
     overrides: list[str],
     space: tuple[Param, ...],
     cfg: TuneConfig,
     *,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    progress: Callable[[int, int, float | None], None] | None = None,
 ) -> TuneResult:
     """Run ``cfg.trials`` trials (or until ``cfg.timeout_s``) of the study; return its summary.
 
     ``base`` and ``overrides`` are the run config as for ``tuneforge train``; the searched keys
-    are applied on top of them for each trial.
+    are applied on top of them for each trial. ``progress(done, total, best)`` hears after
+    every trial of this call, with the study's best validation macro-F1 so far.
     """
     import optuna
 
     load_config(base=base, overrides=overrides)  # a bad base config fails before any trial
+    study_dir(Path(load_config(base=base).runs_dir), cfg.study)  # the name rule, up front
     space = searched_space(space, overrides, log)
     study = open_study(cfg)
 
@@ -90,6 +101,13 @@ def run_search(
         )
         return result.train.best_val_macro_f1
 
+    finished: list[int] = []
+
+    def after_trial(study, trial) -> None:
+        finished.append(trial.number)
+        if progress is not None:
+            progress(len(finished), cfg.trials, _best_value(study))
+
     study.optimize(
         objective,
         n_trials=cfg.trials,
@@ -97,14 +115,15 @@ def run_search(
         n_jobs=cfg.jobs,
         catch=(),
         gc_after_trial=True,
+        callbacks=[after_trial],
     )
     summary = summarize(study)
     folder = study_dir(Path(load_config(base=base, overrides=overrides).runs_dir), cfg.study)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "study.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
-    from ..report.tune import write_search_report
+    from ..report.tune import write_tune_report
 
-    write_search_report(folder / "report.html", summary, _importances(study))
+    write_tune_report(folder / "report.html", summary, _importances(study))
     return summary
 
 

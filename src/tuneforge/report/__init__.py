@@ -7,11 +7,11 @@ reports can be (re)built on a machine that only has the run directory.
 
 from .html import write_report
 from .plots import confusion_heatmap_png, training_curves_png
-from .tune import write_search_report
+from .tune import write_tune_report
 
 __all__ = [
     "confusion_heatmap_png",
     "training_curves_png",
     "write_report",
-    "write_search_report",
+    "write_tune_report",
 ]

@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from .markup import data_uri
 
@@ -227,27 +228,103 @@ def tradeoff_png(variants: list[dict], recommended: str) -> str:
     ax = fig.subplots()
     sizes = [max(r["size_mb"], 1.0) for r in variants]
     scale = 900 / max(sizes)
+    points = []
     for r, size in zip(variants, sizes):
         colour = (
             "#1a7f37"
             if r["variant"] == recommended
             else ("#08519c" if r["within_tolerance"] else "#cf222e")
         )
-        ax.scatter(r["p50_ms"], 100 * r["accuracy"], s=size * scale, alpha=0.5, color=colour)
-        ax.annotate(
-            f"{r['variant']} ({r['size_mb']:.0f} MB)",
-            (r["p50_ms"], 100 * r["accuracy"]),
-            fontsize=8,
-            ha="center",
-            va="bottom",
-            xytext=(0, 8),
-            textcoords="offset points",
-            parse_math=False,
-        )
+        xy = (r["p50_ms"], 100 * r["accuracy"])
+        ax.scatter(*xy, s=size * scale, alpha=0.5, color=colour)
+        radius = (size * scale) ** 0.5 / 2  # marker area is in points²
+        points.append((xy, radius, f"{r['variant']} ({r['size_mb']:.0f} MB)"))
     ax.set(
         xlabel="p50 latency, one short request (ms)",
         ylabel="test accuracy (%)",
         title="accuracy vs latency (area = size on disk; green = recommended)",
     )
+    ax.margins(x=0.18, y=0.3)  # room for labels beside the outermost points
     ax.grid(alpha=0.3)
+    place_labels(fig, ax, points)
     return figure_data_uri(fig)
+
+
+# Directions a label may take from its point (unit steps, alignment), nearest first.
+_DIRECTIONS = [
+    ((0, 1), "center", "bottom"),
+    ((1, 0), "left", "center"),
+    ((-1, 0), "right", "center"),
+    ((0, -1), "center", "top"),
+    ((0.7, 0.7), "left", "bottom"),
+    ((-0.7, 0.7), "right", "bottom"),
+    ((0.7, -0.7), "left", "top"),
+    ((-0.7, -0.7), "right", "top"),
+]
+
+
+def place_labels(fig, ax, points: list[tuple[tuple[float, float], float, str]]) -> None:
+    """Label each ``(xy, radius in points, text)`` at the first spot around its bubble that
+    overlaps no bubble and no label placed so far and stays inside the axes; a leader line
+    joins labels that had to move away from their bubble.
+
+    Variants often sit almost on top of each other (the same accuracy, latencies a fraction of
+    a millisecond apart), where fixed offsets print every label over the others. A greedy pass
+    over a few rings of candidate spots is enough for the handful of variants a chart has.
+    """
+    ax.autoscale_view()
+    ax.set(xlim=ax.get_xlim(), ylim=ax.get_ylim())  # fixed now: labels are placed in pixels
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    to_pixels = fig.dpi / 72
+    obstacles = []
+    for xy, radius, _ in points:
+        cx, cy = ax.transData.transform(xy)
+        r = radius * to_pixels
+        obstacles.append(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r))
+    for (xy, radius, text), own in zip(points, obstacles):
+        others = [o for o in obstacles if o is not own]
+        label, gap = _first_free_spot(ax, renderer, frame, xy, radius, text, others)
+        if gap > 4:
+            ax.annotate(
+                "",
+                xy,
+                xytext=label.xyann,
+                textcoords="offset points",
+                arrowprops={"arrowstyle": "-", "color": "#888", "lw": 0.6, "shrinkB": radius},
+            )
+        obstacles.append(label.get_window_extent(renderer).expanded(1.04, 1.1))
+
+
+def _first_free_spot(ax, renderer, frame, xy, radius, text, obstacles):
+    """The label annotation at the nearest free spot (or the first one if none is free), and
+    how far beyond the bubble's edge it sits."""
+    for gap in (3, 14, 26, 40):
+        for (dx, dy), ha, va in _DIRECTIONS:
+            offset = (dx * (radius + gap), dy * (radius + gap))
+            label = ax.annotate(
+                text,
+                xy,
+                xytext=offset,
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=8,
+                parse_math=False,
+            )
+            box = label.get_window_extent(renderer)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(o) for o in obstacles):
+                return label, gap
+            label.remove()
+    label = ax.annotate(
+        text,
+        xy,
+        xytext=(0, radius + 3),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        parse_math=False,
+    )
+    return label, 3

@@ -45,7 +45,7 @@ def importance_png(importances: dict[str, float]) -> str:
     return figure_data_uri(fig)
 
 
-def write_search_report(path: Path, summary, importances: dict[str, float] | str) -> Path:
+def write_tune_report(path: Path, summary, importances: dict[str, float] | str) -> Path:
     """Write the study's HTML report to ``path``."""
     trials = sorted(summary.trials, key=lambda t: t["number"])
     keys = sorted({k for t in trials for k in t["params"]})

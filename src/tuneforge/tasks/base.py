@@ -31,6 +31,10 @@ class Task:
             raise ConfigError(f"The {self.name} task was opened without a run config.")
         return self._cfg
 
+    @cfg.setter
+    def cfg(self, cfg: RunConfig) -> None:
+        self._cfg = cfg
+
     @staticmethod
     def starts_pretrained(cfg: RunConfig) -> bool:
         """Whether a run of this task with ``cfg`` fine-tunes pretrained weights (and so takes

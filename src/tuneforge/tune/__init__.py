@@ -4,8 +4,8 @@ Every trial is a normal tuneforge run (evaluated, reported, in the store), so `t
 compare` works on trials; weak trials are pruned from their per-epoch validation scores.
 """
 
-from .search import TuneConfig, TuneResult, open_study, summarize
 from .space import DEFAULT_SPACES, Param, default_space, load_space
+from .study import TuneConfig, TuneResult, open_study, summarize
 
 __all__ = [
     "DEFAULT_SPACES",

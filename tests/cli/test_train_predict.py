@@ -11,7 +11,7 @@ import pytest
 
 from tuneforge.cli import main
 
-from .conftest import TINY_TRAIN
+from ..conftest import TINY_TRAIN
 
 
 class TrainedRun(NamedTuple):
