@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from ..errors import RunError
+from .migrations import ensure_current
 
 STATES = ("running", "succeeded", "failed", "interrupted", "pruned")
 # A run killed with SIGKILL never records its end, so "running" must be resumable too.
@@ -45,7 +46,8 @@ class UTCDateTime(sa.TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    """Metadata shared by every ``tf_`` table (the model registry adds its own)."""
+    """Metadata shared by every ``tf_`` table (the model registry and the prediction log add
+    theirs). The tables are made by the revisions in migrations/, which must match it."""
 
 
 class RunRow(Base):
@@ -209,11 +211,14 @@ class RunStore:
     def __init__(self, url: str) -> None:
         self.engine = _open_engine(url)
         self.url = self.engine.url.render_as_string()  # password hidden
-        for attempt in range(3):  # processes opening a fresh database race to create tables
+        # The schema is upgraded to the newest revision on every open (migrations/). Processes
+        # opening one fresh database take turns under a lock; a backend without one races, and
+        # the loser retries and finds the tables. Lasting errors raise.
+        for attempt in range(3):
             try:
-                Base.metadata.create_all(self.engine)
+                ensure_current(self.engine)
                 break
-            except DBAPIError as exc:  # the loser retries and finds them; lasting errors raise
+            except DBAPIError as exc:
                 if attempt == 2:
                     raise RunError(f"Cannot open the run store {self.url}: {exc.orig}") from exc
 

@@ -109,8 +109,7 @@ class Registry:
     """Named, staged model versions on top of a RunStore's database."""
 
     def __init__(self, store: RunStore) -> None:
-        self.engine = store.engine
-        Base.metadata.create_all(self.engine)
+        self.engine = store.engine  # its tables came with the store's schema (migrations/)
 
     def _set_stage(self, session: Session, name: str, version: int, stage: str, action: str):
         for row in session.scalars(
