@@ -1,4 +1,5 @@
-"""Alert rules from YAML, evaluated per window, with cool-down; sinks: log, JSON file, webhook.
+"""Alert rules from YAML, evaluated per window, with cool-down; sinks (monitor/sinks.py): log,
+JSON file, webhook (retried with backoff).
 
 rules:
   - {name: bearish-surge, metric: label_share, label: bearish, op: ">", threshold: 0.4,
@@ -7,7 +8,7 @@ rules:
 sinks:
   - {type: log}
   - {type: json, path: alerts.jsonl}
-  - {type: webhook, url: "http://127.0.0.1:9000/alerts"}
+  - {type: webhook, url: "http://127.0.0.1:9000/alerts", attempts: 4, backoff: 1}
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import datetime as dt
 import json
 import operator
 import re
-import sys
-import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
 from ..errors import ConfigError
+from ..store.rundir import atomic_write_text
+from .sinks import check_sink
 
 METRICS = (
     "label_share",
@@ -62,13 +63,24 @@ class Rule:
     min_count: int = 1
 
     def value(self, stats: dict) -> float | None:
+        """The metric in a window; None when the window has no such value (no predictions, no
+        reference profile). A label the window did not see has share 0."""
+        count = stats.get("count", 0)
+        if self.metric == "count":
+            return count
+        if not count:
+            return None
         if self.metric == "label_share":
             return stats.get("label_shares", {}).get(self.label, 0.0)
         return stats.get(self.metric)
 
     def fires(self, stats: dict) -> tuple[bool, float | None]:
+        """``min_count`` guards rules on statistics of the predictions; a rule on the count
+        itself judges the count, so ``count < N`` fires in an outage."""
         value = self.value(stats)
-        if value is None or stats.get("count", 0) < self.min_count:
+        if value is None:
+            return False, value
+        if self.metric != "count" and stats.get("count", 0) < self.min_count:
             return False, value
         return OPS[self.op](value, self.threshold), value
 
@@ -102,56 +114,51 @@ def load_rules(path: str | Path) -> tuple[list[Rule], list[dict]]:
             raise ConfigError(f"{where}: threshold must be a number.") from None
         rules.append(Rule(**values))
     sinks = doc.get("sinks") or [{"type": "log"}]
-    for sink in sinks:
-        if sink.get("type") not in ("log", "json", "webhook"):
-            raise ConfigError(f"{path}: sink type must be log, json or webhook, got {sink}.")
+    for i, sink in enumerate(sinks):
+        check_sink(sink, f"{path}: sink {i + 1}")
     return rules, sinks
 
 
-def deliver(alert: dict, sinks: list[dict]) -> list[str]:
-    """Send ``alert`` to every sink; returns the failures (a broken sink must not stop others)."""
-    failures = []
-    for sink in sinks:
-        try:
-            if sink["type"] == "log":
-                print(
-                    f"ALERT {alert['rule']}: {alert['metric']}={alert['value']:.4g} "
-                    f"{alert['op']} {alert['threshold']} ({alert['model']}, "
-                    f"{alert['window_start']} .. {alert['window_end']})",
-                    file=sys.stderr,
-                )
-            elif sink["type"] == "json":
-                with open(sink["path"], "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(alert) + "\n")
-            else:
-                request = urllib.request.Request(
-                    sink["url"],
-                    data=json.dumps(alert).encode(),
-                    method="POST",
-                    headers={"content-type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=float(sink.get("timeout", 5))):
-                    pass
-        except Exception as exc:  # reported back; other sinks still get the alert
-            failures.append(f"{sink['type']}: {exc}")
-    return failures
-
-
 class AlertState:
-    """When each rule last fired, kept in a JSON file: cool-down and de-duplication survive
-    restarts of ``tuneforge monitor --watch``."""
+    """Per rule, kept in a JSON file so cool-down and de-duplication survive restarts of
+    ``tuneforge monitor --watch`` (and one-shot runs from cron): when it last fired — an ISO
+    time — or, while some sink has not taken its alert yet, which sinks have (sink ids) and
+    since when. A rule counts as fired only once every sink has its alert."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.last: dict[str, str] = (
+        self.last: dict[str, str | dict] = (
             json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         )
 
     def cooling(self, rule: Rule, now: dt.datetime) -> bool:
         last = self.last.get(rule.name)
-        return last is not None and now - dt.datetime.fromisoformat(last) < rule.cooldown
+        if not isinstance(last, str):
+            return False
+        return now - dt.datetime.fromisoformat(last) < rule.cooldown
+
+    def delivered_to(self, rule: Rule) -> set[str]:
+        """Sinks that already have the rule's pending alert."""
+        entry = self.last.get(rule.name)
+        return set(entry.get("delivered", ())) if isinstance(entry, dict) else set()
 
     def fired(self, rule: Rule, now: dt.datetime) -> None:
         self.last[rule.name] = now.isoformat()
+        self.save()
+
+    def pending(self, rule: Rule, delivered: set[str], now: dt.datetime) -> None:
+        """Some sink failed: remember who has the alert; the rule has not fired yet."""
+        entry = self.last.get(rule.name)
+        since = entry.get("since") if isinstance(entry, dict) else None
+        self.last[rule.name] = {"delivered": sorted(delivered), "since": since or now.isoformat()}
+        self.save()
+
+    def settled(self, rule: Rule) -> None:
+        """The condition no longer holds: a pending alert is dropped (it would be stale)."""
+        if isinstance(self.last.get(rule.name), dict):
+            del self.last[rule.name]
+            self.save()
+
+    def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.last), encoding="utf-8")
+        atomic_write_text(self.path, json.dumps(self.last))

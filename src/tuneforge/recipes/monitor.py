@@ -11,7 +11,8 @@ import numpy as np
 
 from ..monitor.drift import Profile, drift
 from ..monitor.predlog import read_predictions
-from ..monitor.rules import AlertState, Rule, deliver
+from ..monitor.rules import AlertState, Rule
+from ..monitor.sinks import deliver
 from ..store import RunStore, monitor_state_path, open_store, resolve_model
 from ..store.refs import served_name
 
@@ -27,29 +28,39 @@ def monitored_model(ref: str, runs_dir: Path) -> tuple[str, Profile | None]:
 def window_stats(
     store: RunStore, model: str, reference: Profile | None, start: dt.datetime, end: dt.datetime
 ) -> dict:
+    """Statistics of the predictions logged in [start, end). A window without predictions has
+    a count of 0 and no value (None) for everything measured on predictions — shares,
+    latencies, drift — so an outage never reads as 0 ms and 0 % low confidence."""
     preds = read_predictions(store, model, start, end)
     labels = reference.labels if reference else tuple(sorted({p.label for p in preds}))
+    stats = {
+        "model": model,
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
+        "count": len(preds),
+        "label_shares": dict.fromkeys(labels),
+        "low_confidence_share": None,
+        "p50_latency_ms": None,
+        "p95_latency_ms": None,
+        "p99_latency_ms": None,
+    }
+    if not preds:
+        return stats
     current = Profile.from_predictions(
         labels,
         [p.label for p in preds],
         [p.confidence for p in preds],
         [p.input_length for p in preds],
     )
-    latencies = np.array([p.latency_ms for p in preds]) if preds else np.array([0.0])
-    stats = {
-        "model": model,
-        "window_start": start.isoformat(),
-        "window_end": end.isoformat(),
-        "count": len(preds),
-        "label_shares": current.label_shares(),
-        "low_confidence_share": float(np.mean([p.confidence < 0.5 for p in preds]))
-        if preds
-        else 0.0,
-        "p50_latency_ms": float(np.percentile(latencies, 50)),
-        "p95_latency_ms": float(np.percentile(latencies, 95)),
-        "p99_latency_ms": float(np.percentile(latencies, 99)),
-    }
-    if reference is not None and preds:
+    latencies = np.array([p.latency_ms for p in preds])
+    stats.update(
+        label_shares=current.label_shares(),
+        low_confidence_share=float(np.mean([p.confidence < 0.5 for p in preds])),
+        p50_latency_ms=float(np.percentile(latencies, 50)),
+        p95_latency_ms=float(np.percentile(latencies, 95)),
+        p99_latency_ms=float(np.percentile(latencies, 99)),
+    )
+    if reference is not None:
         report = drift(reference, current)
         stats.update(
             psi=report.psi,
@@ -58,6 +69,23 @@ def window_stats(
             length_ks=report.length_ks,
         )
     return stats
+
+
+def make_alert(rule: Rule, value: float | None, stats: dict, now: dt.datetime) -> dict:
+    """The alert record every sink receives."""
+    return {
+        "rule": rule.name,
+        "metric": rule.metric,
+        "label": rule.label,
+        "value": value,
+        "op": rule.op,
+        "threshold": rule.threshold,
+        "model": stats["model"],
+        "count": stats["count"],
+        "window_start": stats["window_start"],
+        "window_end": stats["window_end"],
+        "at": now.isoformat(),
+    }
 
 
 def evaluate_rules(
@@ -69,28 +97,29 @@ def evaluate_rules(
     state: AlertState,
     now: dt.datetime,
 ) -> list[dict]:
-    """Fire every rule whose condition holds over its window and is not cooling down."""
+    """Alert on every rule whose condition holds over its window and is not cooling down.
+
+    A rule is marked fired only once every sink took its alert; until then each evaluation
+    sends it again to the sinks that have not (``delivered`` is False on such an alert, and
+    ``sink_failures`` says why)."""
     alerts = []
     for rule in rules:
         stats = window_stats(store, model, reference, now - rule.window, now)
         fires, value = rule.fires(stats)
-        if not fires or state.cooling(rule, now):
+        if not fires:
+            state.settled(rule)
             continue
-        alert = {
-            "rule": rule.name,
-            "metric": rule.metric,
-            "label": rule.label,
-            "value": value,
-            "op": rule.op,
-            "threshold": rule.threshold,
-            "model": model,
-            "count": stats["count"],
-            "window_start": stats["window_start"],
-            "window_end": stats["window_end"],
-            "at": now.isoformat(),
-        }
-        alert["sink_failures"] = deliver(alert, sinks)
-        state.fired(rule, now)
+        if state.cooling(rule, now):
+            continue
+        alert = make_alert(rule, value, stats, now)
+        had = state.delivered_to(rule)
+        taken, failures = deliver(alert, sinks, skip=had)
+        alert["sink_failures"] = failures
+        alert["delivered"] = not failures
+        if failures:
+            state.pending(rule, had | set(taken), now)
+        else:
+            state.fired(rule, now)
         alerts.append(alert)
     return alerts
 
@@ -112,7 +141,8 @@ def watch(store, model, reference, rules, sinks, state, interval_s: float, log=p
     while True:
         now = dt.datetime.now(dt.timezone.utc)
         for alert in evaluate_rules(store, model, reference, rules, sinks, state, now):
-            log(f"alert fired: {alert['rule']} ({alert['metric']}={alert['value']:.4g})")
+            what = "alert fired" if alert["delivered"] else "alert not delivered to every sink"
+            log(f"{what}: {alert['rule']} ({alert['metric']}={alert['value']:.4g})")
         time.sleep(interval_s)
 
 
@@ -137,24 +167,30 @@ def run_monitor(
     """Statistics of the last ``window`` (ending ``at``, default now), optionally the page
     ``html``, then the alert rules of ``rules_file`` — once, or every ``watch_interval_s``
     seconds until interrupted. ``show_stats`` sees the statistics as soon as they are known.
-    Returns the statistics and the alerts that fired."""
+    The page draws the rules' thresholds. Returns the statistics and the alerts that fired
+    (delivered to every sink; the others are logged and sent again on the next run)."""
     from ..monitor.page import write_monitor_page
     from ..monitor.rules import load_rules, parse_duration
 
     store = open_store(runs_dir)
     name, reference = monitored_model(ref, runs_dir)
+    rules, sinks = load_rules(rules_file) if rules_file else ([], [])
     now = parse_moment(at)
     start = now - parse_duration(window)
     stats = window_stats(store, name, reference, start, now)
     if show_stats is not None:
         show_stats(stats)
     if html:
-        write_monitor_page(Path(html), name, series(store, name, reference, start, now))
+        points = series(store, name, reference, start, now)
+        write_monitor_page(Path(html), name, points, reference=reference, rules=rules)
         log(f"written: {html}")
     if not rules_file:
         return stats, []
-    rules, sinks = load_rules(rules_file)
     state = AlertState(monitor_state_path(runs_dir, name))
     if watch_interval_s is not None:
         watch(store, name, reference, rules, sinks, state, watch_interval_s, log=log)
-    return stats, evaluate_rules(store, name, reference, rules, sinks, state, now)
+    alerts = evaluate_rules(store, name, reference, rules, sinks, state, now)
+    for alert in alerts:
+        if not alert["delivered"]:
+            log(f"alert {alert['rule']} not delivered to every sink; the next run tries again")
+    return stats, [a for a in alerts if a["delivered"]]
