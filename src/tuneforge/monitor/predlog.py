@@ -63,8 +63,7 @@ class PredictionLog:
         batch: int = 512,
         max_queue: int = 100_000,
     ) -> None:
-        self.engine = store.engine
-        Base.metadata.create_all(self.engine)
+        self.engine = store.engine  # its schema is migrated when the store opens
         self.model, self.version, self.log_inputs = model, version, log_inputs
         self.flush_every_s, self.batch = flush_every_s, batch
         self._queue: queue.Queue[dict] = queue.Queue(maxsize=max_queue)
@@ -172,7 +171,6 @@ def read_predictions(
     store: RunStore, model: str, since: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> list[LoggedPrediction]:
     """Logged predictions of ``model`` in [since, until), oldest first."""
-    Base.metadata.create_all(store.engine)
     query = select(PredictionRow).where(PredictionRow.model == model)
     if since is not None:
         query = query.where(PredictionRow.at >= since)

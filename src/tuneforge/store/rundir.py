@@ -193,7 +193,10 @@ class RunDir:
 
     @classmethod
     def create(cls, runs_dir: Path | str, run_id: str) -> RunDir:
-        """Make ``runs_dir/run_id``; an existing non-empty one is refused, never overwritten."""
+        """Make ``runs_dir/run_id``; an existing non-empty one is refused, never overwritten.
+        The id follows the name rule and the folder must resolve inside ``runs_dir``."""
+        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        path_under(Path(runs_dir), check_name(run_id, "run id"))  # refuses escapes
         path = Path(runs_dir) / run_id
         try:
             path.mkdir(parents=True)
