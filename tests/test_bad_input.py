@@ -185,3 +185,28 @@ def test_a_semicolon_csv_is_checked_and_trained_as_two_columns(
     assert "delimiter  ';' (semicolon), detected" in out and "labels     3" in out
     assert _train(path, runs_dir, tiny_model_dir, "--name", "semi") == 0
     assert (runs_dir / "semi" / "eval.json").is_file()
+
+
+def test_the_delimiter_flag_reaches_data_check_train_tune_and_evaluate(
+    tmp_path, runs_dir, tiny_model_dir, capsys
+):
+    """--delimiter beats the detection wherever columns are read: ',' on a semicolon file
+    fails data check and evaluate naming the parse and the flag; ';' checks "as given",
+    trains and evaluates; tune carries it into the data settings of its trials."""
+    from tuneforge.cli import parse
+    from tuneforge.cli.train import run_flags
+
+    path = tmp_path / "semi.csv"
+    rows = [f"{r['text']}, thanks;{r['label']}" for r in make_rows()]
+    path.write_text("text;label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["data", "check", str(path), "--delimiter", ","]) == 1
+    err = capsys.readouterr().err
+    assert "semi.csv could not be parsed as csv" in err and "--delimiter" in err
+    assert main(["data", "check", str(path), "--delimiter", ";"]) == 0
+    assert "delimiter  ';' (semicolon), as given" in capsys.readouterr().out
+    assert _train(path, runs_dir, tiny_model_dir, "--name", "semi", "--delimiter", ";") == 0
+    evaluate = ["evaluate", "semi", "--data", str(path), "--runs-dir", str(runs_dir)]
+    _assert_failed_cleanly(main([*evaluate, "--delimiter", ","]), capsys, "--delimiter")
+    assert main([*evaluate, "--delimiter", ";"]) == 0
+    tune = parse(["tune", str(path), "--delimiter", ";"])
+    assert run_flags(tune)["data"]["delimiter"] == ";"
