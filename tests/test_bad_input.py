@@ -153,3 +153,60 @@ def test_bad_overrides_name_the_key(tickets_csv, runs_dir, tiny_model_dir, overr
     """Config overrides with unknown keys or bad values are refused, naming the key."""
     code = _train(tickets_csv, runs_dir, tiny_model_dir, override)
     _assert_failed_cleanly(code, capsys, override.split("=")[0], runs_dir=runs_dir)
+
+
+def test_a_repeated_column_name_is_refused_by_train_and_data_check(
+    tmp_path, runs_dir, tiny_model_dir, capsys
+):
+    """``text,text,label`` used to train on the first ``text`` and pass data check: train
+    fails naming the column and its positions (no run made), and data check exits 1 with it
+    as an ERROR."""
+    path = tmp_path / "dup.csv"
+    rows = make_rows()
+    lines = [f"{r['text']},{r['text']} again,{r['label']}" for r in rows]
+    path.write_text("text,text,label\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    code = _train(path, runs_dir, tiny_model_dir)
+    _assert_failed_cleanly(code, capsys, "dup.csv", "'text' in columns 1 and 2", runs_dir=runs_dir)
+    assert main(["data", "check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR: " in out and "'text' in columns 1 and 2" in out and "Rename" in out
+
+
+def test_a_semicolon_csv_is_checked_and_trained_as_two_columns(
+    tmp_path, runs_dir, tiny_model_dir, capsys
+):
+    """A ';'-separated .csv used to fail with a hint about quoting commas: data check names
+    the detected separator and passes, and train runs on it."""
+    path = tmp_path / "semi.csv"
+    rows = [f"{r['text']}, thanks;{r['label']}" for r in make_rows()]
+    path.write_text("text;label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["data", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "delimiter  ';' (semicolon), detected" in out and "labels     3" in out
+    assert _train(path, runs_dir, tiny_model_dir, "--name", "semi") == 0
+    assert (runs_dir / "semi" / "eval.json").is_file()
+
+
+def test_the_delimiter_flag_reaches_data_check_train_tune_and_evaluate(
+    tmp_path, runs_dir, tiny_model_dir, capsys
+):
+    """--delimiter beats the detection wherever columns are read: ',' on a semicolon file
+    fails data check and evaluate naming the parse and the flag; ';' checks "as given",
+    trains and evaluates; tune carries it into the data settings of its trials."""
+    from tuneforge.cli import parse
+    from tuneforge.cli.train import run_flags
+
+    path = tmp_path / "semi.csv"
+    rows = [f"{r['text']}, thanks;{r['label']}" for r in make_rows()]
+    path.write_text("text;label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["data", "check", str(path), "--delimiter", ","]) == 1
+    err = capsys.readouterr().err
+    assert "semi.csv could not be parsed as csv" in err and "--delimiter" in err
+    assert main(["data", "check", str(path), "--delimiter", ";"]) == 0
+    assert "delimiter  ';' (semicolon), as given" in capsys.readouterr().out
+    assert _train(path, runs_dir, tiny_model_dir, "--name", "semi", "--delimiter", ";") == 0
+    evaluate = ["evaluate", "semi", "--data", str(path), "--runs-dir", str(runs_dir)]
+    _assert_failed_cleanly(main([*evaluate, "--delimiter", ","]), capsys, "--delimiter")
+    assert main([*evaluate, "--delimiter", ";"]) == 0
+    tune = parse(["tune", str(path), "--delimiter", ";"])
+    assert run_flags(tune)["data"]["delimiter"] == ";"

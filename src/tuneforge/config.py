@@ -37,6 +37,7 @@ class DataConfig:
     image_shape: str | None = None  # HxW or HxWxC: marks a CSV of pixel values
     labels_file: str | None = None  # IDX labels; None = named like the images file
     format: str | None = None  # csv | tsv | jsonl | parquet; None = by extension
+    delimiter: str | None = None  # CSV/TSV field separator (";", "tab"); None = detected/tab
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     seed: int = 42

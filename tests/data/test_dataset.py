@@ -134,3 +134,24 @@ def test_examples_from_lists_rejects_mismatch_and_empties_by_index():
         examples_from_lists(["a", " ", "c"], ["x", "y", "z"])
     with pytest.raises(DataError, match=r"2 of 3 labels are empty \(index 0, 2, 0-based\)"):
         examples_from_lists(["a", "b", "c"], [None, "y", ""])
+
+
+def test_every_file_of_a_run_reads_with_data_delimiter(tmp_path):
+    """Semicolon train and test files load with their separator detected; data.delimiter
+    forces one on each file (',' breaks them, naming the test file's parse too)."""
+
+    def semicolons(path, rows):
+        lines = [f"{text}, thanks;{label}" for text, label in rows]
+        path.write_text("text;label\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        return str(path)
+
+    train = semicolons(tmp_path / "train.csv", _rows(10))
+    test = semicolons(tmp_path / "test.csv", _rows(3, "q"))
+    splits = load_dataset(DataConfig(train, test_file=test))
+    assert splits.test[0].text.endswith(", thanks") and len(splits.test) == 9
+    assert load_dataset(DataConfig(train, test_file=test, delimiter=";")).test == splits.test
+    with pytest.raises(DataError, match=r"train\.csv could not be parsed as csv"):
+        load_dataset(DataConfig(train, delimiter=","))
+    comma_train = _csv(tmp_path / "comma.csv", _rows(10))
+    with pytest.raises(DataError, match=r"test\.csv could not be parsed as csv"):
+        load_dataset(DataConfig(comma_train, test_file=test, delimiter=","))

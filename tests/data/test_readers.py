@@ -16,6 +16,7 @@ from tuneforge.data.readers import (
     detect_format,
     image_source_reader,
     read_table,
+    read_table_file,
     table_header,
 )
 from tuneforge.errors import DataError
@@ -97,6 +98,74 @@ def test_table_header_reads_names_and_never_raises(tmp_path):
     assert table_header(jsonl) == ["text", "label"]
     assert table_header(tmp_path / "missing.csv") == []
     assert table_header(tmp_path / "d.xlsx") == []
+
+
+def _write_repeating(path: Path, name: str) -> Path:
+    """A table whose header is text, label, text, in format ``name``."""
+    rows = [["hello", "x", "other"], ["bye", "y", "more"]]
+    if name == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = [pa.array([r[i] for r in rows]) for i in range(3)]
+        pq.write_table(pa.table(columns, names=["text", "label", "text"]), path)
+    else:
+        sep = "," if name == "csv" else "\t"
+        path.write_text("\n".join(sep.join(r) for r in [["text", "label", "text"], *rows]))
+    return path
+
+
+@pytest.mark.parametrize("name", ["csv", "tsv", "parquet"])
+def test_a_header_that_repeats_a_name_is_refused_naming_it_and_its_positions(tmp_path, name):
+    """``text,label,text`` is not read as the first ``text`` (pandas renames the second to
+    ``text.1``, Parquet fails with an Arrow message): the error names the column, both
+    positions, and says to rename; the file as read keeps the header as written."""
+    path = _write_repeating(tmp_path / f"d.{name}", name)
+    with pytest.raises(DataError) as info:
+        read_table(path)
+    assert "'text' in columns 1 and 3" in info.value.message and str(path) in info.value.message
+    assert "Rename the columns" in info.value.hint
+    table = read_table_file(path)
+    assert table.header == ["text", "label", "text"] and table.duplicates == {"text": (1, 3)}
+    assert table.frame["text"].tolist() == ["hello", "bye"]
+
+
+def test_empty_header_names_do_not_count_as_repeats(tmp_path):
+    """Trailing separators give nameless columns (pandas' ``Unnamed: 2``): not a repeat."""
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,,\na,x,,\nb,y,,\n")
+    assert list(read_table(path).columns[:2]) == ["text", "label"]
+
+
+def test_a_detected_separator_is_read_and_named(tmp_path):
+    """A semicolon CSV reads into its columns, with the separator noted as detected; a comma
+    CSV is read as before with nothing noted; a given separator wins for CSV and TSV."""
+    semi = tmp_path / "semi.csv"
+    semi.write_text("text;label\nhello, world;greet\n")
+    table = read_table_file(semi)
+    assert table.frame.to_dict("list") == {"text": ["hello, world"], "label": ["greet"]}
+    assert (table.delimiter, table.delimiter_note) == (";", "detected")
+    assert table_header(semi) == ["text", "label"]
+    comma = tmp_path / "comma.csv"
+    comma.write_text("text,label\nhello; world,greet\n")
+    assert (read_table_file(comma).delimiter, read_table_file(comma).delimiter_note) == (",", "")
+    tsv = tmp_path / "d.tsv"
+    tsv.write_text("text;label\na\tb;x\n")
+    forced = read_table_file(tsv, delimiter=";")
+    assert forced.frame["text"].tolist() == ["a\tb"] and forced.delimiter_note == "given"
+    plain = tmp_path / "plain.tsv"
+    plain.write_text("text;label\nab;x\n")
+    assert read_table_file(plain).frame.columns.tolist() == ["text;label"]  # TSVs are not sniffed
+
+
+def test_a_file_that_breaks_under_a_detected_separator_gets_advice_about_it(tmp_path):
+    """A semicolon file with an unquoted ';' in a text names ';' and --delimiter, not commas."""
+    path = tmp_path / "semi.csv"
+    path.write_text("text;label\na;x\nb;y\nhi; there;x\n")
+    with pytest.raises(DataError, match=r"semi\.csv could not be parsed as csv") as info:
+        read_table(path)
+    assert "';' (semicolon)" in info.value.hint and "--delimiter" in info.value.hint
+    assert "commas" not in info.value.hint
 
 
 def test_image_sources_are_tried_in_order(tmp_path):

@@ -298,3 +298,70 @@ def test_corrupt_parquet_is_a_data_error(tmp_path):
     path.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(DataError, match=r"c\.parquet could not be parsed as parquet.*Re-export"):
         read_table(path)
+
+
+def _semicolon_csv(path):
+    """A spreadsheet's "CSV" in a locale whose decimal mark is a comma: ';' between fields,
+    commas inside the texts."""
+    path.write_text(
+        "text;label\nhello, my parcel is late;shipping\nrefund, please;billing\n"
+        '"I said; hi";greet\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_semicolon_csv_reads_its_texts_and_labels(tmp_path):
+    """A ';'-separated .csv is read as two columns with its commas kept inside the texts,
+    and the LoadedFile says which separator was detected."""
+    loaded = load_examples(_semicolon_csv(tmp_path / "semi.csv"))
+    assert [(e.text, e.label) for e in loaded.examples] == [
+        ("hello, my parcel is late", "shipping"),
+        ("refund, please", "billing"),
+        ("I said; hi", "greet"),
+    ]
+    assert (loaded.delimiter, loaded.delimiter_note) == (";", "detected")
+
+
+def test_a_tab_separated_file_named_csv_reads_as_tabs(tmp_path):
+    """Tabs inside a .csv (a TSV saved under the wrong name) are detected as the separator."""
+    path = tmp_path / "tabs.csv"
+    path.write_text("text\tlabel\nhello, world\tgreet\nbye, now\tbye\n", encoding="utf-8")
+    loaded = load_examples(path)
+    assert [(e.text, e.label) for e in loaded.examples] == [
+        ("hello, world", "greet"),
+        ("bye, now", "bye"),
+    ]
+    assert loaded.delimiter == "\t"
+
+
+def test_a_comma_csv_reads_as_before(tmp_path):
+    """A comma CSV whose texts hold semicolons and tabs keeps the comma, with nothing noted."""
+    path = tmp_path / "comma.csv"
+    path.write_text("text,label\na; b; c,x\nd\te; f,y\n", encoding="utf-8")
+    loaded = load_examples(path)
+    assert [(e.text, e.label) for e in loaded.examples] == [("a; b; c", "x"), ("d\te; f", "y")]
+    assert (loaded.delimiter, loaded.delimiter_note) == (",", "")
+
+
+def test_a_given_delimiter_is_used_as_given(tmp_path):
+    """``delimiter`` (--delimiter) beats the detection: ',' on a semicolon file fails with the
+    parser's line and advice naming --delimiter; ';' reads it, noted as given."""
+    path = _semicolon_csv(tmp_path / "semi.csv")
+    with pytest.raises(DataError, match=r"semi\.csv could not be parsed as csv") as info:
+        load_examples(path, delimiter=",")
+    assert "--delimiter" in info.value.hint
+    loaded = load_examples(path, delimiter="semicolon")
+    assert loaded.examples[0].text == "hello, my parcel is late"
+    assert loaded.delimiter_note == "given"
+
+
+def test_a_repeated_column_name_is_refused_not_read_as_the_first(tmp_path):
+    """``text,text,label`` used to train on the first ``text`` column in silence: it is refused,
+    naming the column and its positions, whichever columns were asked for."""
+    path = tmp_path / "dup.csv"
+    path.write_text("text,text,label\nhello,other,x\nbye,more,y\n", encoding="utf-8")
+    for columns in ({}, {"text_column": "text", "label_column": "label"}):
+        with pytest.raises(DataError, match=r"'text' in columns 1 and 2") as info:
+            load_examples(path, **columns)
+        assert "dup.csv" in info.value.message and "Rename" in info.value.hint

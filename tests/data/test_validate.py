@@ -176,3 +176,121 @@ def test_check_file_reads_and_checks(tmp_path):
     assert (report.text_column, report.label_column, report.n_rows) == ("body", "intent", 3)
     assert report.empty_label_rows == [3] and report.blocking
     assert str(path) in _messages(report, "error")
+
+
+def test_a_repeated_column_name_is_a_blocking_problem_of_the_report(tmp_path):
+    """data check used to say OK for ``text,text,label``: the report now has an error naming
+    the column and its positions, lists the header as written and ends FAILED."""
+    path = tmp_path / "dup.csv"
+    rows = "".join(f"t{i},u{i},{'xy'[i % 2]}\n" for i in range(8))
+    path.write_text("text,text,label\n" + rows, encoding="utf-8")
+    report = check_file(path)
+    assert report.blocking and report.duplicate_columns == {"text": (1, 2)}
+    assert "'text' in columns 1 and 2" in _messages(report, "error")
+    text = format_check_report(report)
+    assert "columns    text, text, label" in text
+    assert text.splitlines()[-1] == "FAILED: 1 blocking problem(s)"
+    with pytest.raises(DataError, match="columns 1 and 2"):
+        raise_if_blocking(report)
+
+
+def test_repeated_names_explain_a_file_whose_columns_cannot_be_found(tmp_path):
+    """``text,text`` has no label column to detect: the repeat is named, as the likely cause."""
+    path = tmp_path / "dup.csv"
+    path.write_text("body,body\na,b\n", encoding="utf-8")
+    with pytest.raises(DataError, match="'body' in columns 1 and 2"):
+        check_file(path)
+
+
+def test_the_report_names_a_separator_that_is_not_a_comma(tmp_path):
+    """A detected ';' gets a ``delimiter`` line saying so, a given one says "as given"; a comma
+    CSV's report has no such line (it reads as it always did)."""
+    semi = tmp_path / "semi.csv"
+    semi.write_text("text;label\n" + "".join(f"a, {i};{'xy'[i % 2]}\n" for i in range(6)))
+    text = format_check_report(check_file(semi))
+    assert "delimiter  ';' (semicolon), detected" in text and text.endswith(
+        "OK: no blocking problems"
+    )
+    given = format_check_report(check_file(semi, delimiter=";"))
+    assert "delimiter  ';' (semicolon), as given" in given
+    comma = tmp_path / "comma.csv"
+    comma.write_text("text,label\n" + "".join(f"a; {i},{'xy'[i % 2]}\n" for i in range(6)))
+    assert "delimiter" not in format_check_report(check_file(comma))
+
+
+def test_texts_past_the_measured_length_are_cut_for_the_check_and_named(tmp_path):
+    """A text over MEASURED_CHARS is measured on its first MEASURED_CHARS characters only (the
+    tokenizer never sees more), and a warning names its row and how much was cut."""
+    from tuneforge.data.validate import MEASURED_CHARS
+
+    seen: list[int] = []
+
+    def count(texts):
+        seen.extend(len(t) for t in texts)
+        return [len(t) // 4 for t in texts]
+
+    rows = _balanced()
+    rows[1] = ("word " * (MEASURED_CHARS // 5 + 3000), "x")
+    report = check_examples(_loaded(rows), count_tokens=count)
+    assert max(seen) == MEASURED_CHARS
+    assert report.cut_texts == [(2, len(rows[1][0]))]
+    cut = next(p for p in report.problems if "characters" in p.message)
+    assert cut.severity == "warning" and cut.rows == (2,)
+    assert f"row 2: {len(rows[1][0]):,} characters, 15,000 cut" in cut.message
+    assert report.overlong_rows == [2]
+
+
+PEAK_SCRIPT = """
+import contextlib, io, json, sys
+from tuneforge.cli import main
+from tuneforge.models import load_tokenizer, resolve_model_dir
+import pandas
+
+load_tokenizer(resolve_model_dir("default"))  # the libraries data check loads, before the baseline
+
+
+def peak_kb():
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+
+
+before = peak_kb()
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["data", "check", sys.argv[1]])
+print(json.dumps({"code": code, "extra_mb": (peak_kb() - before) / 1024, "out": out.getvalue()}))
+"""
+
+
+def test_data_check_on_a_15_mb_cell_stays_small(tmp_path):
+    """One 15 MB cell used to cost data check 27 s and 2.7 GB (the tokenizer saw it whole):
+    the check's peak memory (VmHWM of its own process) grows well under 500 MB, and the report
+    names the row that was cut."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import tuneforge
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs Linux /proc to read the process's peak memory")
+    path = tmp_path / "big.csv"
+    rows = [f"short text {i},{'xyz'[i % 3]}" for i in range(30)]
+    rows[2] = '"' + ("lorem ipsum dolor sit amet " * 560_000)[:15_000_000] + '",y'
+    path.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    src = str(Path(tuneforge.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    extra = result["extra_mb"]
+    assert extra < 500, f"data check peaked {extra:.0f} MB above its start"
+    assert result["code"] == 0, result["out"]
+    assert "row 3: 15,000,000 characters, 14,900,000 cut" in result["out"]

@@ -64,6 +64,12 @@ def add_columns(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-column", help="column with the text (default: detected)")
     p.add_argument("--label-column", help="column with the label (default: detected)")
     add_format(p)
+    p.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="field separator of CSV/TSV files, e.g. ';' or tab (default: detected for .csv, "
+        "tab for .tsv)",
+    )
 
 
 def add_image_source(p: argparse.ArgumentParser, task: bool = True) -> None:
@@ -86,7 +92,7 @@ def add_image_source(p: argparse.ArgumentParser, task: bool = True) -> None:
 
 def source_options(args: argparse.Namespace) -> dict:
     """The column and image-source flags, named as DataConfig and the tasks name them."""
-    names = ("text_column", "label_column", "format", "image_column", "image_shape")
+    names = ("text_column", "label_column", "format", "delimiter", "image_column", "image_shape")
     options = {name: getattr(args, name, None) for name in names}
     options["labels_file"] = getattr(args, "labels_file", None)
     return options

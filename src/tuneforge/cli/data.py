@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         task=args.task or "auto",
         text_column=args.text_column,
         format=args.format,
+        delimiter=args.delimiter,
         image_column=args.image_column,
         image_shape=args.image_shape,
         labels_file=args.labels_file,
@@ -75,6 +76,7 @@ def _check_table(args: argparse.Namespace) -> int:
         args.format,
         count_tokens=lambda texts: count_tokens(tokenizer, texts),
         max_length=args.max_length,
+        delimiter=args.delimiter,
     )
     _show(args, report, format_check_report)
     return 1 if report.blocking else 0

@@ -104,6 +104,7 @@ def run_flags(args: argparse.Namespace) -> dict:
             ("data", "image_shape"): args.image_shape,
             ("data", "labels_file"): args.labels_file,
             ("data", "format"): args.format,
+            ("data", "delimiter"): args.delimiter,
             ("model", "name"): args.model,
             ("data", "seed"): args.seed,
             ("train", "seed"): args.seed,

@@ -19,22 +19,19 @@ from ..errors import ConfigError, DataError
 from ..types import DatasetSplits, Example, ImageExample, LabelMap
 from .columns import IMAGE_COLUMNS, TEXT_CANDIDATES, as_text
 from .image_files import decode_image
-from .readers import detect_format, image_source_reader, read_table, table_header
-from .sources import LoadedFile, load_examples, loaded_from_frame
+from .readers import image_source_reader, read_table_file, refuse_duplicate_columns, table_header
+from .sources import LoadedFile, load_examples, loaded_from_table
 from .split import stratified_split
 from .validate import TokenCounter, check_examples, raise_if_blocking
 
 
-def _load_like_train(path: str, fmt: str | None, text: str, label: str) -> LoadedFile:
+def _load_like_train(cfg: DataConfig, path: str, text: str, label: str) -> LoadedFile:
     """Use train's column names where the file has them; detect the others."""
-    frame = read_table(path, fmt)
-    columns = set(frame.columns)
-    return loaded_from_frame(
-        frame,
-        path,
-        detect_format(path, fmt),
-        text if text in columns else None,
-        label if label in columns else None,
+    table = read_table_file(path, cfg.format, delimiter=cfg.delimiter)
+    refuse_duplicate_columns(table, path)
+    columns = set(table.frame.columns)
+    return loaded_from_table(
+        table, path, text if text in columns else None, label if label in columns else None
     )
 
 
@@ -74,13 +71,15 @@ def load_dataset(
     """
     if not cfg.train_file:
         raise DataError("No training file given.", hint="Pass TRAIN_FILE to tuneforge train.")
-    train_file = load_examples(cfg.train_file, cfg.text_column, cfg.label_column, cfg.format)
+    train_file = load_examples(
+        cfg.train_file, cfg.text_column, cfg.label_column, cfg.format, delimiter=cfg.delimiter
+    )
     raise_if_blocking(check_examples(train_file, count_tokens, max_length))
     text, label = train_file.text_column, train_file.label_column
     given: dict[str, LoadedFile] = {}
     for split, path in (("val", cfg.val_file), ("test", cfg.test_file)):
         if path:
-            given[split] = _load_like_train(path, cfg.format, text, label)
+            given[split] = _load_like_train(cfg, path, text, label)
             # An evaluation file may hold a single class; empty cells are still errors.
             raise_if_blocking(check_examples(given[split], None, max_length, min_classes=1))
             _check_seen(given[split], {e.label for e in train_file.examples}, cfg.train_file)
@@ -177,7 +176,7 @@ def detect_task(cfg: DataConfig) -> str:
     path = Path(cfg.train_file)
     if image_source_reader(path).by_path:
         return "image"
-    columns = table_header(path, cfg.format)
+    columns = table_header(path, cfg.format, delimiter=cfg.delimiter)
     lowered = {c.lower().strip() for c in columns}
     if lowered & set(IMAGE_COLUMNS) and not lowered & set(TEXT_CANDIDATES):
         return "image"

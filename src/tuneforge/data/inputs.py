@@ -24,9 +24,11 @@ def labelled_examples(
     text_column: str | None = None,
     label_column: str | None = None,
     fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
 ) -> list[Example]:
     """Examples of a labelled file, refusing empty texts/labels and labels the model lacks."""
-    loaded = load_examples(data_file, text_column, label_column, fmt)
+    loaded = load_examples(data_file, text_column, label_column, fmt, delimiter=delimiter)
     empty = [e.row for e in loaded.examples if not e.text.strip() or not e.label.strip()]
     if empty:
         raise DataError(
@@ -119,11 +121,15 @@ def check_image_paths(paths: Sequence[str]) -> None:
 
 
 def read_texts(
-    path: str | Path, text_column: str | None = None, fmt: str | None = None
+    path: str | Path,
+    text_column: str | None = None,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
 ) -> list[str]:
     """Texts from a file for prediction: a label column is optional here, so a table without
     one takes its ``text`` column, else its first."""
-    frame = read_table(path, fmt)
+    frame = read_table(path, fmt, delimiter=delimiter)
     if text_column is None:
         try:
             text_column, _ = resolve_columns(frame, path, None, None)

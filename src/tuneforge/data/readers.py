@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ..types import ImageExample
+from .delimiters import choose_delimiter, delimited_header, separator_fix
 from .image_files import BadImage
 from .image_sources import (
     LoadedImages,
@@ -27,14 +28,15 @@ from .image_sources import (
     load_pixel_csv,
 )
 from .table_files import (
-    csv_header,
+    DUPLICATE_COLUMNS_FIX,
+    duplicate_columns,
+    duplicate_columns_message,
     malformed,
     missing_file,
-    read_csv,
+    parquet_header,
+    read_delimited,
     read_jsonl,
     read_parquet,
-    read_tsv,
-    tsv_header,
     undecodable,
 )
 
@@ -58,12 +60,15 @@ class ImageSourceOptions:
 
 @dataclass(frozen=True)
 class Reader:
-    """One data format. ``read`` takes a path; a table's returns a DataFrame of string column
-    names, an image source's takes :class:`ImageSourceOptions` too and returns ImageExamples.
+    """One data format. A table's ``read`` takes a path and a field separator ("" for formats
+    without one) and returns a DataFrame of string column names; an image source's takes a path
+    and :class:`ImageSourceOptions` and returns ImageExamples.
 
     Tables: ``suffixes`` name their files (``gzip``: ``.gz`` copies too), ``note`` follows the
     suffixes in the list of supported formats, ``fix`` says what to do when a file does not
-    parse, ``header`` reads the column names alone (else the whole file is read for them).
+    parse, ``header`` reads the column names as written (repeats kept) without the rows (else
+    the whole file is read for them). ``separator`` marks a delimited format with its own field
+    separator; ``sniff`` has the separator detected from the file when none is given.
     Image sources: rows are tried in order and the first whose ``detect`` accepts the path and
     options reads it; ``by_path`` marks sources that are images by what the path is (a folder,
     an IDX file), where the others are tables whose columns decide.
@@ -76,7 +81,9 @@ class Reader:
     gzip: bool = False
     note: str = ""
     fix: str = ""
-    header: Callable[[Path], list[str]] | None = None
+    header: Callable[[Path, str], list[str]] | None = None
+    separator: str = ""
+    sniff: bool = False
     detect: Callable[[Path, ImageSourceOptions], bool] | None = None
     by_path: bool = False
 
@@ -105,20 +112,24 @@ READERS: dict[str, Reader] = {
         Reader(
             "csv",
             "table",
-            read_csv,
+            read_delimited,
             (".csv",),
             gzip=True,
-            header=csv_header,
+            header=delimited_header,
+            separator=",",
+            sniff=True,
             fix="Check the quoting and the number of fields on that line (a text with commas "
-            "must be in double quotes), or pass --format if the file is not CSV.",
+            "must be in double quotes), pass --delimiter if another character separates the "
+            "fields, or --format if the file is not CSV.",
         ),
         Reader(
             "tsv",
             "table",
-            read_tsv,
+            read_delimited,
             (".tsv", ".tab"),
             gzip=True,
-            header=tsv_header,
+            header=delimited_header,
+            separator="\t",
             fix="Check the number of tabs on that line, or pass --format if it is not TSV.",
         ),
         Reader(
@@ -136,6 +147,7 @@ READERS: dict[str, Reader] = {
             "table",
             read_parquet,
             (".parquet", ".pq"),
+            header=parquet_header,
             fix="Re-export the file (it may be truncated), or pass --format if it is not Parquet.",
         ),
         Reader(
@@ -219,8 +231,36 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     return table_reader(path, fmt).name
 
 
-def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
-    """All columns of a data file with at least one row, or a DataError that says what to fix."""
+@dataclass(frozen=True)
+class TableFile:
+    """A table file as read, and how: ``header`` holds the column names as written (a repeated
+    name twice, where ``frame`` has pandas' ``text.1``), ``duplicates`` each repeated name
+    with its 1-based positions. ``delimiter`` is the field separator of a CSV/TSV (None for
+    other formats); ``delimiter_note`` is "detected" or "given" when it is not the format's
+    own, for reports to say."""
+
+    frame: pd.DataFrame
+    format: str
+    header: list[str]
+    duplicates: dict[str, tuple[int, ...]]
+    delimiter: str | None = None
+    delimiter_note: str = ""
+
+
+def table_delimiter(path: Path, reader: Reader, delimiter: str | None = None) -> tuple[str, str]:
+    """The field separator to read ``path`` with, and how it was chosen ("", "given",
+    "detected"); ("", "") for formats without one, which ignore ``delimiter``."""
+    if not reader.separator:
+        return "", ""
+    return choose_delimiter(path, reader.separator, reader.sniff, delimiter)
+
+
+def read_table_file(
+    path: str | Path, fmt: str | None = None, *, delimiter: str | None = None
+) -> TableFile:
+    """A data file with at least one row and how it was read, or a DataError that says what to
+    fix. A header that repeats a name is kept (``duplicates``) for the caller to refuse or
+    report."""
     import pandas as pd
 
     path = Path(path)
@@ -234,14 +274,17 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
     reader = table_reader(path, fmt)
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes).", hint="Pass a file with a header and rows.")
+    sep, note = table_delimiter(path, reader, delimiter)
     try:
-        frame = reader.read(path)
+        header = reader.header(path, sep) if reader.header is not None else []
+        frame = reader.read(path, sep)
     except UnicodeDecodeError:
-        raise undecodable(path, reader.name) from None
+        raise undecodable(path, reader.name, sep) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty: no header and no rows.") from None
     except (ValueError, OSError) as exc:  # ParserError, JSON and Arrow errors, bad gzip data
-        raise malformed(path, reader.name, exc, reader.fix) from None
+        fix = reader.fix if sep == reader.separator else separator_fix(sep)
+        raise malformed(path, reader.name, exc, fix) from None
     if len(frame) == 0:
         columns = ", ".join(map(str, frame.columns)) or "none"
         raise DataError(
@@ -249,16 +292,39 @@ def read_table(path: str | Path, fmt: str | None = None) -> pd.DataFrame:
             hint="Add labelled rows below the header, or check that this is the right file.",
         )
     frame.columns = [str(c) for c in frame.columns]
-    return frame
+    header = header if len(header) == len(frame.columns) else list(frame.columns)
+    return TableFile(frame, reader.name, header, duplicate_columns(header), sep or None, note)
 
 
-def table_header(path: str | Path, fmt: str | None = None) -> list[str]:
+def refuse_duplicate_columns(table: TableFile, path: str | Path) -> None:
+    """A DataError naming every repeated column name and its positions, if there is one."""
+    if table.duplicates:
+        raise DataError(
+            duplicate_columns_message(path, table.duplicates), hint=DUPLICATE_COLUMNS_FIX
+        )
+
+
+def read_table(
+    path: str | Path, fmt: str | None = None, *, delimiter: str | None = None
+) -> pd.DataFrame:
+    """All columns of a data file with at least one row, or a DataError that says what to fix
+    (a header that names a column twice is refused). ``delimiter`` forces the field separator
+    of a CSV/TSV; a CSV's is detected otherwise."""
+    table = read_table_file(path, fmt, delimiter=delimiter)
+    refuse_duplicate_columns(table, path)
+    return table.frame
+
+
+def table_header(
+    path: str | Path, fmt: str | None = None, *, delimiter: str | None = None
+) -> list[str]:
     """Column names of a table, reading as little as possible; [] when it cannot be read."""
     try:
         reader = table_reader(path, fmt)
         if reader.header is not None:
-            return reader.header(Path(path))
-        return [str(c) for c in read_table(path, fmt).columns]
+            sep, _ = table_delimiter(Path(path), reader, delimiter)
+            return [str(c) for c in reader.header(Path(path), sep)]
+        return [str(c) for c in read_table_file(path, fmt).frame.columns]
     except (DataError, ValueError, OSError, UnicodeDecodeError):
         return []
 

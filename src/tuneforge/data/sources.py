@@ -7,13 +7,13 @@ wrong with the data is validate.py's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..types import Example
 from .columns import as_text, resolve_columns
-from .readers import detect_format, read_table
+from .readers import TableFile, read_table_file, refuse_duplicate_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoadedFile:
-    """The examples of one file and how they were read (kept for reports and run records)."""
+    """The examples of one file and how they were read (kept for reports and run records):
+    a CSV/TSV's field separator, and the column names its header repeats (see TableFile)."""
 
     path: str
     format: str
@@ -30,6 +31,9 @@ class LoadedFile:
     label_column: str
     examples: list[Example]
     n_rows: int
+    delimiter: str | None = None
+    delimiter_note: str = ""
+    duplicate_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def loaded_from_frame(
@@ -48,13 +52,35 @@ def loaded_from_frame(
     return LoadedFile(str(path), fmt, list(df.columns), text, label, examples, len(examples))
 
 
+def loaded_from_table(
+    table: TableFile,
+    path: str | Path,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> LoadedFile:
+    """A table file as read → LoadedFile, keeping how it was read; repeated column names are
+    kept for the check to report (``load_examples`` refuses them), and listed as written."""
+    loaded = loaded_from_frame(table.frame, path, table.format, text_column, label_column)
+    return replace(
+        loaded,
+        columns=list(table.header) if table.duplicates else loaded.columns,
+        delimiter=table.delimiter,
+        delimiter_note=table.delimiter_note,
+        duplicate_columns=dict(table.duplicates),
+    )
+
+
 def load_examples(
     path: str | Path,
     text_column: str | None = None,
     label_column: str | None = None,
     fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
 ) -> LoadedFile:
-    """Every row as an Example (row = 1-based data row); labels are stripped of whitespace."""
-    return loaded_from_frame(
-        read_table(path, fmt), path, detect_format(path, fmt), text_column, label_column
-    )
+    """Every row as an Example (row = 1-based data row); labels are stripped of whitespace.
+    A header that names a column twice is refused: which of the two would be read is a guess.
+    ``delimiter`` forces a CSV/TSV's field separator (a CSV's is detected otherwise)."""
+    table = read_table_file(path, fmt, delimiter=delimiter)
+    refuse_duplicate_columns(table, path)
+    return loaded_from_table(table, path, text_column, label_column)

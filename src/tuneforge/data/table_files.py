@@ -31,16 +31,9 @@ def read_delimited(path: Path, sep: str) -> pd.DataFrame:
     return frame
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    return read_delimited(path, ",")
-
-
-def read_tsv(path: Path) -> pd.DataFrame:
-    return read_delimited(path, "\t")
-
-
-def read_jsonl(path: Path) -> pd.DataFrame:
-    """One JSON object per line; numbers keep their JSON types (see ``as_text``)."""
+def read_jsonl(path: Path, sep: str = "") -> pd.DataFrame:
+    """One JSON object per line; numbers keep their JSON types (see ``as_text``). A key written
+    twice in one object is one column whose last value wins, as in every JSON parser."""
     import pandas as pd
 
     frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
@@ -49,23 +42,70 @@ def read_jsonl(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
+def read_parquet(path: Path, sep: str = "") -> pd.DataFrame:
+    """A Parquet file; one whose schema repeats a name is read with the repeats numbered
+    (``text``, ``text.1``) as pandas numbers CSV headers, so the check can name them."""
     import pandas as pd
 
-    return pd.read_parquet(path)
+    names = parquet_header(path)
+    if len(set(names)) == len(names):
+        return pd.read_parquet(path)
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read().rename_columns(numbered(names)).to_pandas()
 
 
-def csv_header(path: Path) -> list[str]:
-    """Column names of a CSV without reading its rows."""
-    import pandas as pd
+def parquet_header(path: Path, sep: str = "") -> list[str]:
+    """Column names in the Parquet schema (pandas' stored index columns left out), from the
+    footer alone; [] when the file is not Parquet, so the read reports why."""
+    import pyarrow.parquet as pq
 
-    return [str(c) for c in pd.read_csv(path, sep=",", nrows=0).columns]
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):
+        return []
+    stored = (schema.pandas_metadata or {}).get("index_columns", [])
+    index = {c for c in stored if isinstance(c, str)}
+    return [name for name in schema.names if name not in index]
 
 
-def tsv_header(path: Path) -> list[str]:
-    import pandas as pd
+def duplicate_columns(header: list[str]) -> dict[str, tuple[int, ...]]:
+    """Each name the header writes more than once → its 1-based positions. Empty names are
+    left out: pandas names those by position (``Unnamed: 3``), so they never collide."""
+    positions: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        if str(name).strip():
+            positions.setdefault(str(name), []).append(number)
+    return {name: tuple(at) for name, at in positions.items() if len(at) > 1}
 
-    return [str(c) for c in pd.read_csv(path, sep="\t", nrows=0).columns]
+
+def numbered(header: list[str]) -> list[str]:
+    """Repeated names made unique the way pandas does it: ``text``, ``text.1``, ``text.2``."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}.{count}")
+    return out
+
+
+def duplicate_columns_message(path: str | Path, duplicates: dict[str, tuple[int, ...]]) -> str:
+    """The refusal of a header that names a column twice: only one of them would be read."""
+    named = "; ".join(
+        f"'{name}' in columns {', '.join(map(str, at[:-1]))} and {at[-1]}"
+        for name, at in duplicates.items()
+    )
+    return (
+        f"{path}: the header gives more than one column the same name: {named}. Only the first "
+        "column of each name would be used and the others silently ignored."
+    )
+
+
+DUPLICATE_COLUMNS_FIX = (
+    "Rename the columns so that every name is different (e.g. 'text' and 'text_2'), or "
+    "delete the column you do not want, then pass --text-column / --label-column if needed."
+)
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -84,7 +124,7 @@ def missing_file(path: Path) -> DataError:
     return DataError(f"Data file '{path}' does not exist.", hint=hint)
 
 
-def undecodable(path: Path, kind: str) -> DataError:
+def undecodable(path: Path, kind: str, sep: str = "") -> DataError:
     """Find the first line that is not UTF-8 ourselves: pandas' message has no line number."""
     lines: list[str] = []
     with open_binary(path) as fh:
@@ -97,9 +137,9 @@ def undecodable(path: Path, kind: str) -> DataError:
                 break
         else:
             bad, number = "somewhere in the file", 0
-    if number and kind in ("csv", "tsv"):
+    if number and sep:
         # A quoted cell may span lines: count the records up to the bad line, minus the header.
-        records = csv.reader(io.StringIO("".join(lines)), delimiter="," if kind == "csv" else "\t")
+        records = csv.reader(io.StringIO("".join(lines)), delimiter=sep)
         try:
             row = sum(1 for _ in records) - 1
         except csv.Error:

@@ -1,8 +1,11 @@
 """Check a labelled file: what is in it and every problem, blocking (error) or not (warning).
 
-Errors make training fail or meaningless (empty cells, one class); warnings quietly hurt a model
-(duplicates, contradictions, truncation, tiny or dominated classes). One report backs both
-``tuneforge data check`` and the gate before training, so the messages are the same in both.
+Errors make training fail or meaningless (empty cells, one class, a column name the header
+repeats); warnings quietly hurt a model (duplicates, contradictions, truncation, tiny or
+dominated classes). One report backs both ``tuneforge data check`` and the gate before
+training, so the messages are the same in both. Lengths are measured on at most
+MEASURED_CHARS characters of each text: tokenising a 15 MB cell whole takes some 20 s and 2.5 GB
+only to learn that it is longer than max_length.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import numpy as np
 
 from ..errors import DataError
 from ..types import Example
-from .sources import LoadedFile, load_examples
+from .delimiters import describe
+from .readers import read_table_file, refuse_duplicate_columns
+from .sources import LoadedFile, loaded_from_table
+from .table_files import DUPLICATE_COLUMNS_FIX, duplicate_columns_message
 
 TokenCounter = Callable[[list[str]], list[int]]
 MIN_PER_CLASS = 3  # one example each for train, validation and test
 IMBALANCE_RATIO = 10
 SHOWN_ROWS = 10
+MEASURED_CHARS = 100_000  # far more than any max_length in tokens; longer texts are cut
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,10 @@ class CheckReport:
     overlong_rows: list[int]
     length_stats: dict
     problems: list[Problem] = field(default_factory=list)
+    delimiter: str | None = None  # csv/tsv: the field separator read with
+    delimiter_note: str = ""  # detected | given, when not the format's own
+    duplicate_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    cut_texts: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
 
     @property
     def blocking(self) -> bool:
@@ -70,8 +81,10 @@ def _rows_text(rows: list[int], limit: int = SHOWN_ROWS) -> str:
 
 
 def _snippet(text: str, width: int = 50) -> str:
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= width else flat[: width - 3] + "...")
+    head = text[: 8 * width]  # splitting a 15 MB text to show 50 characters costs seconds
+    flat = " ".join(head.split())
+    whole = len(head) == len(text) and len(flat) <= width
+    return repr(flat if whole else flat[: width - 3] + "...")
 
 
 def _length_stats(texts: list[str], count_tokens: TokenCounter | None) -> tuple[dict, list[int]]:
@@ -173,6 +186,26 @@ def _duplicate_problems(
         )
 
 
+def _cut_problem(loaded: LoadedFile, cut: list[tuple[int, int]]) -> Problem:
+    shown = ", ".join(
+        f"row {row}: {n:,} characters, {n - MEASURED_CHARS:,} cut" for row, n in cut[:SHOWN_ROWS]
+    )
+    more = f" and {len(cut) - SHOWN_ROWS} more" if len(cut) > SHOWN_ROWS else ""
+    return _warning(
+        loaded.text_column,
+        f"{loaded.path}: {len(cut)} text(s) in column '{loaded.text_column}' are longer than "
+        f"{MEASURED_CHARS:,} characters ({shown}{more}); their lengths count the first "
+        f"{MEASURED_CHARS:,} only. The model sees only their first model.max_length tokens: "
+        "split such texts into examples, or check that a quote was not left open.",
+        [row for row, _ in cut],
+    )
+
+
+def _duplicate_columns_problem(loaded: LoadedFile) -> Problem:
+    message = duplicate_columns_message(loaded.path, loaded.duplicate_columns)
+    return _error(", ".join(loaded.duplicate_columns), f"{message} {DUPLICATE_COLUMNS_FIX}")
+
+
 def _overlong_problem(loaded: LoadedFile, rows: list[int], max_length: int, unit: str) -> Problem:
     size = f"{max_length} tokens" if unit == "tokens" else f"{max_length} words (so tokens)"
     return _warning(
@@ -200,12 +233,15 @@ def check_examples(
     empty_label = [e.row for e in examples if not e.label]
     counts = Counter(e.label for e in examples if e.label)
     groups = _group_by_text(examples)
-    stats, lengths = _length_stats([e.text for e in examples], count_tokens)
+    cut = [(e.row, len(e.text)) for e in examples if len(e.text) > MEASURED_CHARS]
+    stats, lengths = _length_stats([e.text[:MEASURED_CHARS] for e in examples], count_tokens)
     # Without a tokenizer, words are a lower bound on tokens: more words than max_length is
     # certainly too long.
     overlong = [e.row for e, n in zip(examples, lengths) if n > max_length]
 
     problems: list[Problem] = []
+    if loaded.duplicate_columns:
+        problems.append(_duplicate_columns_problem(loaded))
     if empty_label:
         problems.append(_empty_problem(loaded.path, loaded.label_column, "label", empty_label))
     if empty_text:
@@ -216,6 +252,8 @@ def check_examples(
     problems += _duplicate_problems(loaded, repeats, conflicts)
     if overlong:
         problems.append(_overlong_problem(loaded, overlong, max_length, stats["unit"]))
+    if cut:
+        problems.append(_cut_problem(loaded, cut))
     problems.sort(key=lambda p: p.severity != "error")  # stable: errors first
     return CheckReport(
         path=loaded.path,
@@ -233,6 +271,10 @@ def check_examples(
         overlong_rows=overlong,
         length_stats=stats,
         problems=problems,
+        delimiter=loaded.delimiter,
+        delimiter_note=loaded.delimiter_note,
+        duplicate_columns=dict(loaded.duplicate_columns),
+        cut_texts=cut,
     )
 
 
@@ -243,9 +285,17 @@ def check_file(
     fmt: str | None = None,
     count_tokens: TokenCounter | None = None,
     max_length: int = 128,
+    *,
+    delimiter: str | None = None,
 ) -> CheckReport:
-    """Read and check one file (``tuneforge data check``); read errors raise DataError."""
-    loaded = load_examples(path, text_column, label_column, fmt)
+    """Read and check one file (``tuneforge data check``); read errors raise DataError, and a
+    header that repeats a column name is a blocking problem of the report."""
+    table = read_table_file(path, fmt, delimiter=delimiter)
+    try:
+        loaded = loaded_from_table(table, path, text_column, label_column)
+    except DataError:
+        refuse_duplicate_columns(table, path)  # the repeated names may be why none was found
+        raise
     return check_examples(loaded, count_tokens, max_length)
 
 
@@ -258,6 +308,10 @@ def format_check_report(report: CheckReport) -> str:
         f"using      text: '{report.text_column}'   label: '{report.label_column}'",
         f"labels     {len(counts)}",
     ]
+    if report.delimiter is not None and report.delimiter_note:
+        detected = report.delimiter_note == "detected"
+        how = "detected; --delimiter forces another" if detected else "as given"
+        lines.insert(2, f"delimiter  {describe(report.delimiter)}, {how}")
     width = min(max((len(k) for k in counts), default=5), 40)
     top = max(counts.values(), default=1)
     total = max(sum(counts.values()), 1)

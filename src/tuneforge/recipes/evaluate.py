@@ -19,7 +19,7 @@ def evaluate_run(
     ref: str, runs_dir: Path, data_file: str, options: dict | None = None
 ) -> tuple[EvalReport, Path]:
     """Evaluate the model of ``ref`` on ``data_file``; writes ``eval-<file stem>.json`` in the
-    run. ``options``: text_column, label_column, format, image_column, image_shape,
+    run. ``options``: text_column, label_column, format, delimiter, image_column, image_shape,
     labels_file (None values are ignored)."""
     run, artifact = resolve_model(ref, runs_dir)
     predictor = load_predictor(artifact)

@@ -127,6 +127,7 @@ class TextTask(Task):
             options.get("text_column"),
             options.get("label_column"),
             options.get("format"),
+            delimiter=options.get("delimiter"),
         )
 
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
@@ -134,4 +135,10 @@ class TextTask(Task):
 
         if not input_file:
             return list(given)
-        return [*given, *read_texts(input_file, options.get("text_column"), options.get("format"))]
+        texts = read_texts(
+            input_file,
+            options.get("text_column"),
+            options.get("format"),
+            delimiter=options.get("delimiter"),
+        )
+        return [*given, *texts]
