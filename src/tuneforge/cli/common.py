@@ -64,6 +64,10 @@ def add_columns(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-column", help="column with the text (default: detected)")
     p.add_argument("--label-column", help="column with the label (default: detected)")
     add_format(p)
+    add_delimiter(p)
+
+
+def add_delimiter(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--delimiter",
         metavar="CHAR",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TuneforgeError
-from .common import add_command, add_format, add_json, add_runs_dir, runs_dir
+from .common import add_command, add_delimiter, add_format, add_json, add_runs_dir, runs_dir
 
 EXAMPLE = (
     'tuneforge predict intents-v1 "where is my parcel?" --top-k 3\n'
@@ -34,6 +34,7 @@ def register(sub) -> None:
     p.add_argument("--text-column", help="column with the text in --input (default: detected)")
     p.add_argument("--image-column", help="image runs: the path column of an --input table")
     add_format(p, "format of --input (default: by extension)")
+    add_delimiter(p)
     p.add_argument(
         "--output",
         help="write predictions to .jsonl or .csv; '-': JSON lines on stdout",
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         runs_dir(args),
         texts,
         _stdin_file(args.input),
-        options={**options, "format": args.format},
+        options={**options, "format": args.format, "delimiter": args.delimiter},
         top_k=args.top_k,
     )
     if args.output and args.output != "-":
