@@ -135,6 +135,17 @@ def test_binding_beyond_loopback_needs_a_token():
     check_binding(ServeSettings(host="0.0.0.0", token=TOKEN))
 
 
+@pytest.mark.parametrize(
+    "field,value",
+    [("header_timeout_s", 0), ("body_timeout_s", -1), ("keep_alive_s", 0), ("max_connections", 0)],
+)
+def test_connection_settings_must_be_positive(field, value):
+    """A zero or negative read deadline, keep-alive or connection cap is a ConfigError naming
+    the setting, not a server that cuts every client off or serves none."""
+    with pytest.raises(ConfigError, match=field):
+        ServeSettings(**{field: value})
+
+
 def test_metrics_count_requests_batches_and_labels(predictor):
     """Prometheus output has requests by status, latency, batch sizes and labels."""
     with _client(predictor) as client:
