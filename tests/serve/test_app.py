@@ -135,6 +135,17 @@ def test_binding_beyond_loopback_needs_a_token():
     check_binding(ServeSettings(host="0.0.0.0", token=TOKEN))
 
 
+@pytest.mark.parametrize(
+    "field,value",
+    [("header_timeout_s", 0), ("body_timeout_s", -1), ("keep_alive_s", 0), ("max_connections", 0)],
+)
+def test_connection_settings_must_be_positive(field, value):
+    """A zero or negative read deadline, keep-alive or connection cap is a ConfigError naming
+    the setting, not a server that cuts every client off or serves none."""
+    with pytest.raises(ConfigError, match=field):
+        ServeSettings(**{field: value})
+
+
 def test_metrics_count_requests_batches_and_labels(predictor):
     """Prometheus output has requests by status, latency, batch sizes and labels."""
     with _client(predictor) as client:
@@ -153,21 +164,29 @@ def test_metrics_count_requests_batches_and_labels(predictor):
 
 
 def test_metrics_name_each_endpoint_and_pool_every_other_path(predictor):
-    """Each endpoint of the API is counted under its own path; the docs and unknown paths
+    """Each endpoint of the API is counted under its own path, or its path template for the
+    per-model /v2 paths (/v2/models/{name}/...); the docs, their assets and unknown paths
     share one ``other`` label, so clients probing URLs cannot grow the metrics."""
+    infer = {"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}]}
     with _client(predictor) as client:
         endpoints = set(client.get("/openapi.json").json()["paths"])
-        for path in ("/v1/model", "/healthz", "/readyz", "/docs", "/no/such/path"):
+        gets = ["/healthz", "/readyz", "/docs", "/docs-assets/swagger-ui.css", "/no/such/path"]
+        gets += ["/v1/model", "/v2", "/v2/health/live", "/v2/health/ready"]
+        for path in gets + ["/v2/models/m", "/v2/models/m/ready", "/v2/models/elsewhere"]:
             client.get(path)
         client.post("/v1/predict", json={"inputs": ["a"]})
+        client.post("/v2/models/m/infer", json=infer)
         text = client.get("/metrics").text
-    assert endpoints == {"/v1/predict", "/v1/model", "/healthz", "/readyz", "/metrics"}
+    v2 = {"/v2/models/{name}", "/v2/models/{name}/ready", "/v2/models/{name}/infer"}
+    v2 |= {"/v2", "/v2/health/live", "/v2/health/ready"}
+    assert endpoints == {"/v1/predict", "/v1/model", "/healthz", "/readyz", "/metrics"} | v2
     counted = {
         line.split('endpoint="', 1)[1].split('"', 1)[0]
         for line in text.splitlines()
         if line.startswith("tuneforge_requests_total{")
     }
     assert counted == (endpoints - {"/metrics"}) | {"other"}
+    assert 'endpoint="/v2/models/{name}",status="404"} 1.0' in text
 
 
 def test_metrics_show_predictions_the_log_had_to_drop(predictor, tmp_path):

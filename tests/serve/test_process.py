@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -21,45 +20,12 @@ from pathlib import Path
 import pytest
 
 from tuneforge.monitor.predlog import PredictionLog, read_predictions
-from tuneforge.serve.settings import TOKEN_ENV
 from tuneforge.store import RunStore
 from tuneforge.types import Prediction
 
-from ..conftest import train_tiny_run
+from .servers import free_port, start_server
 
 TOKEN = "process-token-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served_run(tiny_model_dir, tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("serve"), tiny_model_dir, "srv")
-
-
-def _start(runs, port, *extra: str, token: str | None = None) -> subprocess.Popen:
-    """`tuneforge serve srv` on ``port``, returned once /readyz answers 200."""
-    # The store and the token come from this test, not from the environment pytest runs in.
-    env = {k: v for k, v in os.environ.items() if k not in ("TUNEFORGE_STORE_URL", TOKEN_ENV)}
-    if token:
-        env[TOKEN_ENV] = token
-    command = [sys.executable, "-m", "tuneforge", "serve", "srv", "--runs-dir", str(runs)]
-    command += ["--port", str(port), *extra]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                return proc
-        except OSError:
-            assert proc.poll() is None, "server exited during start-up"
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not become ready")
 
 
 def _post(port, text, headers=None) -> int:
@@ -102,10 +68,10 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(served_run):
     prediction log holds every answered prediction (flushed on the way out)."""
     db = served_run / "tuneforge.db"
     before = _count(db)
-    port = _free_port()
+    port = free_port()
     # A long batching wait keeps the requests inside the server (queued for the model) for
     # seconds, so SIGTERM lands while they are in flight rather than after they finished.
-    proc = _start(served_run, port, "--max-wait-ms", "4000", "--max-batch-size", "64")
+    proc = start_server(served_run, port, "--max-wait-ms", "4000", "--max-batch-size", "64")
     try:
         held = [_send_predict(port, f"invoice parcel {i}") for i in range(16)]
         # Barrier without sleeping: the kernel hands connections to the server in the order
@@ -139,8 +105,8 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(served_run):
 def test_auth_is_enforced_by_the_served_process(served_run):
     """With $TUNEFORGE_TOKEN set, the CLI's server answers 401 without it and 200 with it;
     health stays open for probes."""
-    port = _free_port()
-    proc = _start(served_run, port, "--no-log", token=TOKEN)
+    port = free_port()
+    proc = start_server(served_run, port, "--no-log", token=TOKEN)
     try:
         assert _post(port, "refund") == 401
         assert _post(port, "refund", {"Authorization": "Bearer not-the-token-at-all"}) == 401
@@ -158,8 +124,8 @@ def test_prediction_log_survives_kill_9_under_load(served_run):
     rows than requests sent, and the prediction log can read and write it again."""
     db = served_run / "tuneforge.db"
     before = _count(db)
-    port = _free_port()
-    proc = _start(served_run, port, "--max-wait-ms", "2")
+    port = free_port()
+    proc = start_server(served_run, port, "--max-wait-ms", "2")
     sent: list[int] = []
     stop = threading.Event()
     try:
@@ -265,10 +231,10 @@ def _children(pid: int) -> list[int]:
 def test_workers_flag_serves_from_several_processes(served_run):
     """`--workers 2` starts two server processes behind one port; each loads the model and
     every request is answered, with the prediction log written by each worker."""
-    port = _free_port()
+    port = free_port()
     db = served_run / "tuneforge.db"
     before = _count(db)
-    proc = _start(served_run, port, "--workers", "2")
+    proc = start_server(served_run, port, "--workers", "2")
     try:
         assert len(_children(proc.pid)) >= 2
         assert [_post(port, f"where is parcel {i}") for i in range(12)] == [200] * 12

@@ -41,7 +41,35 @@ def register(sub) -> None:
         help="texts over --max-chars: answer 413, or cut them",
     )
     p.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
+<<<<<<< HEAD
     p.add_argument("--workers", type=int, default=1, help="server processes sharing the port")
+=======
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a request's head (else 408, connection closed)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a client has to send a request's body after its head (else 408)",
+    )
+    p.add_argument(
+        "--keep-alive",
+        type=float,
+        default=5.0,
+        help="seconds a connection stays open for its next request after an answer",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=512,
+        help="open connections per worker; past them requests get 503",
+    )
+    p.add_argument("--workers", type=int, default=1)
+>>>>>>> fix-serve
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
@@ -69,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         max_image_pixels=args.max_image_pixels,
         overlong=args.overlong,
         request_timeout_s=args.timeout,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        keep_alive_s=args.keep_alive,
+        max_connections=args.max_connections,
         token=load_token(args.token_file),
         workers=args.workers,
     )

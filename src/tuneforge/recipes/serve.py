@@ -13,6 +13,7 @@ from ..errors import TuneforgeError
 from ..predict import Predictor, load_predictor
 from ..serve import ServeSettings, check_binding, create_app
 from ..serve.app import quiet_garbage_collector
+from ..serve.protocol import uvicorn_options
 from ..store import RunDir, open_store, resolve_model
 from ..store.refs import served_name
 
@@ -132,7 +133,7 @@ def serve(
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            log_level="info",
+            **uvicorn_options(settings),
         )
         return
     predictor, info = load_served_model(ref, runs_dir, variant)
@@ -140,6 +141,6 @@ def serve(
     app = create_app(predictor, settings, info, monitor=monitor)
     quiet_garbage_collector()
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
+        app, host=settings.host, port=settings.port, **uvicorn_options(settings)
     )
     _Server(config).run()

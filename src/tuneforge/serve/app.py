@@ -1,4 +1,5 @@
-"""create_app(predictor) → FastAPI: /v1/predict with micro-batching, /v1/model, health, metrics.
+"""create_app(predictor) → FastAPI: /v1/predict with micro-batching, /v1/model, health, metrics,
+the Open Inference Protocol under /v2, and the API's documentation.
 
 The endpoints live in :mod:`.routes`, one module per group; this module assembles one app
 around one loaded predictor: the shared state on ``app.state.serving`` (:mod:`.state`), the
@@ -21,6 +22,8 @@ from . import routes
 from .batcher import MicroBatcher
 from .metrics import ServerMetrics
 from .middleware import GuardAndCount
+from .openapi import document_builder
+from .routes import docs
 from .settings import ServeSettings
 from .state import PredictionMonitor, Serving
 
@@ -99,7 +102,13 @@ def create_app(
     """The HTTP app around one loaded predictor; ``monitor`` (optional) logs predictions."""
     settings = settings or ServeSettings()
     serving = serving_state(predictor, settings, model_info, monitor)
-    app = FastAPI(title="tuneforge model server", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="tuneforge model server",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,  # served from local assets by routes.docs
+        redoc_url=None,
+    )
     app.state.serving = serving
     included = routes.routers(serving.image)
     app.add_middleware(
@@ -110,4 +119,7 @@ def create_app(
     )
     for router in included:
         app.include_router(router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
+    app.openapi = document_builder(app, token_required=bool(settings.token))
     return app

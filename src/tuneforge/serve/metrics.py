@@ -17,6 +17,12 @@ class ServerMetrics:
             ["endpoint", "status"],
             registry=self.registry,
         )
+        self.client_disconnects = Counter(
+            "tuneforge_client_disconnects",
+            "Requests whose client hung up before the request was read (no response sent)",
+            ["endpoint"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "tuneforge_request_latency_seconds",
             "Request latency",

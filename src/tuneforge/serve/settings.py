@@ -30,6 +30,14 @@ class ServeSettings:
     # (checked before decoding, so a small file that expands to gigapixels is never decoded).
     max_image_bytes: int = 1_000_000
     max_image_pixels: int = 4096 * 4096
+    # Connections of the server process: a request's head must arrive whole within
+    # header_timeout_s of the connection being ready for it, its body within body_timeout_s
+    # of the head; idle keep-alive connections close after keep_alive_s; with
+    # max_connections open, further requests get 503.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keep_alive_s: float = 5.0
+    max_connections: int = 512
 
     def __post_init__(self) -> None:
         from ..data.image_files import MAX_PIXELS
@@ -42,6 +50,12 @@ class ServeSettings:
             raise ConfigError(
                 f"max_image_bytes must be at least 1 and max_image_pixels between 1 and "
                 f"{MAX_PIXELS:,} (the most any image is ever decoded to)."
+            )
+        timeouts = (self.header_timeout_s, self.body_timeout_s, self.keep_alive_s)
+        if min(timeouts) <= 0 or self.max_connections < 1:
+            raise ConfigError(
+                "header_timeout_s, body_timeout_s and keep_alive_s must be above 0 and "
+                "max_connections at least 1."
             )
 
 

@@ -1,22 +1,24 @@
 """The app's endpoints, one module per group; each holds an ``APIRouter`` whose routes read the
 served model from ``request.app.state`` (:mod:`..state`).
 
-A new endpoint is a new module here whose router :func:`routers` returns; its path is then
-counted under its own name in the request metrics, and a path under ``/v1/`` asks for the
-bearer token like the others.
+A new endpoint is a new module here whose router :func:`routers` returns; its path (or path
+template) is then counted under its own name in the request metrics, and a path under ``/v1/``
+or ``/v2`` asks for the bearer token like the others (:func:`..middleware.requires_token`).
+The documentation pages (:mod:`.docs`) are included by the app apart from these.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import health, model, predict
+from . import health, model, predict, v2
 
 
 def routers(image: bool) -> list[APIRouter]:
     """Every router of an app serving a text or an ``image`` model, in the order of the
     OpenAPI document."""
-    return [predict.build_router(predict.request_content(image)), model.router, health.router]
+    predict_router = predict.build_router(predict.request_content(image))
+    return [predict_router, model.router, health.router, v2.router]
 
 
 def endpoint_paths(included: list[APIRouter]) -> frozenset[str]:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from ..inputs import error_response
+from ..openapi import Status, answers
 from ..state import serving_of
 
 router = APIRouter()
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=answers(Status, '{"status": "ok"}'))
 async def healthz():
     """The process is alive."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=answers(Status, '{"status": "ready"}', 503))
 async def readyz(request: Request):
     """The model is loaded and warmed up."""
     if not serving_of(request).ready:
@@ -25,7 +26,11 @@ async def readyz(request: Request):
     return {"status": "ready"}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"description": "Prometheus text format (version 0.0.4)"}},
+)
 async def prometheus_metrics(request: Request):
     """Prometheus text format."""
     serving = serving_of(request)

@@ -26,6 +26,7 @@ from ..inputs import (
     read_body,
     rejection_response,
 )
+from ..openapi import PredictResponse, answers, request_schema
 from ..state import Serving, serving_of
 from ..text_inputs import PredictRequest, parse_texts
 
@@ -46,10 +47,10 @@ def request_content(image: bool) -> dict:
     """The request body as the OpenAPI document describes it for a text or an image model."""
     if image:
         return {
-            "application/json": {"schema": image_inputs.ImagePredictRequest.model_json_schema()},
+            "application/json": {"schema": request_schema(image_inputs.ImagePredictRequest)},
             "multipart/form-data": {"schema": image_inputs.MULTIPART_SCHEMA},
         }
-    return {"application/json": {"schema": PredictRequest.model_json_schema()}}
+    return {"application/json": {"schema": request_schema(PredictRequest)}}
 
 
 def build_router(content: dict) -> APIRouter:
@@ -60,6 +61,7 @@ def build_router(content: dict) -> APIRouter:
         "/v1/predict",
         predict,
         methods=["POST"],
+        responses=answers(PredictResponse, "a prediction per input", 400, 413, 422, 503),
         openapi_extra={"requestBody": {"required": True, "content": content}},
     )
     return router
