@@ -41,9 +41,6 @@ def register(sub) -> None:
         help="texts over --max-chars: answer 413, or cut them",
     )
     p.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
-<<<<<<< HEAD
-    p.add_argument("--workers", type=int, default=1, help="server processes sharing the port")
-=======
     p.add_argument(
         "--header-timeout",
         type=float,
@@ -68,8 +65,7 @@ def register(sub) -> None:
         default=512,
         help="open connections per worker; past them requests get 503",
     )
-    p.add_argument("--workers", type=int, default=1)
->>>>>>> fix-serve
+    p.add_argument("--workers", type=int, default=1, help="server processes sharing the port")
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
