@@ -17,6 +17,7 @@ from pathlib import Path
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import RunError
 from ..evaluate import EvalReport, evaluate
+from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, RunStore, default_store_url, new_run_id, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
 from ..train import TrainResult, fit
@@ -152,6 +153,7 @@ def _train_and_evaluate(
     shutdown()  # no collective follows: the other ranks may leave
     task.save_model(cm, rd)
     report = _evaluate_saved(task, data, rd, recorder, result)
+    write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
     recorder.succeeded(
         train_seconds=round(result.train_seconds, 2),
         examples_per_s=round(result.examples_per_s, 1),
