@@ -117,7 +117,7 @@ class OnnxPredictor:
     def __init__(
         self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0, spin: bool = True
     ) -> None:
-        import transformers
+        from .models import load_tokenizer
 
         self.dir = Path(artifact_dir)
         meta = _read_meta(self.dir)
@@ -125,8 +125,7 @@ class OnnxPredictor:
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
         self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
-        transformers.logging.set_verbosity_error()
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.dir, local_files_only=True)
+        self.tokenizer = load_tokenizer(self.dir)
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     @property

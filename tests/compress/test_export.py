@@ -269,3 +269,49 @@ def test_compress_shows_progress_and_keeps_exporter_noise_out(tiny_run, capsys, 
     assert "3/3" in err
     assert not [r for r in caplog.records if "quantization" in r.getMessage()]
     assert not [w for w in seen if "onnx" in str(w.filename)]
+
+
+@pytest.mark.parametrize(
+    "quantize,variant", [("none", "onnx-fp32"), ("int8-dynamic", "onnx-int8-dynamic")]
+)
+def test_onnx_directory_opens_like_a_transformers_export(tiny_run, quantize, variant, capsys):
+    """An ONNX artifact carries config.json with the labels (what Optimum's ORT classes read),
+    the labels in the graph's own metadata, a tokenizer that transformers.AutoTokenizer loads,
+    and the trained max length in tokenizer_config.json."""
+    import onnxruntime as ort
+    import transformers
+
+    code = main(
+        ["export", "rel", "--format", "onnx", "--quantize", quantize, "--runs-dir", str(tiny_run)]
+    )
+    assert code == 0, capsys.readouterr().err
+    artifact = tiny_run / "rel" / "artifacts" / variant
+    labels = ["account", "billing", "shipping"]
+    config = json.loads((artifact / "config.json").read_text())
+    assert config["id2label"] == {"0": "account", "1": "billing", "2": "shipping"}
+    assert config["label2id"] == {name: i for i, name in enumerate(labels)}
+    session = ort.InferenceSession(str(artifact / "model.onnx"), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["labels"]) == labels
+    assert json.loads(meta["id2label"]) == {"0": "account", "1": "billing", "2": "shipping"}
+    tokenizer = transformers.AutoTokenizer.from_pretrained(artifact)
+    assert tokenizer("refund please")["input_ids"][0] == tokenizer.cls_token_id
+    assert tokenizer.model_max_length == 128  # the run's max_length, not the base's 512
+
+
+def test_trained_and_exported_models_carry_a_model_card(tiny_run, capsys):
+    """artifacts/model/README.md states the run's data fingerprint, test metrics with the
+    test size and the method; an exported variant's card names the variant and its agreement
+    with the trained model."""
+    assert main(["export", "rel", "--format", "onnx", "--runs-dir", str(tiny_run)]) == 0
+    run = tiny_run / "rel"
+    status = json.loads((run / "status.json").read_text())
+    evaluation = json.loads((run / "eval.json").read_text())
+    card = (run / "artifacts" / "model" / "README.md").read_text()
+    assert status["data_fingerprint"] in card
+    assert f"| test | 12 | {evaluation['accuracy']:.4f} |" in card
+    assert "| fine-tuning method | full |" in card
+    assert "| 0 | account |" in card
+    exported = (run / "artifacts" / "onnx-fp32" / "README.md").read_text()
+    assert "onnx-fp32" in exported and status["data_fingerprint"] in exported
+    assert "Agreement with the trained model" in exported

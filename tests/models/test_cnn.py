@@ -116,6 +116,7 @@ def test_save_and_load_give_identical_logits(tmp_path):
         cm.model(**featurizer.collate(featurizer.encode(train), train=True))
     out = save_cnn(cm, tmp_path / "cnn")
     assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
         "cnn_config.json",
         "labels.json",
         "model.safetensors",
@@ -151,5 +152,5 @@ def test_incomplete_or_tampered_model_directories_raise_model_errors(tmp_path):
         load_cnn(out)  # weights of another shape
     (out / "cnn_config.json").write_text(json.dumps(config))
     (out / "model.safetensors").write_bytes(b"\x80\x04pickle?")
-    with pytest.raises(ModelError, match="Could not load the image model"):
+    with pytest.raises(ModelError, match="model.safetensors' is not a safetensors file.*pickle"):
         load_cnn(out)

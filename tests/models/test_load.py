@@ -1,5 +1,6 @@
 """Model resolution and loading: local directories only, clear errors, faithful save."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,25 @@ def test_save_then_plain_transformers_gives_same_outputs(tiny_model_dir, tmp_pat
         assert torch.allclose(plain(**batch).logits, ours.model(**batch).logits, atol=1e-6)
     assert plain.config.id2label == {0: "a", 1: "b"}
     assert Path(out / "labels.json").is_file()
+
+
+def test_a_transformers_pipeline_reads_as_much_text_as_the_model_was_trained_on(
+    tiny_model_dir, tmp_path
+):
+    """tokenizer_config.json of a saved model states the run's max_length, so a plain
+    transformers pipeline with truncation scores a long text exactly as tuneforge does."""
+    import numpy as np
+    import transformers
+
+    from tuneforge.predict import TorchPredictor
+
+    cm = load_model(ModelConfig(name=str(tiny_model_dir), max_length=24), LabelMap(("a", "b")))
+    out = save_model(cm, tmp_path / "saved")
+    config = json.loads((out / "tokenizer_config.json").read_text())
+    assert config["model_max_length"] == 24
+    text = " ".join(["the parcel with my refund is late again"] * 10)  # ~80 tokens
+    assert len(cm.tokenizer(text)["input_ids"]) > 24
+    pipe = transformers.pipeline("text-classification", model=str(out), truncation=True, top_k=None)
+    scores = {s["label"]: s["score"] for s in pipe([text])[0]}
+    ours = TorchPredictor.from_dir(out).predict_proba([text])[0]
+    np.testing.assert_allclose([scores["a"], scores["b"]], ours, atol=1e-5)

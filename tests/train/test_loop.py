@@ -92,6 +92,58 @@ def test_resume_after_interruption_gives_identical_metrics(tiny_model_dir, tmp_p
     assert final_resumed["loss"] == pytest.approx(final_straight["loss"], rel=1e-5)
 
 
+@pytest.mark.parametrize("damage", ["model.safetensors", "trainer_state.json"])
+def test_resume_past_a_damaged_checkpoint_matches_a_straight_run(tiny_model_dir, tmp_path, damage):
+    """A damaged file in the newest checkpoint (weights cut in half, trainer state garbled)
+    is passed over: fit() resumes from the checkpoint before it and ends with the metrics of
+    one straight run."""
+    data = _data()
+    cfg = replace(CFG, epochs=4)
+    straight: list[dict] = []
+    fit(_model(tiny_model_dir, data), data, cfg, on_metrics=straight.append, progress=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_epoch_three(record):
+        if record["split"] == "val" and record["epoch"] >= 3:
+            raise Stop
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(Stop):  # checkpoints of epochs 1 (previous) and 2 (last) remain
+        fit(
+            _model(tiny_model_dir, data),
+            data,
+            cfg,
+            checkpoint_dir=ckpt,
+            on_metrics=stop_in_epoch_three,
+            progress=False,
+        )
+    target = ckpt / "last" / damage
+    if damage.endswith(".safetensors"):
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    else:
+        target.write_text('{"epochs_done": 2, "glo')
+    resumed: list[dict] = []
+    steps: list[int] = []
+    result = fit(
+        _model(tiny_model_dir, data),
+        data,
+        cfg,
+        checkpoint_dir=ckpt,
+        resume=True,
+        on_metrics=resumed.append,
+        on_resume=steps.append,
+        progress=False,
+    )
+    assert result.resumed_from_epoch == 1
+    assert steps == [setup.updates_per_epoch(len(data.train), cfg)]
+    final_straight = [r for r in straight if r["split"] == "val"][-1]
+    final_resumed = [r for r in resumed if r["split"] == "val"][-1]
+    assert final_resumed["macro_f1"] == final_straight["macro_f1"]
+    assert final_resumed["loss"] == pytest.approx(final_straight["loss"], rel=1e-5)
+
+
 def test_class_weights_and_grad_accum_run(tiny_model_dir):
     """Balanced class weights and gradient accumulation train without error and still learn."""
     data = _data()

@@ -8,6 +8,9 @@ functions: the HF-style copy is the saved model directory, and the ONNX graph ta
 ONNX goes through ``torch.onnx.export`` (the torch.export-based exporter) rather than Optimum:
 Optimum's ONNX packages pin transformers 4.57 and would downgrade the training stack, while
 torch's exporter plus onnxruntime's own quantisation tools need nothing beyond onnxruntime.
+Every artifact still opens the way Optimum's ONNX classes and transformers expect: config.json
+(labels in id2label/label2id) and the tokenizer beside ``model.onnx``, the labels also in the
+graph's own metadata, the trained max length in tokenizer_config.json, and a model card.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import torch
 
 from ..errors import ModelError
 from ..models import load_trained
+from ..models.card import write_model_card
+from ..models.load import set_tokenizer_max_length
 from ..predict import artifact_task
 
 TOKENIZER_FILES = (
@@ -35,14 +40,42 @@ TOKENIZER_FILES = (
 
 
 def copy_tokenizer_and_meta(model_dir: Path, out_dir: Path, **meta) -> None:
-    """Tokenizer (or image processor) files and label metadata travel with every artifact."""
+    """Tokenizer (or image processor) files and label metadata travel with every artifact,
+    with the model's config.json where the artifact has none of its own (ONNX), the labels
+    in model.onnx's metadata, the trained max length in tokenizer_config.json, and the card."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in TOKENIZER_FILES:
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, out_dir / name)
+    if (model_dir / "config.json").is_file() and not (out_dir / "config.json").is_file():
+        shutil.copy2(model_dir / "config.json", out_dir / "config.json")
     info = json.loads((model_dir / "tuneforge.json").read_text(encoding="utf-8"))
     info.update(meta)
     (out_dir / "tuneforge.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    if info.get("task", "text") == "text" and info.get("max_length"):
+        set_tokenizer_max_length(out_dir, int(info["max_length"]))
+    if (out_dir / "model.onnx").is_file():
+        label_onnx(out_dir / "model.onnx", info)
+    write_model_card(out_dir)
+
+
+def label_onnx(path: Path, info: dict) -> None:
+    """Put the label names (``labels``: a JSON list; ``id2label``: a JSON object) and the task
+    into the ONNX model's metadata_props, so the graph names its outputs on its own."""
+    import onnx
+
+    labels = [str(label) for label in info["labels"]]
+    entries = {
+        "labels": json.dumps(labels, ensure_ascii=False),
+        "id2label": json.dumps(dict(enumerate(labels)), ensure_ascii=False),
+        "task": str(info.get("task", "text")),
+    }
+    model = onnx.load(str(path))
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in entries]
+    del model.metadata_props[:]
+    for key, value in [*kept, *entries.items()]:
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
 
 
 def export_hf(model_dir: Path, out_dir: Path) -> Path:

@@ -121,9 +121,9 @@ def _calibration_reader(onnx_dir: Path, calibration: Sequence):
             "MatMul",
             "Gemm",
         ]
-    import transformers
+    from ..models import load_tokenizer
 
-    tokenizer = transformers.AutoTokenizer.from_pretrained(onnx_dir, local_files_only=True)
+    tokenizer = load_tokenizer(onnx_dir)
     # Only the matrix multiplies: quantising softmax, GELU and layer-norm inputs of a BERT
     # cost 40 accuracy points on the demo model, for little speed.
     return _Calibration(tokenizer, calibration, meta["max_length"]), ["MatMul", "Gemm"]

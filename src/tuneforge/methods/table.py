@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import MethodConfig, TrainConfig
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError
 from ..models import ClassifierModel, save_model
-from ..models.load import write_model_meta
+from ..models.card import write_model_card
+from ..models.load import base_reference, write_model_meta
 
 # peft 0.21 asks transformers 5 a deprecated question on every save and merge; the answer is
 # right, the warning is noise to our users.
@@ -218,19 +219,25 @@ def save_trained(cm: ClassifierModel, model_dir: Path, adapter_dir: Path) -> Non
     """Write what a run keeps: the adapter (with its head) and, where possible, a merged model.
 
     ``model_dir`` always holds something ``load_trained`` reads: the plain merged model for full
-    fine-tuning and mergeable adapters, the adapter itself for prefix tuning.
+    fine-tuning and mergeable adapters, the adapter itself for prefix tuning. Each directory
+    gets its model card, naming the method and the base model.
     """
     method = get_method(cm.method)
     save, write_meta = _writers(cm)
+    base = base_reference(cm.source_dir) if cm.source_dir else None  # the CNN has none
+    card = {"method": cm.method, "base_model": base}
     if method.peft_config is None:
         save(cm, model_dir)
+        write_model_card(model_dir, card)
         return
     adapter_dir.mkdir(parents=True, exist_ok=True)
     cm.model.save_pretrained(adapter_dir, safe_serialization=True)
-    write_meta(cm, adapter_dir, method=cm.method, base_model=_base_reference(cm))
+    write_meta(cm, adapter_dir, method=cm.method, base_model=base_reference(cm.source_dir))
+    write_model_card(adapter_dir, {"method": cm.method})
     if method.mergeable:
         merged = copy.deepcopy(cm.model).merge_and_unload()
         save(replace(cm, model=merged, method="full", on_update=None), model_dir)
+        write_model_card(model_dir, card)
     else:
         if model_dir.exists():
             shutil.rmtree(model_dir)
@@ -245,15 +252,3 @@ def _writers(cm) -> tuple[Callable, Callable]:
 
         return save_image_model, write_image_meta
     return save_model, write_model_meta
-
-
-def _base_reference(cm: ClassifierModel) -> str:
-    """``default`` for the packaged model (its path differs between machines), else the path."""
-    from ..models import default_model_dir
-
-    try:
-        if Path(cm.source_dir).resolve() == default_model_dir().resolve():
-            return "default"
-    except ModelError:  # the default package is absent: the path still works here
-        pass
-    return str(cm.source_dir)

@@ -1,5 +1,6 @@
 """Pretrained models from local Hugging Face directories, with a classification head."""
 
+from .card import write_model_card
 from .load import (
     ClassifierModel,
     available_models,
@@ -22,4 +23,5 @@ __all__ = [
     "load_trained",
     "resolve_model_dir",
     "save_model",
+    "write_model_card",
 ]

@@ -8,8 +8,8 @@ CPU cores. Measured on MNIST-5k (4,000 augmented training images, 30 epochs, Ada
 seeds (its running statistics follow the augmented batches) at 35% more compute, so it is off
 by default (``batch_norm=True`` turns it on). Dropout 0.25 beat 0.1 (98.5–98.8%).
 
-Saved as safetensors weights plus JSON (network config, labels, normalisation), never as a
-pickle, so loading a model cannot run code.
+Saved as safetensors weights plus JSON (network config, labels, normalisation) and a model card,
+never as a pickle, so loading a model cannot run code.
 """
 
 from __future__ import annotations
@@ -151,8 +151,11 @@ def build_cnn(featurizer: Any, labels: LabelMap, **options: Any) -> ImageClassif
 
 
 def save_cnn(cm: ImageClassifierModel, out_dir: str | Path) -> Path:
-    """Weights (safetensors), network config, label names and normalisation, as JSON."""
+    """Weights (safetensors), network config, label names and normalisation, as JSON; and the
+    model card."""
     from safetensors.torch import save_file
+
+    from .card import COMPACT_CNN, write_model_card
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -162,16 +165,15 @@ def save_cnn(cm: ImageClassifierModel, out_dir: str | Path) -> Path:
     meta = {"task": "image", "labels": list(cm.labels.names), **cm.featurizer.to_meta()}
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=1), "utf-8")
     (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
+    write_model_card(out_dir, {"base_model": COMPACT_CNN})
     return out_dir
 
 
 def load_cnn(model_dir: str | Path) -> ImageClassifierModel:
     """The classifier :func:`save_cnn` wrote, in eval mode, with an inference featurizer."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from ..data.image_features import ImageFeaturizer
     from ..errors import DataError
+    from .safety import load_safetensors
 
     path = Path(model_dir)
     missing = [n for n in (CONFIG_FILE, META_FILE, WEIGHTS_FILE) if not (path / n).is_file()]
@@ -186,8 +188,8 @@ def load_cnn(model_dir: str | Path) -> ImageClassifierModel:
         labels = LabelMap(tuple(meta["labels"]))
         featurizer = ImageFeaturizer.from_meta(meta)
         model = CompactCNN(cfg)
-        model.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        model.load_state_dict(load_safetensors(path / WEIGHTS_FILE))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelError(
             f"Could not load the image model in '{path}': {exc}",
             hint="The directory may be incomplete or corrupt; retrain or restore it.",

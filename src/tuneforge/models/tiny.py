@@ -20,13 +20,9 @@ def build_tiny_model_dir(
     import torch
     import transformers
 
-    from .load import default_model_dir
+    from .load import default_model_dir, load_tokenizer
 
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    tokenizer = transformers.AutoTokenizer.from_pretrained(
-        default_model_dir(), local_files_only=True
-    )
+    tokenizer = load_tokenizer(default_model_dir())
     config = transformers.BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=hidden_size,

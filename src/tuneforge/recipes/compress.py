@@ -15,10 +15,11 @@ import numpy as np
 from ..compress.parity import check_parity, model_inputs
 from ..compress.variants import COMPRESS_VARIANTS, TRAINED, VARIANTS
 from ..errors import ConfigError
+from ..models.card import write_model_card
 from ..predict import load_predictor
 from ..store import RunDir, resolve_run
 from ..tasks import Task, open_task
-from .export import build_run_variant, parity_samples, record_parity
+from .export import build_run_variant, card_facts, parity_samples, record_parity
 
 DEFAULT_MAX_ACCURACY_DROP = 0.5  # accuracy points a non-exact variant may lose
 
@@ -91,5 +92,7 @@ def _built(run: RunDir, variant: str, reference, examples) -> Path:
     artifact = build_run_variant(run, variant, run.variant_dir(variant))
     candidate = load_predictor(artifact)
     exact = VARIANTS[variant].exact
-    record_parity(run, check_parity(reference, candidate, examples, variant, exact=exact))
+    report = check_parity(reference, candidate, examples, variant, exact=exact)
+    record_parity(run, report)
+    write_model_card(artifact, card_facts(run, report))
     return artifact

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..compress.parity import EXACT_MAX_PROB_DIFF, EXACT_MIN_AGREEMENT, ParityReport, check_parity
 from ..compress.variants import VariantSource, build_variant, variant_for_export
 from ..errors import GateError, RunError, TuneforgeError
+from ..models.card import run_card_facts, write_model_card
 from ..predict import load_predictor
 from ..store import RunDir, resolve_run
 from ..store.rundir import artifact_parity_path
@@ -80,6 +81,14 @@ def record_parity(run: RunDir, report: ParityReport) -> None:
     run.write_json(run.parity_path.name, parity)
 
 
+def card_facts(run: RunDir, report: ParityReport) -> dict:
+    """What an exported artifact's card states beyond the artifact itself: the run's facts,
+    the trained model's evaluation and this variant's parity with it."""
+    method = run.read_config_section("method").get("name")
+    evaluation = run.read_json(run.eval_path.name)
+    return run_card_facts(run.status(), evaluation, method=method, parity=report.to_dict())
+
+
 def export_run(
     ref: str, runs_dir: Path, fmt: str, quantize: str = "none", output: str | None = None
 ) -> tuple[Path, ParityReport]:
@@ -94,6 +103,7 @@ def export_run(
         reference, load_predictor(built), samples, variant.name, exact=variant.exact
     )
     artifact_parity_path(built).write_text(json.dumps(report.to_dict(), indent=1), "utf-8")
+    write_model_card(built, card_facts(run, report))
     record_parity(run, report)
     if not report.passed:
         raise ParityError(

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import RunError
 from ..evaluate import EvalReport, evaluate
+from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
 from ..train import TrainResult, fit
@@ -144,7 +145,10 @@ def _train_and_evaluate(
             on_validation(record)
 
     def on_resume(step: int) -> None:
-        log(f"resuming {recorder.run_id} from its checkpoint at step {step}")
+        if step:
+            log(f"resuming {recorder.run_id} from its checkpoint at step {step}")
+        else:
+            log(f"restarting {recorder.run_id} from the start (no intact checkpoint)")
         recorder.rewind(step)
 
     set_seed(task.cfg.train.seed)
@@ -162,6 +166,7 @@ def _train_and_evaluate(
     shutdown()  # no collective follows: the other ranks may leave
     task.save_model(cm, rd)
     report = _evaluate_saved(task, data, rd, recorder, result)
+    write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
     recorder.succeeded(
         train_seconds=round(result.train_seconds, 2),
         examples_per_s=round(result.examples_per_s, 1),

@@ -22,7 +22,7 @@ from ..config import TrainConfig
 from ..errors import ConfigError
 from ..types import DatasetSplits
 from .batching import Featurizer, featurizer_for
-from .checkpoint import TrainerState, find_checkpoint, load_checkpoint
+from .checkpoint import TrainerState, resume_checkpoint
 from .defaults import auto_epochs, ensure_resolved, is_pretrained, schedule_of, task_of
 from .distributed import DistContext, current_context, wrap
 from .freeze import default_frozen_layers, freeze_bottom, word_embeddings
@@ -120,7 +120,9 @@ def prepare(
     weights = _class_weights(cfg.class_weights, encoded.train_y, len(cm.labels), device)
     state, best_weights = TrainerState(), None
     if resume and checkpoint_dir is not None:
-        state, best_weights = _resume(checkpoint_dir, model, optimizer, scheduler, on_resume)
+        state, best_weights = _resume(
+            checkpoint_dir, model, optimizer, scheduler, on_resume, dist.is_main
+        )
     bar = Progress(total_updates, enabled=progress and dist.is_main)
     return Training(
         cm=cm,
@@ -229,13 +231,14 @@ def _resume(
     optimizer: Any,
     scheduler: Any,
     on_resume: Callable[[int], None] | None,
+    is_main: bool,
 ) -> tuple[TrainerState, dict | None]:
-    """The checkpoint's state and best weights (model, optimizer and schedule loaded in place);
-    a fresh state when the folder holds no complete checkpoint."""
-    found = find_checkpoint(checkpoint_dir)
-    if found is None:
-        return TrainerState(), None
-    state, best_weights = load_checkpoint(found, model, optimizer, scheduler)
-    if on_resume is not None:
-        on_resume(state.global_step)
-    return state, best_weights
+    """The newest intact checkpoint's state and best weights (model, optimizer and schedule
+    loaded in place); a fresh state when the folder holds none. ``on_resume`` hears the step
+    training continues from, 0 when damaged checkpoints were all passed over (the records
+    the earlier attempt wrote are then replayed from the start). Only the main process sets
+    damaged checkpoints aside and warns."""
+    found = resume_checkpoint(checkpoint_dir, model, optimizer, scheduler, main=is_main)
+    if on_resume is not None and (found.path is not None or found.passed_over):
+        on_resume(found.state.global_step)
+    return found.state, found.best
