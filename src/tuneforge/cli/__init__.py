@@ -11,13 +11,39 @@ import traceback
 
 from .._version import __version__
 from ..errors import TuneforgeError
-from . import compress, data, evaluate, export, monitor, predict, registry, runs, serve, train, tune
+from . import (
+    compress,
+    data,
+    evaluate,
+    explain,
+    export,
+    monitor,
+    predict,
+    registry,
+    runs,
+    serve,
+    train,
+    tune,
+)
 from .common import HelpFormatter
 
 # In the order `tuneforge --help` lists them.
-COMMANDS = (data, train, tune, evaluate, predict, export, compress, serve, monitor, registry, runs)
+COMMANDS = (
+    data,
+    train,
+    tune,
+    evaluate,
+    predict,
+    explain,
+    export,
+    compress,
+    serve,
+    monitor,
+    registry,
+    runs,
+)
 # Positionals that may come after options (train's key=value, predict's texts).
-TRAILING = {"train": "overrides", "tune": "overrides", "predict": "texts"}
+TRAILING = {"train": "overrides", "tune": "overrides", "predict": "texts", "explain": "texts"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -258,3 +258,72 @@ def step_progress(what: str):
         bar.update(task, completed=done, total=total, description=note)
 
     return bar, update
+
+
+# Explanations: words on a white-to-colour scale, green towards the label, red away from it.
+_TOWARDS, _AWAY = (26, 127, 55), (207, 34, 46)
+
+
+def _word_style(score: float, scale: float):
+    from rich.color import Color
+    from rich.style import Style
+
+    strength = min(1.0, abs(score) / scale) if scale > 0 else 0.0
+    if strength < 0.05:
+        return Style()
+    target = _TOWARDS if score >= 0 else _AWAY
+    rgb = [round(255 - (255 - c) * strength) for c in target]
+    return Style(bgcolor=Color.from_rgb(*rgb), color="white" if strength > 0.6 else "black")
+
+
+def explanation_text(explanation, top: int = 3):
+    """A text explanation as rich Text: the label line, the text with each word coloured in
+    place, then the strongest words each way with their scores (readable without colour).
+    User text is appended as plain text, never parsed as rich markup."""
+    from rich.text import Text
+
+    e = explanation
+    line = Text()
+    line.append(e.label, style="bold")
+    line.append(f" {e.score:.3f} · {e.method}")
+    if e.predicted and e.predicted != e.label:
+        line.append(f" (the model predicts {e.predicted})", style="dim")
+    line.append("\n  ")
+    scale = max((abs(w.score) for w in e.words), default=0.0)
+    at = 0
+    for w in sorted(e.words, key=lambda w: w.start):
+        line.append(e.text[at : w.start])
+        line.append(e.text[w.start : w.end], style=_word_style(w.score, scale))
+        at = max(at, w.end)
+    line.append(e.text[at:])
+    towards = [w for w in e.top(top) if w.score > 0]
+    away = sorted((w for w in e.words if w.score < 0), key=lambda w: w.score)[:top]
+    line.append("\n  towards: " + (", ".join(f"{w.word} {w.score:+.3f}" for w in towards) or "-"))
+    line.append(" | away: " + (", ".join(f"{w.word} {w.score:+.3f}" for w in away) or "-"))
+    return line
+
+
+def image_explanation_line(explanation) -> str:
+    """An image explanation: source, label, probability, method and the overlay written."""
+    e = explanation
+    other = f" (the model predicts {e.predicted})" if e.predicted and e.predicted != e.label else ""
+    return f"{e.source}: {e.label} {e.score:.3f} · {e.method}{other} → {e.overlay}"
+
+
+def explanation_summary_table(summaries) -> Table:
+    """Per label (most texts first), the words that most often pushed texts towards it."""
+    table = Table(title="words that push towards each label")
+    for col in ("label", "texts", "word", "count", "mean attribution"):
+        table.add_column(col, justify="left" if col in ("label", "word") else "right")
+    for s in summaries:
+        for i, w in enumerate(s.words or [None]):
+            first = i == 0
+            table.add_row(
+                s.label if first else "",
+                str(s.n_texts) if first else "",
+                w.word if w else "-",
+                str(w.count) if w else "",
+                f"{w.mean:+.4f}" if w else "",
+                end_section=i == max(0, len(s.words) - 1),
+            )
+    return table

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..store import RunDir
+from .explanations import wrong_texts_section
 from .markup import CSS, Raw, escape, num, table
 from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
 from .wrong_images import wrong_images_section
@@ -247,8 +248,10 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
     if isinstance(ev, dict) and ev:
-        # wrong_images_section is "" for text runs: only image runs list wrong images.
-        body.append(_eval_section(ev) + wrong_images_section(run_dir, ev))
+        # wrong_images_section is "" for text runs: only image runs list wrong images;
+        # wrong_texts_section is "" unless the run holds explanations.json.
+        wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir)
+        body.append(_eval_section(ev) + wrong)
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
         "<h2>Training</h2>"

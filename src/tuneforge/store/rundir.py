@@ -2,10 +2,10 @@
 
 ``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json (and
 eval-<data>.json per ``tuneforge evaluate``), profile.json, parity.json, tradeoff.json,
-report.html, data/<split>.jsonl|npz, artifacts/<variant>/ (artifacts/model: the trained model)
-and checkpoints/. :class:`RunDir` is the only place these names are joined. JSON files are
-replaced atomically; metrics.jsonl is append-only and read tolerantly, because a training
-process can be killed at any byte.
+explanations.json, report.html, data/<split>.jsonl|npz, artifacts/<variant>/ (artifacts/model:
+the trained model) and checkpoints/. :class:`RunDir` is the only place these names are
+joined. JSON files are replaced atomically; metrics.jsonl is append-only and read tolerantly,
+because a training process can be killed at any byte.
 """
 
 from __future__ import annotations
@@ -128,6 +128,12 @@ class RunDir:
     @property
     def tradeoff_path(self) -> Path:
         return self.path / "tradeoff.json"
+
+    @property
+    def explanations_path(self) -> Path:
+        """Attributions of the test texts the model got wrong most confidently, for the
+        report (written by ``tuneforge explain RUN --wrong``)."""
+        return self.path / "explanations.json"
 
     def eval_file_path(self, data_file: str | Path) -> Path:
         """Where ``tuneforge evaluate --data FILE`` writes: eval-<stem before a dot>.json."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, DataError, ModelError
 from ..store import RunDir
 from ..types import DatasetSplits, Predictor
 
@@ -113,3 +113,57 @@ class Task:
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
         """What to predict: ``given`` plus what ``input_file`` holds."""
         raise NotImplementedError
+
+    # -- explanations -----------------------------------------------------------------------
+    explain_methods: ClassVar[tuple[str, ...]] = ()  # which explainers this task offers
+
+    def explain(
+        self,
+        predictor: Predictor,
+        inputs: Sequence[Any],
+        method: str | None = None,
+        target: str | None = None,
+        **options: Any,
+    ) -> list:
+        """Why ``predictor`` gives each input its label (or ``target``): typed explanations of
+        :mod:`tuneforge.explain`. ``method``: ``ig`` or ``occlusion`` (default: ``ig`` for a
+        torch model, ``occlusion`` for other runtimes); ``options`` go to the explainer
+        (``steps``, ``internal_batch_size``; images: ``patch``, ``stride``)."""
+        from ..explain import check_method, check_target, default_method
+
+        runtime = str(getattr(predictor, "task", "text"))
+        if runtime != self.name:
+            raise ConfigError(
+                f"This is {_article(runtime)} {runtime} model: it cannot give {self.name} "
+                "attributions.",
+                hint=f"Give it {runtime} inputs, or explain a {self.name} model.",
+            )
+        chosen = check_method(method or default_method(predictor), self.explain_methods, predictor)
+        index = check_target(target, predictor.labels)
+        if len(inputs) == 0:
+            raise DataError(f"Nothing to explain: no {self.input_noun}s given.")
+        return self.explainer(predictor, chosen)(list(inputs), index, **options)
+
+    def explainer(self, predictor: Predictor, method: str) -> Any:
+        """The function ``(inputs, target index or None, **options) -> explanations`` of
+        ``method`` for this task's inputs on ``predictor``."""
+        raise ConfigError(f"{self.name.capitalize()} models cannot be explained yet.")
+
+    def explanation_files(
+        self, predictor: Predictor, inputs: Sequence[Any], explanations: list, out_dir: Any
+    ) -> list:
+        """Write what a person looks at besides the terminal (image overlays) into
+        ``out_dir``; returns the explanations, naming the files they now have. Texts have
+        none: their words are coloured where they are shown."""
+        return explanations
+
+    def summarize(self, explanations: list, top: int) -> list:
+        """The global view over many explanations (per label, what pushes towards it)."""
+        raise ConfigError(
+            f"A summary aggregates word attributions; {self.name} models have none.",
+            hint="Explain single inputs instead (leave out --summary).",
+        )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

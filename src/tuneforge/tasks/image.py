@@ -186,3 +186,33 @@ class ImageTask(Task):
         if paths:
             check_image_paths(paths)
         return paths
+
+    # -- explanations -----------------------------------------------------------------------
+    explain_methods = ("ig", "occlusion")
+
+    def explainer(self, predictor: Any, method: str) -> Any:
+        """Heat maps: integrated gradients on the torch model's pixel inputs, or occlusion
+        patches through ``predict_proba`` (any runtime)."""
+        from ..explain.images import integrated_gradients_image, occlusion_image
+
+        if method == "ig":
+            return lambda images, target, **options: integrated_gradients_image(
+                predictor, images, target, **options
+            )
+        return lambda images, target, **options: occlusion_image(
+            predictor, images, target, **options
+        )
+
+    def explanation_files(
+        self, predictor: Any, inputs: list, explanations: list, out_dir: Path
+    ) -> list:
+        """One PNG overlay per image in ``out_dir`` (the heat map over the original image);
+        the explanations come back with their overlay's path."""
+        from ..explain.overlay import overlay_name, save_overlay
+
+        taken: set[str] = set()
+        out = []
+        for image, explanation in zip(predictor.pixels(inputs), explanations):
+            path = Path(out_dir) / overlay_name(explanation.source, explanation.method, taken)
+            out.append(replace(explanation, overlay=str(save_overlay(image, explanation, path))))
+        return out

@@ -142,3 +142,28 @@ class TextTask(Task):
             delimiter=options.get("delimiter"),
         )
         return [*given, *texts]
+
+    # -- explanations -----------------------------------------------------------------------
+    explain_methods = ("ig", "occlusion")
+
+    def explainer(self, predictor: Predictor, method: str) -> Any:
+        """Word attributions: integrated gradients on the torch model's embeddings, or
+        occlusion through ``predict_proba`` (torch, ONNX fp32 and int8 alike), the words split
+        by the predictor's own tokenizer."""
+        from ..explain.text import integrated_gradients_text, occlusion_text
+
+        cm = getattr(predictor, "cm", None)
+        if method == "ig":
+            return lambda texts, target, **options: integrated_gradients_text(
+                cm, texts, target, **options
+            )
+        tokenizer = cm.tokenizer if cm is not None else getattr(predictor, "tokenizer", None)
+        max_length = cm.max_length if cm is not None else getattr(predictor, "max_length", 512)
+        return lambda texts, target, **options: occlusion_text(
+            predictor, texts, target, tokenizer=tokenizer, max_length=max_length, **options
+        )
+
+    def summarize(self, explanations: list, top: int) -> list:
+        from ..explain import summarize
+
+        return summarize(explanations, top)
