@@ -66,6 +66,15 @@ def register(sub) -> None:
         help="open connections per worker; past them requests get 503",
     )
     p.add_argument("--workers", type=int, default=1, help="server processes sharing the port")
+    p.add_argument(
+        "--explain", action="store_true", help="also answer POST /v1/explain (attributions)"
+    )
+    p.add_argument(
+        "--explain-concurrency",
+        type=int,
+        default=1,
+        help="explanations computed at once; the rest wait up to --timeout",
+    )
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
@@ -99,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         token=load_token(args.token_file),
         workers=args.workers,
+        explain=args.explain,
+        explain_concurrency=args.explain_concurrency,
     )
     serve(
         args.model,

@@ -9,6 +9,7 @@ up before the app reports itself ready.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -90,7 +91,8 @@ def serving_state(
     if hasattr(predictor, "batch_size"):
         predictor.batch_size = settings.max_batch_size
     info = describe(predictor, image, model_info)
-    return Serving(predictor, settings, info, metrics, batcher, monitor, image)
+    slots = asyncio.Semaphore(settings.explain_concurrency) if settings.explain else None
+    return Serving(predictor, settings, info, metrics, batcher, monitor, image, explain_slots=slots)
 
 
 def create_app(
@@ -110,7 +112,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.serving = serving
-    included = routes.routers(serving.image)
+    included = routes.routers(serving.image, explain=settings.explain)
     app.add_middleware(
         GuardAndCount,
         token=settings.token,

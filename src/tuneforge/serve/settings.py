@@ -38,6 +38,10 @@ class ServeSettings:
     body_timeout_s: float = 30.0
     keep_alive_s: float = 5.0
     max_connections: int = 512
+    # /v1/explain: off unless asked for (an explanation costs tens of forward passes), with
+    # its own limit of explanations computed at once; the rest wait up to request_timeout_s.
+    explain: bool = False
+    explain_concurrency: int = 1
 
     def __post_init__(self) -> None:
         from ..data.image_files import MAX_PIXELS
@@ -51,6 +55,8 @@ class ServeSettings:
                 f"max_image_bytes must be at least 1 and max_image_pixels between 1 and "
                 f"{MAX_PIXELS:,} (the most any image is ever decoded to)."
             )
+        if self.explain_concurrency < 1:
+            raise ConfigError("explain_concurrency must be at least 1.")
         timeouts = (self.header_timeout_s, self.body_timeout_s, self.keep_alive_s)
         if min(timeouts) <= 0 or self.max_connections < 1:
             raise ConfigError(

@@ -7,6 +7,7 @@ through ``request.app.state``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Serving:
     monitor: PredictionMonitor | None = None
     image: bool = False
     ready: bool = False
+    explain_slots: asyncio.Semaphore | None = None  # /v1/explain's concurrency limit
 
 
 def serving_of(request: Request) -> Serving:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from . import explain as explain_route
 from . import health, model, predict, v2
 
 
-def routers(image: bool) -> list[APIRouter]:
+def routers(image: bool, explain: bool = False) -> list[APIRouter]:
     """Every router of an app serving a text or an ``image`` model, in the order of the
-    OpenAPI document."""
-    predict_router = predict.build_router(predict.request_content(image))
-    return [predict_router, model.router, health.router, v2.router]
+    OpenAPI document; /v1/explain only when ``explain`` is on."""
+    content = predict.request_content(image)
+    included = [predict.build_router(content), model.router, health.router, v2.router]
+    if explain:
+        included.insert(1, explain_route.build_router(explain_route.request_content(image)))
+    return included
 
 
 def endpoint_paths(included: list[APIRouter]) -> frozenset[str]:
