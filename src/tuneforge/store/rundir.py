@@ -3,9 +3,9 @@
 ``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json (and
 eval-<data>.json per ``tuneforge evaluate``), profile.json, parity.json, tradeoff.json,
 report.html, data/<split>.jsonl|npz, artifacts/<variant>/ (artifacts/model: the trained model)
-and checkpoints/. :class:`RunDir` is the only place these names are joined. JSON files are
-replaced atomically; metrics.jsonl is append-only and read tolerantly, because a training
-process can be killed at any byte.
+and checkpoints/; a cross-validation run holds oof.npz beside its eval.json. :class:`RunDir`
+is the only place these names are joined. JSON files are replaced atomically; metrics.jsonl
+is append-only and read tolerantly, because a training process can be killed at any byte.
 """
 
 from __future__ import annotations
@@ -128,6 +128,13 @@ class RunDir:
     @property
     def tradeoff_path(self) -> Path:
         return self.path / "tradeoff.json"
+
+    @property
+    def oof_path(self) -> Path:
+        """A cross-validation run's out-of-fold predictions: ``probs`` (rows × labels), ``y``
+        (label ids), ``labels``, ``fold`` and ``rows`` (the source file's data rows), in the
+        order of the run's data/train split."""
+        return self.path / "oof.npz"
 
     def eval_file_path(self, data_file: str | Path) -> Path:
         """Where ``tuneforge evaluate --data FILE`` writes: eval-<stem before a dot>.json."""
