@@ -41,6 +41,13 @@ class DataConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     seed: int = 42
+    slice_columns: str | None = None  # comma-separated: the test split is evaluated per value
+
+    @property
+    def slices(self) -> tuple[str, ...]:
+        """``slice_columns`` as names (``--slice``), in the order given, without repeats."""
+        names = (c.strip() for c in (self.slice_columns or "").split(","))
+        return tuple(dict.fromkeys(n for n in names if n))
 
 
 @dataclass(frozen=True)

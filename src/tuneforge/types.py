@@ -9,11 +9,17 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled text. ``row`` is the 1-based data row in the source file (for messages)."""
+    """One labelled text. ``row`` is the 1-based data row in the source file (for messages).
+
+    ``meta`` holds other columns of that row read beside the text (the slice columns of
+    ``--slice``, as text). It takes no part in equality, hashing or repr, so examples compare
+    as they always did whatever was read beside them.
+    """
 
     text: str
     label: str
     row: int = 0
+    meta: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, eq=False)

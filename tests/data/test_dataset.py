@@ -155,3 +155,28 @@ def test_every_file_of_a_run_reads_with_data_delimiter(tmp_path):
     comma_train = _csv(tmp_path / "comma.csv", _rows(10))
     with pytest.raises(DataError, match=r"test\.csv could not be parsed as csv"):
         load_dataset(DataConfig(comma_train, test_file=test, delimiter=","))
+
+
+def test_slice_columns_reach_the_test_split(tmp_path):
+    """data.slice_columns are kept in the meta of every split cut from the training file."""
+    rows = [(t, y, "eu" if i % 2 else "us") for i, (t, y) in enumerate(_rows(20))]
+    path = _csv(tmp_path / "t.csv", rows, ("text", "label", "region"))
+    data = load_dataset(DataConfig(train_file=path, slice_columns="region"))
+    assert data.test and all(e.meta.get("region") in {"eu", "us"} for e in data.test)
+    assert all("region" in e.meta for e in data.train + data.val)
+
+
+def test_the_evaluated_file_must_have_the_slice_columns(tmp_path):
+    """With a --test file, the slice column must be in it (it is what is evaluated), and may
+    be missing from the training file; a test file without it is refused before training."""
+    train = _csv(tmp_path / "t.csv", _rows(20))
+    test_rows = [(t, y, "eu") for t, y in _rows(3, "x")]
+    test = _csv(tmp_path / "test.csv", test_rows, ("text", "label", "region"))
+    data = load_dataset(DataConfig(train_file=train, test_file=test, slice_columns="region"))
+    assert all(e.meta == {"region": "eu"} for e in data.test)
+    assert all(e.meta == {} for e in data.train)
+    no_column = _csv(tmp_path / "test2.csv", _rows(3, "x"))
+    with pytest.raises(DataError, match=r"test2.csv: no column 'region'"):
+        load_dataset(DataConfig(train_file=train, test_file=no_column, slice_columns="region"))
+    with pytest.raises(DataError, match=r"t.csv: no column 'region'"):
+        load_dataset(DataConfig(train_file=train, slice_columns="region"))

@@ -365,3 +365,41 @@ def test_a_repeated_column_name_is_refused_not_read_as_the_first(tmp_path):
         with pytest.raises(DataError, match=r"'text' in columns 1 and 2") as info:
             load_examples(path, **columns)
         assert "dup.csv" in info.value.message and "Rename" in info.value.hint
+
+
+def test_slice_columns_travel_with_the_examples_as_text(tmp_path):
+    """--slice columns are read into each example's meta as text, an empty cell as
+    '(missing)'; examples read without them have an empty meta and compare as before."""
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,region,tier\na,x,eu,1\nb,y,,2\nc,x,us,3\n", encoding="utf-8")
+    loaded = load_examples(path, slice_columns=["region", "tier"])
+    assert [e.meta for e in loaded.examples] == [
+        {"region": "eu", "tier": "1"},
+        {"region": "(missing)", "tier": "2"},
+        {"region": "us", "tier": "3"},
+    ]
+    plain = load_examples(path)
+    assert all(e.meta == {} for e in plain.examples)
+    assert plain.examples == loaded.examples, "meta takes no part in equality"
+
+
+def test_a_missing_slice_column_names_it_and_the_file_columns(tmp_path):
+    """A typo in --slice is a DataError naming the file, the column, every column and the
+    closest name."""
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,region\na,x,eu\nb,y,us\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no column 'regoin'\. Columns: text, label, region\."):
+        load_examples(path, slice_columns=["regoin"])
+    try:
+        load_examples(path, slice_columns=["regoin"])
+    except DataError as exc:
+        assert exc.hint == "Did you mean --slice region?"
+
+
+def test_an_empty_slice_column_is_refused_with_the_file_columns(tmp_path):
+    """A slice column with no value in any row would be one '(missing)' slice: refused,
+    naming the column and the file's columns."""
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,region\na,x,\nb,y,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"slice column 'region' is empty.*Columns: text, label"):
+        load_examples(path, slice_columns=["region"])

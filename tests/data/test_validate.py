@@ -294,3 +294,21 @@ def test_data_check_on_a_15_mb_cell_stays_small(tmp_path):
     assert extra < 500, f"data check peaked {extra:.0f} MB above its start"
     assert result["code"] == 0, result["out"]
     assert "row 3: 15,000,000 characters, 14,900,000 cut" in result["out"]
+
+
+def test_a_test_split_too_small_per_label_recommends_folds(tmp_path):
+    """data check warns when the default 10% test split would hold fewer than 30 examples of
+    a label, naming the smallest and recommending --folds; 300 per label gets no warning."""
+    small = tmp_path / "small.csv"
+    small.write_text(
+        "text,label\n" + "".join(f"t {i},{'xy'[i % 2]}\n" for i in range(100)), encoding="utf-8"
+    )
+    report = check_file(small)
+    warning = _messages(report, "warning")
+    assert "fewer than 30 examples for 2 of 2 label(s)" in warning and "--folds 5" in warning
+    assert "about 5" in warning and not report.blocking
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "text,label\n" + "".join(f"t {i},{'xy'[i % 2]}\n" for i in range(600)), encoding="utf-8"
+    )
+    assert "--folds" not in _messages(check_file(big), "warning")

@@ -76,6 +76,11 @@ def add_delimiter(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_slice(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--slice COLUMN``, repeatable, into ``args.slices`` (None when not given)."""
+    p.add_argument("--slice", dest="slices", action="append", metavar="COLUMN", help=help_text)
+
+
 def add_image_source(p: argparse.ArgumentParser, task: bool = True) -> None:
     """Flags of image sources (folders, path tables, IDX files, CSVs of pixel values)."""
     if task:

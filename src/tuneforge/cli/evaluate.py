@@ -10,12 +10,14 @@ from .common import (
     add_image_source,
     add_json,
     add_runs_dir,
+    add_slice,
     runs_dir,
     source_options,
 )
 
 EXAMPLE = (
     "tuneforge evaluate intents-v1 --data new_tickets.csv\n"
+    "  tuneforge evaluate intents-v1 --data new_tickets.csv --slice region --slice channel\n"
     "  tuneforge evaluate digits-v1 --data more_digits/"
 )
 
@@ -30,6 +32,11 @@ def register(sub) -> None:
     )
     add_columns(p)
     add_image_source(p, task=False)
+    add_slice(
+        p,
+        "also evaluate per value of this column of --data (repeat for more): accuracy, "
+        "macro-F1, confidence, calibration and the gap to the overall figure",
+    )
     add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
@@ -37,12 +44,16 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.evaluate import evaluate_run
-    from .tables import metrics_table, out, print_json
+    from .tables import metrics_table, out, print_json, slices_tables
 
-    report, path = evaluate_run(args.run, runs_dir(args), args.data, source_options(args))
+    report, path = evaluate_run(
+        args.run, runs_dir(args), args.data, source_options(args), slices=args.slices or ()
+    )
     if args.json:
         print_json({**report.to_dict(), "written": str(path)})
         return 0
     out.print(metrics_table(f"{args.data}", report.to_dict()))
+    for table in slices_tables(report.to_dict().get("slices")):
+        out.print(table)
     out.print(f"written: {path}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_command, add_group, add_json, add_runs_dir, runs_dir
+from .common import add_command, add_group, add_json, add_runs_dir, add_slice, runs_dir
 
 EXAMPLE = (
     "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
@@ -26,7 +26,17 @@ def register(sub) -> None:
     p.add_argument("ref", metavar="RUN[:VARIANT]", help="the run and the variant to register")
     p.add_argument("--name", required=True, help="model name (letters, digits, - _ .)")
     p.add_argument("--stage", required=True, choices=STAGES, help="stage the version takes")
-    p.add_argument("--force", action="store_true", help="promote despite a failed parity gate")
+    p.add_argument(
+        "--force", action="store_true", help="promote despite a failed parity or slice gate"
+    )
+    p.add_argument(
+        "--max-slice-gap",
+        type=float,
+        metavar="GAP",
+        help="refuse when a slice of the run's eval.json is more than GAP (e.g. 0.05) below the "
+        "overall accuracy, judged with its bootstrap interval (train with --slice)",
+    )
+    add_slice(p, "the slice column --max-slice-gap judges (repeat; default: every one evaluated)")
     add_runs_dir(p)
     p.set_defaults(func=run_promote)
     p = add_command(
@@ -73,7 +83,15 @@ def run_promote(args: argparse.Namespace) -> int:
     from ..recipes.registry import promote
     from .tables import out
 
-    v = promote(args.ref, runs_dir(args), args.name, args.stage, force=args.force)
+    v = promote(
+        args.ref,
+        runs_dir(args),
+        args.name,
+        args.stage,
+        force=args.force,
+        max_slice_gap=args.max_slice_gap,
+        slices=args.slices or (),
+    )
     forced = " (forced)" if v.forced else ""
     out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")
     if v.note:

@@ -53,6 +53,60 @@ def metrics_table(title: str, report: dict) -> Table:
     return table
 
 
+def slices_tables(slices: dict | None) -> list[Table]:
+    """One table per slice column of an eval.json's ``slices``: most rows first, the worst
+    judged slice marked, slices too small to judge marked too; the caption says what the
+    interval is and what the cap grouped."""
+    if not slices:
+        return []
+    overall = slices["overall"]
+    boot = slices.get("bootstrap", {})
+    tables = []
+    for column, data in slices["columns"].items():
+        caption = (
+            f"gap = slice − overall accuracy {overall['accuracy']:.4f}, with its "
+            f"{boot.get('confidence', 0.95):.0%} bootstrap interval; * worst slice; "
+            f"(small) fewer than {slices.get('min_judged_support', 10)} rows, not judged"
+        )
+        if data.get("note"):
+            caption += f"\n{data['note']}"
+        table = Table(title=f"slices by {column}", caption=caption)
+        interval = f"gap [{boot.get('confidence', 0.95):.0%} CI]"
+        for col in ("value", "n", "accuracy", "macro-F1", "confidence", "ECE", interval):
+            table.add_column(col, justify="left" if col == "value" else "right")
+        for s in data["slices"]:
+            mark = " *" if s["value"] == data.get("worst") else ("" if s["judged"] else " (small)")
+            low, high = s["accuracy_gap_ci"]
+            table.add_row(
+                f"{s['value']}{mark}",
+                str(s["support"]),
+                f"{s['accuracy']:.4f}",
+                f"{s['macro_f1']:.4f}",
+                f"{s['mean_confidence']:.3f}",
+                f"{s['calibration_error']:.3f}",
+                f"{s['accuracy_gap']:+.3f} [{low:+.3f}, {high:+.3f}]",
+            )
+        tables.append(table)
+    return tables
+
+
+def folds_table(ev: dict) -> Table:
+    """A cross-validation's metrics: mean ± standard deviation over folds, then each fold."""
+    cv = ev["cross_validation"]
+    table = Table(
+        title=f"{cv['folds']}-fold cross-validation",
+        caption="std: sample standard deviation over folds (ddof=1)",
+    )
+    table.add_column("metric")
+    table.add_column("mean ± std", justify="right")
+    for k in range(1, len(cv["runs"]) + 1):
+        table.add_column(f"fold {k}", justify="right")
+    for key, m in cv["metrics"].items():
+        folds = [f"{v:.4f}" for v in m["folds"]]
+        table.add_row(key.replace("_", "-"), f"{m['mean']:.4f} ± {m['std']:.4f}", *folds)
+    return table
+
+
 def predictions_table(
     texts: Sequence[str], predictions: Sequence[Prediction], input_name: str = "text"
 ) -> Table:

@@ -10,13 +10,15 @@ import argparse
 import os
 
 from ..errors import TuneforgeError
-from .common import add_columns, add_command, add_image_source, add_runs_dir
+from .common import add_columns, add_command, add_image_source, add_runs_dir, add_slice
 
 EXAMPLE = (
     "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4\n"
     "  tuneforge train digits/ --task image --name digits-v1\n"
     "  tuneforge train train-images-idx3-ubyte.gz --name mnist   |   "
-    "tuneforge train pixels.csv --image-shape 28x28"
+    "tuneforge train pixels.csv --image-shape 28x28\n"
+    "  tuneforge train tickets.csv --folds 5 --name intents-cv   |   "
+    "tuneforge train tickets.csv --slice region"
 )
 
 
@@ -72,6 +74,19 @@ def register(sub) -> None:
         help="train on N processes with PyTorch DDP (runs itself under torchrun)",
     )
     p.add_argument("--name", help="run id to use (default: generated)")
+    add_slice(
+        p,
+        "also evaluate the test split per value of this column of the data (repeat for more; "
+        "data.slice_columns), into eval.json and the report",
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="stratified K-fold cross-validation: K runs NAME-fold1..K, each tested on its "
+        "held-out fold; NAME holds every metric as mean ± std and the out-of-fold "
+        "probabilities",
+    )
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
     p.add_argument("--config", help="YAML config (see configs/); flags and key=value beat it")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
@@ -126,6 +141,7 @@ def train_config(args: argparse.Namespace):
             ("train", "batch_size"): args.batch_size,
             ("train", "lr"): args.lr,
             ("train", "precision"): args.precision,
+            ("data", "slice_columns"): ",".join(args.slices) if args.slices else None,
         },
     )
     if args.name:
@@ -137,8 +153,10 @@ def train_config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from ..recipes.train import run_train
     from ..store import RunDir
-    from .tables import metrics_table, out
+    from .tables import metrics_table, out, slices_tables
 
+    if args.folds is not None:
+        return _run_folds(args)
     if args.nproc is not None and args.nproc > 1 and "LOCAL_RANK" not in os.environ:
         from ..train.distributed import relaunch_with_torchrun
 
@@ -150,6 +168,32 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.print(f"run id:  {result.run_id}")
     out.print(f"run dir: {result.run_dir}")
-    out.print(metrics_table(f"{result.eval.split} metrics", result.eval.to_dict()))
+    evaluated = result.eval.to_dict()
+    out.print(metrics_table(f"{result.eval.split} metrics", evaluated))
+    for table in slices_tables(evaluated.get("slices")):
+        out.print(table)
     out.print(f"report:  {RunDir(result.run_dir).report_path}")
+    return 0
+
+
+def _run_folds(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..recipes.cross_validate import run_cross_validation
+    from .tables import folds_table, out, slices_tables
+
+    if args.resume or (args.nproc is not None and args.nproc > 1):
+        raise ConfigError(
+            "--folds trains every fold from the start on one process.",
+            hint="Leave out --resume and --nproc with --folds.",
+        )
+    if not args.train_file and not args.config:
+        raise TuneforgeError("train --folds needs a TRAIN_FILE (or --config YAML).")
+    result = run_cross_validation(train_config(args), args.folds, progress=not args.no_progress)
+    out.print(f"run id:  {result.run_id} ({args.folds} folds: {', '.join(result.fold_ids)})")
+    out.print(f"run dir: {result.run_dir}")
+    out.print(folds_table(result.eval))
+    for table in slices_tables(result.eval.get("slices")):
+        out.print(table)
+    out.print(f"out-of-fold probabilities: {result.oof_path}")
+    out.print(f"report:  {result.report_path}")
     return 0

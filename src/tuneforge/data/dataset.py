@@ -25,14 +25,32 @@ from .split import stratified_split
 from .validate import TokenCounter, check_examples, raise_if_blocking
 
 
-def _load_like_train(cfg: DataConfig, path: str, text: str, label: str) -> LoadedFile:
-    """Use train's column names where the file has them; detect the others."""
+def _load_like_train(
+    cfg: DataConfig, path: str, text: str, label: str, slices_required: bool
+) -> LoadedFile:
+    """Use train's column names where the file has them; detect the others. The slice columns
+    are read where present, and must be present in the file the test split comes from."""
     table = read_table_file(path, cfg.format, delimiter=cfg.delimiter)
     refuse_duplicate_columns(table, path)
     columns = set(table.frame.columns)
+    slices = cfg.slices if slices_required else [c for c in cfg.slices if c in columns]
     return loaded_from_table(
-        table, path, text if text in columns else None, label if label in columns else None
+        table, path, text if text in columns else None, label if label in columns else None, slices
     )
+
+
+def evaluated_split(cfg: DataConfig) -> str:
+    """The split a run is evaluated on: test, or validation when there is no test split."""
+    return "test" if cfg.test_file or cfg.test_fraction > 0 else "val"
+
+
+def _train_slices(cfg: DataConfig) -> tuple[str, ...]:
+    """The slice columns read from the training file: all of them (checked) when the evaluated
+    split is cut from it, else those it has."""
+    if not cfg.slices or not getattr(cfg, f"{evaluated_split(cfg)}_file"):
+        return cfg.slices
+    header = set(table_header(cfg.train_file, cfg.format, delimiter=cfg.delimiter))
+    return tuple(c for c in cfg.slices if c in header)
 
 
 def _check_seen(loaded: LoadedFile, known: set[str], train_file: str) -> None:
@@ -67,19 +85,26 @@ def load_dataset(
     """Train/val/test from the given files, cutting stratified splits where a file is missing.
 
     Every file is validated (errors raise DataError); ``count_tokens`` and ``max_length`` only
-    feed the length checks of the training file.
+    feed the length checks of the training file. ``cfg.slices`` travel in each example's
+    ``meta``; the file the evaluated split comes from must have them.
     """
     if not cfg.train_file:
         raise DataError("No training file given.", hint="Pass TRAIN_FILE to tuneforge train.")
     train_file = load_examples(
-        cfg.train_file, cfg.text_column, cfg.label_column, cfg.format, delimiter=cfg.delimiter
+        cfg.train_file,
+        cfg.text_column,
+        cfg.label_column,
+        cfg.format,
+        delimiter=cfg.delimiter,
+        slice_columns=_train_slices(cfg),
     )
     raise_if_blocking(check_examples(train_file, count_tokens, max_length))
     text, label = train_file.text_column, train_file.label_column
     given: dict[str, LoadedFile] = {}
     for split, path in (("val", cfg.val_file), ("test", cfg.test_file)):
         if path:
-            given[split] = _load_like_train(cfg, path, text, label)
+            required = split == evaluated_split(cfg)
+            given[split] = _load_like_train(cfg, path, text, label, required)
             # An evaluation file may hold a single class; empty cells are still errors.
             raise_if_blocking(check_examples(given[split], None, max_length, min_classes=1))
             _check_seen(given[split], {e.label for e in train_file.examples}, cfg.train_file)

@@ -26,9 +26,13 @@ def labelled_examples(
     fmt: str | None = None,
     *,
     delimiter: str | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> list[Example]:
-    """Examples of a labelled file, refusing empty texts/labels and labels the model lacks."""
-    loaded = load_examples(data_file, text_column, label_column, fmt, delimiter=delimiter)
+    """Examples of a labelled file, refusing empty texts/labels and labels the model lacks;
+    ``slice_columns`` travel in each example's ``meta`` (missing or empty ones are refused)."""
+    loaded = load_examples(
+        data_file, text_column, label_column, fmt, delimiter=delimiter, slice_columns=slice_columns
+    )
     empty = [e.row for e in loaded.examples if not e.text.strip() or not e.label.strip()]
     if empty:
         raise DataError(

@@ -7,12 +7,14 @@ wrong with the data is validate.py's job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import DataError
 from ..types import Example
-from .columns import as_text, resolve_columns
+from .columns import as_text, require_column, resolve_columns
 from .readers import TableFile, read_table_file, refuse_duplicate_columns
 
 if TYPE_CHECKING:
@@ -36,18 +38,47 @@ class LoadedFile:
     duplicate_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
+MISSING_VALUE = "(missing)"  # how an empty cell of a slice column is grouped
+
+
+def slice_values(
+    df: pd.DataFrame, path: str | Path, columns: Sequence[str]
+) -> list[dict[str, str]]:
+    """Per row, the cells of ``columns`` as text (an empty cell is ``(missing)``), so
+    evaluation can group examples by them. A column the table lacks, or one with no value in
+    any row, is a DataError naming the column and the table's columns."""
+    names = [str(c) for c in df.columns]
+    cells: dict[str, list[str]] = {}
+    for column in columns:
+        require_column(names, path, column, "--slice")
+        values = [as_text(v).strip() for v in df[column].tolist()]
+        if not any(values):
+            raise DataError(
+                f"{path}: slice column '{column}' is empty (no row has a value). "
+                f"Columns: {', '.join(names)}.",
+                hint="Fill it in, or slice by another column.",
+            )
+        cells[column] = [v or MISSING_VALUE for v in values]
+    return [{c: cells[c][i] for c in columns} for i in range(len(df))]
+
+
 def loaded_from_frame(
     df: pd.DataFrame,
     path: str | Path,
     fmt: str,
     text_column: str | None = None,
     label_column: str | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> LoadedFile:
-    """A table already read → LoadedFile (lets callers choose columns after seeing the table)."""
+    """A table already read → LoadedFile (lets callers choose columns after seeing the table).
+    ``slice_columns`` are read into each example's ``meta`` (see :func:`slice_values`)."""
     text, label = resolve_columns(df, path, text_column, label_column)
+    metas = slice_values(df, path, slice_columns) if slice_columns else [{}] * len(df)
     examples = [
-        Example(as_text(t), as_text(y).strip(), row)
-        for row, (t, y) in enumerate(zip(df[text].tolist(), df[label].tolist()), start=1)
+        Example(as_text(t), as_text(y).strip(), row, dict(meta))
+        for row, (t, y, meta) in enumerate(
+            zip(df[text].tolist(), df[label].tolist(), metas), start=1
+        )
     ]
     return LoadedFile(str(path), fmt, list(df.columns), text, label, examples, len(examples))
 
@@ -57,10 +88,13 @@ def loaded_from_table(
     path: str | Path,
     text_column: str | None = None,
     label_column: str | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> LoadedFile:
     """A table file as read → LoadedFile, keeping how it was read; repeated column names are
     kept for the check to report (``load_examples`` refuses them), and listed as written."""
-    loaded = loaded_from_frame(table.frame, path, table.format, text_column, label_column)
+    loaded = loaded_from_frame(
+        table.frame, path, table.format, text_column, label_column, slice_columns
+    )
     return replace(
         loaded,
         columns=list(table.header) if table.duplicates else loaded.columns,
@@ -77,10 +111,12 @@ def load_examples(
     fmt: str | None = None,
     *,
     delimiter: str | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> LoadedFile:
     """Every row as an Example (row = 1-based data row); labels are stripped of whitespace.
     A header that names a column twice is refused: which of the two would be read is a guess.
-    ``delimiter`` forces a CSV/TSV's field separator (a CSV's is detected otherwise)."""
+    ``delimiter`` forces a CSV/TSV's field separator (a CSV's is detected otherwise);
+    ``slice_columns`` are read into each example's ``meta``."""
     table = read_table_file(path, fmt, delimiter=delimiter)
     refuse_duplicate_columns(table, path)
-    return loaded_from_table(table, path, text_column, label_column)
+    return loaded_from_table(table, path, text_column, label_column, slice_columns)

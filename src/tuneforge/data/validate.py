@@ -29,6 +29,7 @@ MIN_PER_CLASS = 3  # one example each for train, validation and test
 IMBALANCE_RATIO = 10
 SHOWN_ROWS = 10
 MEASURED_CHARS = 100_000  # far more than any max_length in tokens; longer texts are cut
+MIN_TEST_PER_CLASS = 30  # below this a test split's per-class figures move by whole points
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,28 @@ def _overlong_problem(loaded: LoadedFile, rows: list[int], max_length: int, unit
     )
 
 
+def small_test_problem(
+    loaded: LoadedFile, counts: Counter, test_fraction: float = 0.1
+) -> Problem | None:
+    """A warning when the stratified test split ``tuneforge train`` cuts (``test_fraction`` of
+    each label) would hold fewer than MIN_TEST_PER_CLASS examples of some label: one split's
+    accuracy then says little, and cross-validation tests on every example instead."""
+    if not counts or test_fraction <= 0:
+        return None
+    per_class = {k: round(test_fraction * v) for k, v in counts.items()}
+    small = sorted((k for k, n in per_class.items() if n < MIN_TEST_PER_CLASS), key=per_class.get)
+    if not small:
+        return None
+    least = small[0]
+    return _warning(
+        loaded.label_column,
+        f"{loaded.path}: a {test_fraction:.0%} test split would hold fewer than "
+        f"{MIN_TEST_PER_CLASS} examples for {len(small)} of {len(counts)} label(s) (fewest: "
+        f"{least!r} with about {per_class[least]}); its accuracy would move by points with the "
+        "split's seed. Train with --folds 5 to test on every example (mean ± std over folds).",
+    )
+
+
 def check_examples(
     loaded: LoadedFile,
     count_tokens: TokenCounter | None = None,
@@ -287,16 +310,23 @@ def check_file(
     max_length: int = 128,
     *,
     delimiter: str | None = None,
+    test_fraction: float = 0.1,
 ) -> CheckReport:
     """Read and check one file (``tuneforge data check``); read errors raise DataError, and a
-    header that repeats a column name is a blocking problem of the report."""
+    header that repeats a column name is a blocking problem of the report. Beyond what
+    :func:`check_examples` finds, it warns when the ``test_fraction`` test split would be too
+    small per label to trust (:func:`small_test_problem`)."""
     table = read_table_file(path, fmt, delimiter=delimiter)
     try:
         loaded = loaded_from_table(table, path, text_column, label_column)
     except DataError:
         refuse_duplicate_columns(table, path)  # the repeated names may be why none was found
         raise
-    return check_examples(loaded, count_tokens, max_length)
+    report = check_examples(loaded, count_tokens, max_length)
+    small = small_test_problem(loaded, Counter(report.label_counts), test_fraction)
+    if small is not None and not report.blocking:
+        report.problems.append(small)
+    return report
 
 
 def format_check_report(report: CheckReport) -> str:

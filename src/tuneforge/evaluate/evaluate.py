@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from ..errors import DataError
 from ..types import Example, ImageExample, Predictor
 from .metrics import classification_metrics, confused_pairs, expected_calibration_error
+from .slices import SliceReport, example_groups, slice_report
 
 WRONG_SHOWN = 24  # most confidently wrong images kept for the report's grid
 
@@ -24,6 +26,7 @@ class EvalReport:
     baseline: dict = field(default_factory=dict)
     wrong_images: list[dict] = field(default_factory=list)  # image runs: confidently wrong
     probs: np.ndarray | None = field(default=None, repr=False)  # kept in memory, not in JSON
+    slices: SliceReport | None = None  # per value of the --slice columns
 
     @property
     def accuracy(self) -> float:
@@ -41,6 +44,8 @@ class EvalReport:
             out["baseline"] = self.baseline
         if self.wrong_images:
             out["wrong_images"] = self.wrong_images
+        if self.slices is not None:
+            out["slices"] = self.slices.to_dict()
         return out
 
 
@@ -89,11 +94,16 @@ def evaluate(
     examples: list[Example] | list[ImageExample],
     split: str = "test",
     source: str = "data",
+    slices: Sequence[str] = (),
+    seed: int = 0,
 ) -> EvalReport:
     """Predict ``examples`` (texts or images) and compare with their labels. Unknown labels are
-    an error. Confused pairs quote texts, or name images by file or row."""
+    an error. Confused pairs quote texts, or name images by file or row. ``slices`` are columns
+    the examples carry in their ``meta``: the report then has every slice's figures (bootstrap
+    seeded with ``seed``)."""
     if not examples:
         raise DataError(f"No examples to evaluate in {source}.")
+    groups = example_groups(examples, slices, source) if slices else {}
     labels = list(predictor.labels)
     index = {n: i for i, n in enumerate(labels)}
     unseen = sorted({e.label for e in examples} - set(index))
@@ -115,4 +125,5 @@ def evaluate(
         calibration_error=expected_calibration_error(probs, y_true),
         wrong_images=_wrong_images(examples, probs, y_true, labels) if is_image else [],
         probs=probs,
+        slices=slice_report(y_true, probs, groups, seed=seed) if groups else None,
     )

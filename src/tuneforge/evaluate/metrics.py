@@ -85,12 +85,22 @@ def expected_calibration_error(probs: np.ndarray, y_true: Sequence[int], bins: i
     """Gap between confidence and accuracy, averaged over confidence bins."""
     if len(y_true) == 0:
         return 0.0
-    conf = probs.max(axis=1)
     correct = probs.argmax(axis=1) == np.asarray(y_true)
+    return calibration_error(probs.max(axis=1), correct, bins)
+
+
+def calibration_error(
+    confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """Expected calibration error from each prediction's confidence and whether it was right
+    (what a slice of the data holds, without its full probability rows)."""
+    conf, hit = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=bool)
+    if conf.size == 0:
+        return 0.0
     edges = np.linspace(0.0, 1.0, bins + 1)
     ece = 0.0
     for lo, hi in zip(edges[:-1], edges[1:]):
         mask = (conf > lo) & (conf <= hi)
         if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+            ece += mask.mean() * abs(hit[mask].mean() - conf[mask].mean())
     return float(ece)

@@ -2,17 +2,22 @@
 
 A variant may be promoted only when its recorded parity passes and, for a variant that is not
 an exact export, its accuracy loss stays within the tolerance ``compress`` measured it with;
-``force`` promotes anyway and records why it was forced.
+with ``max_slice_gap``, also only when no slice of the run's evaluation (eval.json) falls more
+than the gap below the overall accuracy (:mod:`tuneforge.evaluate.slice_gate`). ``force``
+promotes anyway and records why it was forced.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from ..compress.gate import GateDecision, accuracy_gate
 from ..compress.variants import TRAINED
-from ..errors import GateError, TuneforgeError
+from ..errors import ConfigError, GateError, RunError, TuneforgeError
+from ..evaluate.slice_gate import SliceDecision, slice_gate
+from ..evaluate.slices import ColumnSlices
 from ..store import ModelVersion, Registry, RunDir, open_store, resolve_run
 from .compress import DEFAULT_MAX_ACCURACY_DROP
 
@@ -42,14 +47,63 @@ def gate_decision(run: RunDir, variant: str) -> GateDecision:
     return replace(decision, rule=f"variant '{variant}' {decision.rule}")
 
 
+def slice_decisions(
+    run: RunDir, max_gap: float, columns: Sequence[str] = ()
+) -> list[SliceDecision]:
+    """The slice gate of each of ``columns`` (default: every column the run was evaluated
+    by), from the run's eval.json; a column it was not evaluated by is a RunError."""
+    if not 0 < max_gap < 1:
+        raise ConfigError(
+            f"--max-slice-gap {max_gap}: the gap is a share of accuracy between 0 and 1.",
+            hint="For example --max-slice-gap 0.05 (5 accuracy points).",
+        )
+    ev = run.read_json(run.eval_path.name) or {}
+    sliced = ev.get("slices") if isinstance(ev.get("slices"), dict) else {}
+    known = list((sliced or {}).get("columns") or {})
+    wanted = list(dict.fromkeys(columns)) or known
+    missing = [c for c in wanted if c not in known] if wanted else ["(any column)"]
+    if missing:
+        have = f"it was evaluated by {', '.join(known)}" if known else "it has no slices"
+        raise RunError(
+            f"Run '{run.run_id}' was not evaluated by slice {', '.join(missing)} "
+            f"({run.eval_path.name}: {have}), so --max-slice-gap cannot judge it.",
+            hint="Train it with --slice COLUMN (its test split must have the column), or "
+            "leave out --max-slice-gap.",
+        )
+    overall = float(sliced["overall"]["accuracy"])
+    confidence = float(sliced.get("bootstrap", {}).get("confidence", 0.95))
+    min_rows = int(sliced.get("min_judged_support", 10))
+    return [
+        slice_gate(
+            ColumnSlices.from_dict(c, sliced["columns"][c]), overall, max_gap, confidence, min_rows
+        )
+        for c in wanted
+    ]
+
+
 def variant_gate(run: RunDir, variant: str) -> str | None:
     """Why ``variant`` must not ship, or None when its recorded parity passes the gate."""
     decision = gate_decision(run, variant)
     return None if decision.passed else decision.rule
 
 
-def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False) -> ModelVersion:
-    """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``."""
+def promote(
+    ref: str,
+    runs_dir: Path,
+    name: str,
+    stage: str,
+    force: bool = False,
+    max_slice_gap: float | None = None,
+    slices: Sequence[str] = (),
+) -> ModelVersion:
+    """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``; with
+    ``max_slice_gap`` the run's slices (``slices``, default all it was evaluated by) are
+    judged too."""
+    if slices and max_slice_gap is None:
+        raise ConfigError(
+            f"--slice {' '.join(slices)} needs --max-slice-gap: it names the slices to judge.",
+            hint="For example --max-slice-gap 0.05 --slice region.",
+        )
     run_ref, _, variant = ref.partition(":")
     variant = variant or TRAINED
     run = resolve_run(run_ref, runs_dir)
@@ -60,7 +114,13 @@ def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False
             hint="Build it with 'tuneforge export' or 'tuneforge compress' first.",
         )
     decision = gate_decision(run, variant)
-    problem = None if decision.passed else decision.rule
+    problems = [] if decision.passed else [decision.rule]
+    rules = [decision.rule]
+    if max_slice_gap is not None:
+        judged = slice_decisions(run, max_slice_gap, slices)
+        problems += [f"slices (of the trained model): {d.rule}" for d in judged if not d.passed]
+        rules += [f"slices (of the trained model): {d.rule}" for d in judged]
+    problem = "; ".join(problems) or None
     if problem and not force:
         raise GateError(
             f"Refusing to promote {run.run_id}:{variant} to {name}@{stage}: {problem}.",
@@ -73,7 +133,7 @@ def promote(ref: str, runs_dir: Path, name: str, stage: str, force: bool = False
         str(artifact.resolve()),
         stage,
         forced=bool(problem),
-        note=f"forced: {problem}" if problem else decision.rule,
+        note=f"forced: {problem}" if problem else "; ".join(rules),
     )
 
 

@@ -26,6 +26,7 @@ from ..train.distributed import init_distributed, shutdown
 from ..train.precision import resolve_device, resolve_precision
 from ..train.seed import set_seed
 from ..train.sinks import MetricSink, fan_out
+from ..types import DatasetSplits
 
 
 @dataclass
@@ -43,20 +44,24 @@ def run_train(
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     on_validation: MetricSink | None = None,
+    data: DatasetSplits | None = None,
+    facts: dict | None = None,
 ) -> TrainRunResult | None:
     """Train, evaluate, report and save; the run is recorded in the store whatever happens.
 
     ``on_validation`` sees every validation record (a search uses it to prune weak trials by
     raising :class:`RunPruned`; the run is then recorded as ``pruned``). Under ``torchrun``
     every process trains its shard of each batch; rank 0 alone writes the run, and the other
-    ranks return None.
+    ranks return None. ``data`` are splits already cut (a cross-validation fold) to train on
+    instead of the config's files; ``facts`` go to status.json beside the run's own.
     """
     dist = init_distributed()
     previous = _previous_run(resume, Path(cfg.runs_dir))
     if previous is not None:
         cfg = replace(load_config(previous.config_path), runs_dir=cfg.runs_dir)
     task = open_task(resolved_config(cfg))
-    data = task.load_data()
+    task.check_slices(task.cfg.data.slices)
+    data = data if data is not None else task.load_data()
     task.cfg = with_epochs(task.cfg, len(data.train))
     if not dist.is_main:
         _help_train(task, data, previous)
@@ -65,7 +70,7 @@ def run_train(
         log(warning)
     rd = previous or _new_run_dir(task.cfg)
     recorder = RunRecorder(rd, open_store(Path(cfg.runs_dir)))
-    _start(recorder, task, data, resume=previous is not None, log=log)
+    _start(recorder, task, data, resume=previous is not None, log=log, facts=facts or {})
     with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
         result, report = _train_and_evaluate(
             task, data, rd, recorder, previous is not None, progress, log, on_validation
@@ -106,7 +111,7 @@ def with_epochs(cfg: RunConfig, n_train: int) -> RunConfig:
     return replace(cfg, train=replace(cfg.train, epochs=auto_epochs(n_train, schedule)))
 
 
-def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log) -> None:
+def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log, facts: dict) -> None:
     cfg = task.cfg
     precision = resolve_precision(cfg.train.precision, resolve_device())
     recorder.start(
@@ -122,6 +127,7 @@ def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log) -> Non
         n_train=len(data.train),
         n_val=len(data.val),
         n_test=len(data.test),
+        **facts,
     )
     task.save_splits(recorder.rd, data)
     log(
@@ -184,7 +190,14 @@ def _evaluate_saved(task: Task, data, rd: RunDir, recorder: RunRecorder, result)
     """Evaluate the saved artifact, not the in-memory model: it is what users will load."""
     predictor = task.predictor(rd)
     test, split = (data.test, "test") if data.test else (data.val, "val")
-    report = evaluate(predictor, test, split=split, source=data.source.get(split, split))
+    report = evaluate(
+        predictor,
+        test,
+        split=split,
+        source=data.source.get(split, split),
+        slices=task.cfg.data.slices,
+        seed=task.cfg.train.seed,
+    )
     report.baseline = task.baseline(data.train, test)
     rd.write_json(rd.eval_path.name, report.to_dict())
     rd.write_json(rd.profile_path.name, task.profile(predictor, test, report.probs).to_dict())

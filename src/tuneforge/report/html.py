@@ -18,8 +18,10 @@ import yaml
 
 from ..store import RunDir
 from .explanations import wrong_texts_section
+from .folds import folds_section
 from .markup import CSS, Raw, escape, num, table
 from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
+from .slices import slices_section
 from .wrong_images import wrong_images_section
 
 _EXAMPLE_CHARS = 300  # long example texts are cut so one pair cannot dominate the page
@@ -203,7 +205,8 @@ def _pairs(ev: dict) -> str:
 
 def _eval_section(ev: dict) -> str:
     head = f"<h2>Evaluation on {escape(ev.get('split', 'test'))}</h2>"
-    return head + _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
+    body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
+    return folds_section(ev) + head + body + slices_section(ev)
 
 
 def _clip(text: str) -> str:

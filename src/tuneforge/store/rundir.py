@@ -3,9 +3,10 @@
 ``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json (and
 eval-<data>.json per ``tuneforge evaluate``), profile.json, parity.json, tradeoff.json,
 explanations.json, report.html, data/<split>.jsonl|npz, artifacts/<variant>/ (artifacts/model:
-the trained model) and checkpoints/. :class:`RunDir` is the only place these names are
-joined. JSON files are replaced atomically; metrics.jsonl is append-only and read tolerantly,
-because a training process can be killed at any byte.
+the trained model) and checkpoints/; a cross-validation run holds oof.npz beside its eval.json.
+:class:`RunDir` is the only place these names are joined. JSON files are replaced atomically;
+metrics.jsonl is append-only and read tolerantly, because a training process can be killed at
+any byte.
 """
 
 from __future__ import annotations
@@ -134,6 +135,13 @@ class RunDir:
         """Attributions of the test texts the model got wrong most confidently, for the
         report (written by ``tuneforge explain RUN --wrong``)."""
         return self.path / "explanations.json"
+
+    @property
+    def oof_path(self) -> Path:
+        """A cross-validation run's out-of-fold predictions: ``probs`` (rows × labels), ``y``
+        (label ids), ``labels``, ``fold`` and ``rows`` (the source file's data rows), in the
+        order of the run's data/train split."""
+        return self.path / "oof.npz"
 
     def eval_file_path(self, data_file: str | Path) -> Path:
         """Where ``tuneforge evaluate --data FILE`` writes: eval-<stem before a dot>.json."""

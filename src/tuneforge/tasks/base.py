@@ -21,6 +21,8 @@ class Task:
     name: ClassVar[str] = ""
     split_suffix: ClassVar[str] = ""  # how the run keeps its splits: data/<split><suffix>
     input_noun: ClassVar[str] = ""  # what `predict` takes, for messages and output columns
+    supports_slices: ClassVar[bool] = False  # examples carry other columns of their row (meta)
+    supports_folds: ClassVar[bool] = False  # a run can train on splits handed to it (folds)
 
     def __init__(self, cfg: RunConfig | None = None) -> None:
         self._cfg = cfg
@@ -70,6 +72,16 @@ class Task:
     def warnings(self, data: DatasetSplits) -> list[str]:
         return []
 
+    def check_slices(self, columns: Sequence[str]) -> None:
+        """Refuse ``--slice`` where this task's examples cannot carry the other columns of
+        their row."""
+        if columns and not self.supports_slices:
+            raise ConfigError(
+                f"--slice {' '.join(columns)}: slices work on text runs (tables), not on "
+                f"{self.name} runs.",
+                hint="Leave out --slice.",
+            )
+
     def build_model(self, data: DatasetSplits) -> Any:
         raise NotImplementedError
 
@@ -107,7 +119,8 @@ class Task:
 
     # -- using a finished model -------------------------------------------------------------
     def labelled(self, data_file: str, labels: Sequence[str], options: dict) -> list:
-        """Labelled examples of ``data_file`` for evaluation, refusing labels the model lacks."""
+        """Labelled examples of ``data_file`` for evaluation, refusing labels the model lacks;
+        ``options["slice_columns"]`` (tasks that support slices) are read into their meta."""
         raise NotImplementedError
 
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:

@@ -19,6 +19,8 @@ class TextTask(Task):
     split_suffix = ".jsonl"
     input_noun = "text"
     pretrained = True  # every text run fine-tunes a pretrained encoder
+    supports_slices = True
+    supports_folds = True
 
     @cached_property
     def model_dir(self):
@@ -100,20 +102,25 @@ class TextTask(Task):
 
     def save_split(self, path: Any, examples: list[Example]) -> None:
         """One JSON line per example: later stages (parity, calibration, compression) measure
-        on what this run was trained and tested on, even if the source files change."""
-        path.write_text(
-            "".join(
-                json.dumps({"text": e.text, "label": e.label, "row": e.row}, ensure_ascii=False)
-                + "\n"
-                for e in examples
-            ),
-            encoding="utf-8",
-        )
+        on what this run was trained and tested on, even if the source files change. The slice
+        columns read beside a text (``--slice``) are kept under ``meta``, so the run's own
+        slices can be measured again; a line without them reads as before."""
+
+        def line(e: Example) -> str:
+            record: dict = {"text": e.text, "label": e.label, "row": e.row}
+            if e.meta:
+                record["meta"] = e.meta
+            return json.dumps(record, ensure_ascii=False) + "\n"
+
+        path.write_text("".join(line(e) for e in examples), encoding="utf-8")
 
     def load_split(self, path: Any) -> list[Example]:
         lines = path.read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line]
-        return [Example(r["text"], r["label"], r.get("row", i + 1)) for i, r in enumerate(rows)]
+        return [
+            Example(r["text"], r["label"], r.get("row", i + 1), dict(r.get("meta") or {}))
+            for i, r in enumerate(rows)
+        ]
 
     def warmup_input(self, predictor: Predictor) -> str:
         return "warm up"
@@ -128,6 +135,7 @@ class TextTask(Task):
             options.get("label_column"),
             options.get("format"),
             delimiter=options.get("delimiter"),
+            slice_columns=options.get("slice_columns") or (),
         )
 
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
