@@ -64,6 +64,8 @@ def attention_scores(cm, tokens) -> list[float]:
     import torch
 
     ids = torch.tensor([tokens.ids])
+    if cm.model.config._attn_implementation != "eager":  # only eager attention returns weights
+        cm.model.set_attn_implementation("eager")
     with torch.inference_mode():
         out = cm.model(input_ids=ids, attention_mask=torch.ones_like(ids), output_attentions=True)
     cls_row = out.attentions[-1][0].mean(0)[0].float().numpy()

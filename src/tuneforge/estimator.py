@@ -142,14 +142,30 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
         from .methods import save_trained
 
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "predictor_")
+        if self.model_ is None:
+            raise DataError(
+                f"This classifier was loaded from an ONNX export ({self.model}): it predicts but "
+                "holds no trainable weights to save.",
+                hint="Copy the ONNX directory itself, or save the torch model it came from.",
+            )
         with tempfile.TemporaryDirectory() as adapter:
             save_trained(self.model_, Path(directory), Path(adapter))
         return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> TextClassifier:
-        """A fitted classifier from a saved directory; ``classes_`` are the label names (text)."""
+        """A fitted classifier from a saved directory — a Hugging Face model directory, or an
+        exported ONNX one (``tuneforge export``; it predicts through onnxruntime); ``classes_``
+        are the label names (text)."""
+        if (Path(directory) / "model.onnx").is_file():
+            from .predict import OnnxPredictor
+
+            predictor = OnnxPredictor(directory)
+            est = cls(model=str(directory), max_length=predictor.max_length)
+            est.model_, est.predictor_ = None, predictor
+            est.classes_ = np.asarray(list(predictor.labels), dtype=object)
+            return est
         from .models import load_trained
 
         cm = load_trained(directory)

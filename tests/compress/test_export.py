@@ -261,11 +261,13 @@ def test_compress_shows_progress_and_keeps_exporter_noise_out(tiny_run, capsys, 
     with caplog.at_level(logging.WARNING), warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         code = main(
-            ["compress", "rel", "--variants", "model,onnx-fp32,onnx-int8-dynamic"]
+            ["compress", "rel", "--variants", "model,onnx-fp32,onnx-int8-dynamic", "--json"]
             + ["--runs-dir", str(tiny_run)]
         )
     assert code == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["recommended"]  # stdout is the JSON document alone
+    err = captured.err
     assert "3/3" in err
     assert not [r for r in caplog.records if "quantization" in r.getMessage()]
     assert not [w for w in seen if "onnx" in str(w.filename)]
@@ -315,3 +317,23 @@ def test_trained_and_exported_models_carry_a_model_card(tiny_run, capsys):
     exported = (run / "artifacts" / "onnx-fp32" / "README.md").read_text()
     assert "onnx-fp32" in exported and status["data_fingerprint"] in exported
     assert "Agreement with the trained model" in exported
+
+
+def test_text_classifier_opens_an_onnx_export(tiny_run, capsys):
+    """TextClassifier.load takes an exported ONNX directory and predicts as the ONNX
+    predictor does; saving it again is refused with a clear message."""
+    import numpy as np
+    import pytest as _pytest
+
+    from tuneforge import TextClassifier
+    from tuneforge.errors import DataError
+
+    assert main(["export", "rel", "--format", "onnx", "--runs-dir", str(tiny_run)]) == 0
+    artifact = tiny_run / "rel" / "artifacts" / "onnx-fp32"
+    clf = TextClassifier.load(artifact)
+    texts = ["refund please", "where is my parcel"]
+    expected = load_predictor(artifact).predict_proba(texts)
+    np.testing.assert_allclose(clf.predict_proba(texts), expected, atol=1e-6)
+    assert list(clf.classes_) == ["account", "billing", "shipping"]
+    with _pytest.raises(DataError, match="ONNX"):
+        clf.save(tiny_run / "copy")

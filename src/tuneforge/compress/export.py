@@ -182,6 +182,7 @@ def export_onnx(model_dir: Path, out_dir: Path) -> Path:
                 dynamic_shapes=dynamic_shapes,
                 dynamo=True,
                 external_data=False,
+                verbose=False,  # else it prints its steps to stdout, into `--json` output
             )
     except Exception as exc:  # the exporter raises many internal types
         raise ModelError(f"ONNX export of {model_dir} failed: {exc}") from exc
