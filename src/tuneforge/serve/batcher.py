@@ -92,7 +92,7 @@ class MicroBatcher:
                     break
                 try:
                     batch.append(await asyncio.wait_for(self._queue.get(), max(remaining, 0)))
-                except TimeoutError:
+                except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
                     break
             last_size = len(batch)
             await self._process(batch)

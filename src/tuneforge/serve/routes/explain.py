@@ -108,7 +108,7 @@ async def _explained(serving: Serving, inputs: list, options: dict):
     timeout = serving.settings.request_timeout_s
     try:
         await asyncio.wait_for(slots.acquire(), timeout)
-    except TimeoutError:
+    except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
         return error_response(503, "every explanation slot is busy; retry later")
     task = open_task(serving.predictor)
     work = asyncio.ensure_future(
@@ -119,7 +119,7 @@ async def _explained(serving: Serving, inputs: list, options: dict):
         found = await asyncio.wait_for(asyncio.shield(work), timeout)
     except TuneforgeError as exc:  # an unknown label or method, an empty text, ...
         return error_response(422, exc.message)
-    except TimeoutError:
+    except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
         return error_response(503, f"no explanation within {timeout} s; retry later")
     return JSONResponse(
         {

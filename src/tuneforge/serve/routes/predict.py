@@ -94,7 +94,7 @@ async def probabilities(serving: Serving, inputs: list) -> list[np.ndarray] | No
     metrics.queue_depth.set(batcher.depth + len(inputs))
     try:
         return await asyncio.wait_for(batcher.submit(inputs), serving.settings.request_timeout_s)
-    except TimeoutError:
+    except (TimeoutError, asyncio.TimeoutError):  # one class from Python 3.11 on
         return None
     finally:
         metrics.queue_depth.set(batcher.depth)
