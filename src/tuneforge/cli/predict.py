@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import TuneforgeError
@@ -53,14 +55,15 @@ def run(args: argparse.Namespace) -> int:
     if not texts and not args.input:
         raise TuneforgeError("predict needs TEXT (or IMAGE file) arguments or --input FILE.")
     options = {"text_column": args.text_column, "image_column": args.image_column}
-    inputs, predictions, noun = predict_run(
-        args.run,
-        runs_dir(args),
-        texts,
-        _stdin_file(args.input),
-        options={**options, "format": args.format, "delimiter": args.delimiter},
-        top_k=args.top_k,
-    )
+    with _stdin_file(args.input) as input_file:
+        inputs, predictions, noun = predict_run(
+            args.run,
+            runs_dir(args),
+            texts,
+            input_file,
+            options={**options, "format": args.format, "delimiter": args.delimiter},
+            top_k=args.top_k,
+        )
     if args.output and args.output != "-":
         write_predictions(Path(args.output), inputs, predictions, noun)
         print(f"written: {args.output} ({len(inputs)} predictions)", file=sys.stderr)
@@ -81,17 +84,19 @@ def _stdin_texts(texts: list[str]) -> list[str]:
     return [t for text in texts for t in (read if text == "-" else [text])]
 
 
-def _stdin_file(path: str | None) -> str | None:
-    """``--input -``: stdin saved to a temporary file, so every reader (and format
-    detection, which looks at the bytes) works on it as on any other file."""
+@contextmanager
+def _stdin_file(path: str | None) -> Iterator[str | None]:
+    """``--input -``: stdin saved to a temporary file for the block, so every reader (and
+    format detection, which looks at the bytes) works on it as on any other file."""
     if path != "-":
-        return path
+        yield path
+        return
     import tempfile
 
-    data = sys.stdin.buffer.read()
-    with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as tmp:
-        tmp.write(data)
-    return tmp.name
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / "stdin.txt"
+        saved.write_bytes(sys.stdin.buffer.read())
+        yield str(saved)
 
 
 def write_predictions(path: Path, inputs, predictions, name: str = "text") -> None:

@@ -66,8 +66,8 @@ def run_tune(
     """
     import optuna
 
-    load_config(base=base, overrides=overrides)  # a bad base config fails before any trial
-    study_dir(Path(load_config(base=base).runs_dir), cfg.study)  # the name rule, up front
+    fixed = load_config(base=base, overrides=overrides)  # a bad config fails before any trial
+    folder = study_dir(Path(fixed.runs_dir), cfg.study)  # the name rule, up front
     space = searched_space(space, overrides, log)
     study = open_study(cfg)
 
@@ -118,7 +118,6 @@ def run_tune(
         callbacks=[after_trial],
     )
     summary = summarize(study)
-    folder = study_dir(Path(load_config(base=base, overrides=overrides).runs_dir), cfg.study)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "study.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
     from ..report.tune import write_tune_report

@@ -8,6 +8,7 @@ the right status: a :class:`Rejected` carries the 4xx and the message saying wha
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -35,6 +36,18 @@ def rejection_response(exc: Rejected) -> JSONResponse:
     if exc.detail is not None:
         content["detail"] = exc.detail
     return JSONResponse(content, status_code=exc.status)
+
+
+async def ready_body(request: Request, serving: Any) -> bytes | JSONResponse:
+    """The body of a model request, or the 503 (still loading) or 413 (over the limit)
+    answer to send instead: the checks every model endpoint starts with."""
+    settings = serving.settings
+    if not serving.ready:
+        return error_response(503, "model is still loading")
+    body = await read_body(request, settings.max_body_bytes)
+    if body is None:
+        return error_response(413, f"body is over the limit of {settings.max_body_bytes} bytes")
+    return body
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:

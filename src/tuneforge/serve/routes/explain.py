@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import TuneforgeError
 from ...tasks import open_task
-from ..inputs import Rejected, error_response, parse_json, read_body, rejection_response
+from ..inputs import Rejected, error_response, parse_json, ready_body, rejection_response
 from ..openapi import answers, request_schema
 from ..state import Serving, serving_of
 from . import predict as predict_route
@@ -85,12 +85,9 @@ async def explain(request: Request):
     """Explain each input's label (or ``target``'s): per-word scores for texts, a heat map for
     images."""
     serving = serving_of(request)
-    settings = serving.settings
-    if not serving.ready:
-        return error_response(503, "model is still loading")
-    body = await read_body(request, settings.max_body_bytes)
-    if body is None:
-        return error_response(413, f"body is over the limit of {settings.max_body_bytes} bytes")
+    body = await ready_body(request, serving)
+    if not isinstance(body, bytes):
+        return body
     try:
         if request.headers.get("content-type", "").startswith("multipart/"):
             raise Rejected(422, 'send JSON {"inputs": [...]} to /v1/explain')

@@ -23,7 +23,7 @@ from ..inputs import (
     error_response,
     is_multipart,
     parse_json,
-    read_body,
+    ready_body,
     rejection_response,
 )
 from ..openapi import PredictResponse, answers, request_schema
@@ -112,12 +112,9 @@ async def predict(request: Request):
     """Classify ``inputs`` (texts, or images as base64 JSON or multipart ``files``); each
     gets its label, score and ``top_k`` alternatives."""
     serving = serving_of(request)
-    settings = serving.settings
-    if not serving.ready:
-        return error_response(503, "model is still loading")
-    body = await read_body(request, settings.max_body_bytes)
-    if body is None:
-        return error_response(413, f"body is over the limit of {settings.max_body_bytes} bytes")
+    body = await ready_body(request, serving)
+    if not isinstance(body, bytes):
+        return body
     try:
         parsed = await parse(request, body, serving)
     except Rejected as exc:
@@ -125,7 +122,8 @@ async def predict(request: Request):
     start = time.perf_counter()
     rows = await probabilities(serving, parsed.inputs)
     if rows is None:
-        return error_response(503, f"no result within {settings.request_timeout_s} s; retry later")
+        timeout = serving.settings.request_timeout_s
+        return error_response(503, f"no result within {timeout} s; retry later")
     predictions = top_k_predictions(np.vstack(rows), serving.predictor.labels, parsed.top_k)
     note(serving, parsed, predictions, 1000 * (time.perf_counter() - start))
     out = {
