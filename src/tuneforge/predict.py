@@ -40,11 +40,14 @@ def batched_proba(
     n_labels: int,
     batch_size: int,
     run_batch: Callable[[dict[str, np.ndarray]], np.ndarray],
+    post: Callable[[np.ndarray], np.ndarray] = softmax,
 ) -> np.ndarray:
     """Tokenise, sort by length, pad each batch to its longest text, softmax the logits.
 
     Every runtime plugs its forward pass in as ``run_batch`` (int64 numpy inputs → logits), so
     torch, onnxruntime and the server share one tokenisation and post-processing path.
+    ``n_labels`` is the width of a row; ``post`` turns a batch's outputs into rows (an
+    embedding passes them through).
     """
     from .models.tokens import encode, sorted_batches
 
@@ -58,7 +61,7 @@ def batched_proba(
         for row, i in enumerate(batch):
             input_ids[row, : len(ids[i])] = ids[i]
             mask[row, : len(ids[i])] = 1
-        probs[batch] = softmax(run_batch({"input_ids": input_ids, "attention_mask": mask}))
+        probs[batch] = post(run_batch({"input_ids": input_ids, "attention_mask": mask}))
     return probs
 
 
@@ -107,6 +110,32 @@ class TorchPredictor:
 
     def predict(self, texts: Sequence[str], top_k: int = 1) -> list[Prediction]:
         return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One vector per text: the mean of the last hidden layer over its tokens (what the
+        classifier head sees, so near vectors are texts the model treats alike)."""
+        import torch
+
+        model = self.cm.model
+        device = next(model.parameters()).device
+
+        def run_batch(inputs: dict[str, np.ndarray]) -> np.ndarray:
+            with torch.inference_mode():
+                tensors = {k: torch.from_numpy(v).to(device) for k, v in inputs.items()}
+                hidden = model(**tensors, output_hidden_states=True).hidden_states[-1].float()
+                mask = tensors["attention_mask"].unsqueeze(-1).float()
+                return ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
+
+        width = int(model.config.hidden_size)
+        return batched_proba(
+            self.cm.tokenizer,
+            self.cm.max_length,
+            texts,
+            width,
+            self.batch_size,
+            run_batch,
+            post=lambda rows: rows,
+        )
 
 
 class OnnxPredictor:

@@ -8,6 +8,7 @@ promotes and rollbacks never leave two production versions or a half-written row
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ class ModelVersionRow(Base):
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # JSON: where a retrained version came from (parent version, queue, label counts)
+    lineage: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class StageEventRow(Base):
@@ -60,6 +63,7 @@ class ModelVersion:
     forced: bool
     note: str | None
     created_at: dt.datetime
+    lineage: dict | None = None
 
 
 def _version(row: ModelVersionRow) -> ModelVersion:
@@ -73,6 +77,7 @@ def _version(row: ModelVersionRow) -> ModelVersion:
         row.forced,
         row.note,
         row.created_at,
+        json.loads(row.lineage) if row.lineage else None,
     )
 
 
@@ -144,8 +149,10 @@ class Registry:
         *,
         forced: bool = False,
         note: str | None = None,
+        lineage: dict | None = None,
     ) -> ModelVersion:
-        """Register a new version of ``name`` and give it ``stage``; retried on a race."""
+        """Register a new version of ``name`` and give it ``stage``; retried on a race.
+        ``lineage`` (JSON-able) says where a retrained version came from."""
         _check_stage(stage)
         _check_name(name)
         for attempt in range(20):
@@ -170,6 +177,7 @@ class Registry:
                             forced=forced,
                             note=note,
                             created_at=dt.datetime.now(dt.timezone.utc),
+                            lineage=json.dumps(lineage) if lineage else None,
                         )
                     )
                     session.flush()
