@@ -311,6 +311,29 @@ def artifact_task(directory: str | Path) -> str:
         return "text"
 
 
+def artifact_labels(directory: str | Path) -> tuple[str, ...]:
+    """The labels a saved model predicts, without loading it: its tuneforge.json, else the
+    ``id2label`` of a plain Hugging Face config.json (empty when neither says)."""
+    import json
+
+    for name, read in (
+        ("tuneforge.json", lambda d: d.get("labels")),
+        (
+            "config.json",
+            lambda d: [
+                v for _, v in sorted((d.get("id2label") or {}).items(), key=lambda kv: int(kv[0]))
+            ],
+        ),
+    ):
+        try:
+            found = read(json.loads((Path(directory) / name).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+        if found:
+            return tuple(str(x) for x in found)
+    return ()
+
+
 def _read_meta(directory: Path) -> dict:
     import json
 

@@ -17,6 +17,7 @@ from . import (
     evaluate,
     explain,
     export,
+    label,
     monitor,
     predict,
     registry,
@@ -39,6 +40,7 @@ COMMANDS = (
     compress,
     serve,
     monitor,
+    label,
     registry,
     runs,
 )

@@ -381,3 +381,79 @@ def explanation_summary_table(summaries) -> Table:
                 end_section=i == max(0, len(s.words) - 1),
             )
     return table
+
+
+# -- labeling --------------------------------------------------------------------------------
+def next_items_table(picked) -> Table:
+    """The items ``label next`` handed out, with the model's suggestion; user text is shown
+    as plain text (never read as rich markup)."""
+    from rich.text import Text
+
+    table = Table(title="next to label")
+    for col in ("id", "item", "suggestion", "confidence", "score"):
+        table.add_column(col, justify="right" if col in ("id", "confidence", "score") else "left")
+    for p in picked:
+        s = p.suggestion
+        table.add_row(
+            str(p.item.id),
+            Text(p.item.content[:200]),
+            Text(s.label),
+            f"{s.confidence:.3f}",
+            f"{s.score:.3f}",
+        )
+    return table
+
+
+def queue_status_table(queues: list[dict]) -> Table:
+    from rich.text import Text
+
+    table = Table(title="labeling queues")
+    for col in ("queue", "task", "queued", "assigned", "labelled", "conflicts", "labels used"):
+        table.add_column(col)
+    for q in queues:
+        items = q["items"]
+        used = ", ".join(f"{k} {v}" for k, v in q["labelled_by_label"].items())
+        table.add_row(
+            q["queue"],
+            q["task"],
+            str(items["queued"]),
+            str(items["assigned"]),
+            str(items["labelled"]),
+            str(q["conflicts"]),
+            Text(used[:120]),
+        )
+    return table
+
+
+def _kappa(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def agreement_tables(result, contents: dict[int, str]) -> list[Table]:
+    """Overall and per-label Fleiss' kappa, Cohen's kappa per pair, and the conflicts."""
+    from rich.text import Text
+
+    overall = Table(
+        title=f"agreement over {result.items_multi} items labelled by several "
+        f"people (Fleiss on the {result.raters_per_item}-annotator ones)"
+    )
+    overall.add_column("label")
+    overall.add_column("Fleiss' kappa", justify="right")
+    overall.add_row("all labels", _kappa(result.fleiss))
+    for label, value in result.per_label.items():
+        overall.add_row(Text(label), _kappa(value))
+    pairs = Table(title="Cohen's kappa per pair of annotators")
+    for col in ("annotators", "shared items", "kappa"):
+        pairs.add_column(col)
+    for p in result.pairs:
+        pairs.add_row(Text(f"{p.first} / {p.second}"), str(p.items), _kappa(p.kappa))
+    tables = [overall, pairs]
+    if result.conflicts:
+        conflicts = Table(title=f"{len(result.conflicts)} conflicts to resolve")
+        for col in ("id", "item", "labels"):
+            conflicts.add_column(col)
+        for c in result.conflicts[:50]:
+            given = ", ".join(f"{who}: {label}" for who, label in sorted(c.labels.items()))
+            conflicts.add_row(str(c.item_id), Text(contents.get(c.item_id, "")[:120]), Text(given))
+        tables.append(conflicts)
+    return tables

@@ -186,3 +186,37 @@ def read_predictions(
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class LoggedInput:
+    """A logged prediction with the input it was made for (None unless the server logged
+    inputs: ``tuneforge serve --log-inputs``)."""
+
+    at: dt.datetime
+    text: str | None
+    label: str
+    confidence: float
+    version: str | None
+
+
+def read_low_confidence(
+    store: RunStore,
+    model: str,
+    since: dt.datetime,
+    until: dt.datetime,
+    below: float,
+) -> list[LoggedInput]:
+    """Predictions of ``model`` in [since, until) with confidence under ``below``, oldest
+    first — the doubtful traffic worth a person's label."""
+    p = PredictionRow
+    query = (
+        select(p.at, p.input_text, p.label, p.confidence, p.version)
+        .where(p.model == model, p.at >= since, p.at < until, p.confidence < below)
+        .order_by(p.at, p.id)
+    )
+    with Session(store.engine) as session:
+        return [
+            LoggedInput(_utc(at), text, label, confidence, version)
+            for at, text, label, confidence, version in session.execute(query)
+        ]
