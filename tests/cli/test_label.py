@@ -1,0 +1,198 @@
+"""The labeling loop through the CLI on a tiny model: import, next (every strategy), export,
+labels back in CSV and JSONL, status, agreement, queueing doubtful production traffic — and
+the bad inputs a team will hit, each a clear message and a non-zero exit with nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import json
+
+import pytest
+
+from tuneforge.cli import main
+from tuneforge.errors import RunError
+from tuneforge.label.queue import LabelStore
+from tuneforge.recipes.label import queue_from_log
+from tuneforge.store import open_store
+
+from ..conftest import make_rows, train_tiny_run, write_csv
+
+MINUTES_5 = dt.timedelta(minutes=5)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("label")
+    return train_tiny_run(root, tiny_model_dir, "intents")
+
+
+@pytest.fixture
+def pool(tmp_path):
+    rows = make_rows(8, seed=5)
+    path = tmp_path / "pool.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text"])
+        writer.writerows([[r["text"]] for r in rows] + [[rows[0]["text"]], [""]])
+    return path, rows
+
+
+def _cli(*argv, runs) -> int:
+    return main([*argv, "--runs-dir", str(runs)])
+
+
+def _queue(runs, name="support"):
+    labels = LabelStore(open_store(runs))
+    return labels, labels.queue(name)
+
+
+def test_import_counts_duplicates_and_empty_rows(trained, pool, tmp_path, capsys):
+    """A repeated text is imported once and an empty row is skipped, both said; importing the
+    file again adds nothing."""
+    runs = tmp_path / "runs"
+    path, rows = pool
+    assert _cli("label", "import", str(path), "--queue", "support", runs=runs) == 0
+    err = capsys.readouterr().err
+    assert f"{len(rows)} added, 1 already there" in err and "skipped 1 empty row(s): 26" in err
+    assert _cli("label", "import", str(path), "--queue", "support", runs=runs) == 0
+    assert f"0 added, {len(rows) + 1} already there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategy", ["margin", "entropy", "least-confidence", "diverse", "random"])
+def test_next_hands_out_ranked_items_with_suggestions(trained, pool, tmp_path, strategy, capsys):
+    """Each strategy hands out the count asked for, records the model's suggestion, and a
+    second call gets other items."""
+    runs = trained
+    queue_name = f"q-{strategy}"
+    assert _cli("label", "import", str(pool[0]), "--queue", queue_name, runs=runs) == 0
+    argv = ["label", "next", "--queue", queue_name, "--model", "intents", "--count", "5"]
+    assert _cli(*argv, "--strategy", strategy, "--json", runs=runs) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert len(first) == 5
+    assert all(p["suggestion"]["strategy"] == strategy for p in first)
+    assert _cli(*argv, "--strategy", strategy, "--json", runs=runs) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert not {p["item"]["id"] for p in first} & {p["item"]["id"] for p in second}
+    labels, queue = _queue(runs, queue_name)
+    assert labels.counts(queue)["assigned"] == 10
+    assert set(queue.labels) == {"billing", "shipping", "account"}  # the model's label set
+    assert len(labels.suggestions(queue)) == 10
+
+
+def test_labels_come_back_from_csv_and_jsonl(trained, pool, tmp_path, capsys):
+    """Items written by ``next --output`` come back labelled by two people, in CSV and JSONL;
+    status counts them and agreement lists the one conflict."""
+    runs = trained
+    assert _cli("label", "import", str(pool[0]), "--queue", "loop", runs=runs) == 0
+    out_csv = tmp_path / "batch.csv"
+    argv = ["label", "next", "--queue", "loop", "--model", "intents", "--count", "4"]
+    assert _cli(*argv, "--output", str(out_csv), runs=runs) == 0
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert len(rows) == 4 and all(r["suggestion"] for r in rows)
+    for r in rows:
+        r["label"] = r["suggestion"]
+    write_csv(out_csv, rows, fields=list(rows[0]))
+    assert (
+        _cli("label", "submit", str(out_csv), "--queue", "loop", "--annotator", "ana", runs=runs)
+        == 0
+    )
+    assert "4 label(s) added" in capsys.readouterr().err
+    other = tmp_path / "bo.jsonl"
+    flipped = [{"id": r["id"], "label": r["label"]} for r in rows]
+    labels_set = _queue(runs, "loop")[1].labels
+    flipped[0]["label"] = next(x for x in labels_set if x != rows[0]["label"])
+    other.write_text("".join(json.dumps(r) + "\n" for r in flipped), encoding="utf-8")
+    assert (
+        _cli("label", "submit", str(other), "--queue", "loop", "--annotator", "bo", runs=runs) == 0
+    )
+    capsys.readouterr()
+    assert _cli("label", "status", "--queue", "loop", "--json", runs=runs) == 0
+    status = json.loads(capsys.readouterr().out)[0]
+    assert status["items"]["labelled"] == 4 and status["conflicts"] == 1
+    assert _cli("label", "agreement", "--queue", "loop", "--json", runs=runs) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["items_multi"] == 4 and len(result["conflicts"]) == 1
+    assert result["conflicts"][0]["labels"] == {"ana": rows[0]["label"], "bo": flipped[0]["label"]}
+
+
+def test_unknown_labels_are_refused_unless_added(trained, pool, tmp_path, capsys):
+    """A label outside the queue's set is named with its row; nothing lands; --add-labels
+    extends the set."""
+    runs = trained
+    assert (
+        _cli(
+            "label",
+            "import",
+            str(pool[0]),
+            "--queue",
+            "newlab",
+            "--labels",
+            "billing,shipping",
+            runs=runs,
+        )
+        == 0
+    )
+    labels, queue = _queue(runs, "newlab")
+    item = labels.items(queue)[0]
+    path = tmp_path / "labels.csv"
+    write_csv(path, [{"id": item.id, "label": "refunds"}], fields=["id", "label"])
+    assert _cli("label", "submit", str(path), "--queue", "newlab", runs=runs) == 1
+    err = capsys.readouterr().err
+    assert "'refunds'" in err and "row 1" in err and "--add-labels" in err
+    assert labels.annotations(queue) == []
+    assert _cli("label", "submit", str(path), "--queue", "newlab", "--add-labels", runs=runs) == 0
+    assert "refunds" in _queue(runs, "newlab")[1].labels
+
+
+def test_bad_inputs_are_clear_errors(trained, pool, tmp_path, capsys):
+    """Unknown queue, unknown model, a file of another queue's ids, a file without the needed
+    columns: a message naming it and exit 1."""
+    runs = trained
+    assert _cli("label", "next", "--queue", "nope", "--model", "intents", runs=runs) == 1
+    assert "No labeling queue 'nope'" in capsys.readouterr().err
+    assert _cli("label", "import", str(pool[0]), "--queue", "bad", runs=runs) == 0
+    assert _cli("label", "next", "--queue", "bad", "--model", "ghost", runs=runs) == 1
+    assert "ghost" in capsys.readouterr().err
+    path = tmp_path / "wrong.csv"
+    write_csv(path, [{"id": 99999, "label": "billing"}], fields=["id", "label"])
+    assert _cli("label", "submit", str(path), "--queue", "bad", runs=runs) == 1
+    assert "row 1: no item of queue 'bad' matches id 99999" in capsys.readouterr().err
+    write_csv(path, [{"what": 1}], fields=["what"])
+    assert _cli("label", "submit", str(path), "--queue", "bad", runs=runs) == 1
+    assert "expected a 'label' column" in capsys.readouterr().err
+
+
+def test_from_log_queues_low_confidence_inputs(trained, tmp_path, capsys):
+    """Logged inputs under the threshold enter the queue with the served label as suggestion;
+    a log without inputs is a clear error."""
+    from tuneforge.monitor.predlog import PredictionLog
+    from tuneforge.types import Prediction
+
+    runs = trained
+    store = open_store(runs)
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def write(log_inputs: bool, texts, scores, at):
+        log = PredictionLog(store, "intents", "v1", log_inputs=log_inputs)
+
+        async def go():
+            await log.start()
+            preds = [Prediction("billing", s, [("billing", s)]) for s in scores]
+            log.record(texts, preds, 2.0, at=at)
+            await log.stop()
+
+        asyncio.run(go())
+
+    write(True, ["unsure one", "sure one", "unsure two"], [0.3, 0.95, 0.45], now - MINUTES_5)
+    assert _cli("label", "from-log", "intents", "--queue", "review", runs=runs) == 0
+    assert "2 queued in review" in capsys.readouterr().err
+    labels, queue = _queue(runs, "review")
+    assert sorted(i.content for i in labels.items(queue)) == ["unsure one", "unsure two"]
+    assert {s.strategy for s in labels.suggestions(queue).values()} == {"from-log"}
+    hours_ago = now - dt.timedelta(hours=3)
+    write(False, ["not logged"], [0.2], hours_ago)
+    with pytest.raises(RunError, match="none has its input logged.*--log-inputs"):
+        queue_from_log("intents", "review", runs, window="1h", at=hours_ago + MINUTES_5)
+    assert len(labels.items(queue)) == 2
