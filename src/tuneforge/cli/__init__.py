@@ -21,6 +21,7 @@ from . import (
     monitor,
     predict,
     registry,
+    retrain,
     runs,
     serve,
     train,
@@ -41,6 +42,7 @@ COMMANDS = (
     serve,
     monitor,
     label,
+    retrain,
     registry,
     runs,
 )

@@ -457,3 +457,21 @@ def agreement_tables(result, contents: dict[int, str]) -> list[Table]:
             conflicts.add_row(str(c.item_id), Text(contents.get(c.item_id, "")[:120]), Text(given))
         tables.append(conflicts)
     return tables
+
+
+def retrain_table(record: dict) -> Table:
+    """The retrain's plan and, after training, both models' accuracy per part."""
+    table = Table(title=f"retrain {record['plan']['model']}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for key, value in record["plan"].items():
+        table.add_row(key.replace("_", " "), str(value))
+    comparison = record.get("comparison")
+    if comparison:
+        for part, pair in comparison["parts"].items():
+            p, c = pair["production"], pair["candidate"]
+            table.add_row(
+                f"accuracy, {part} (n={c['n']})", f"{p['accuracy']:.4f} → {c['accuracy']:.4f}"
+            )
+        table.add_row("McNemar p", f"{comparison['mcnemar_p']:.3g}")
+    return table

@@ -38,8 +38,11 @@ class ExternalLabel:
 
 
 def content_key(queue: Queue) -> str:
-    """The column holding an item's content: ``text`` or ``image``."""
-    return "image" if queue.task == "image" else "text"
+    """The column holding an item's content: what the queue's task takes (``text``,
+    ``image``)."""
+    from ..tasks import TASKS
+
+    return TASKS[queue.task].input_noun
 
 
 def export_rows(

@@ -35,11 +35,11 @@ from ..label.queue import (
     NewItem,
     Queue,
     Suggestion,
-    bytes_fingerprint,
     text_fingerprint,
 )
 from ..label.strategies import STRATEGIES, rank
 from ..store import open_store
+from ..tasks import TASKS
 
 EXPORT_FORMATS = (*FILE_FORMATS, "label-studio")
 _NEXT_BATCH_OF_PROBABILITIES = 512  # texts scored per step of the progress bar
@@ -55,36 +55,6 @@ class ImportResult:
     queue: Queue
     counts: ImportCounts
     skipped_empty: list[int]
-
-
-def read_new_items(source: str, task: str, options: dict) -> tuple[list[NewItem], list[int]]:
-    """The items of ``source`` (every format ``train`` reads; images by path) and the rows
-    skipped for being empty."""
-    if task == "image":
-        from ..data.inputs import check_image_paths, read_image_inputs
-
-        paths = read_image_inputs(source, options.get("image_column"))
-        check_image_paths(paths)
-        items = [
-            NewItem(str(Path(p).resolve()), bytes_fingerprint(Path(p).read_bytes()), p)
-            for p in paths
-        ]
-        return items, []
-    from ..data.inputs import read_texts
-
-    texts = read_texts(
-        source,
-        options.get("text_column"),
-        options.get("format"),
-        delimiter=options.get("delimiter"),
-    )
-    items, empty = [], []
-    for row, text in enumerate(texts, start=1):
-        if not text.strip():
-            empty.append(row)
-            continue
-        items.append(NewItem(text, text_fingerprint(text), f"{source}:{row}"))
-    return items, empty
 
 
 def detect_item_task(source: str, options: dict) -> str:
@@ -114,7 +84,7 @@ def import_items(
     if not Path(source).exists():
         raise DataError(f"'{source}' does not exist.", hint="Pass a file or folder to import.")
     task = detect_item_task(source, options)
-    items, empty = read_new_items(source, task, options)
+    items, empty = TASKS[task]().queue_items(source, options)
     if not items:
         raise DataError(f"{source} holds no items to label (every row is empty).")
     store = label_store(runs_dir)
@@ -276,7 +246,7 @@ def _match(store: LabelStore, queue: Queue, labels: list[ExternalLabel]) -> list
         if x.item_id is not None and x.item_id in known:
             ids.append(x.item_id)
             continue
-        fp = _content_fingerprint(queue, x.content) if x.content else None
+        fp = TASKS[queue.task]().item_fingerprint(x.content) if x.content else None
         if fp is None or fp not in by_fp:
             what = f"id {x.item_id}" if x.item_id is not None else "its content"
             raise DataError(
@@ -285,13 +255,6 @@ def _match(store: LabelStore, queue: Queue, labels: list[ExternalLabel]) -> list
             )
         ids.append(by_fp[fp])
     return ids
-
-
-def _content_fingerprint(queue: Queue, content: str) -> str | None:
-    if queue.task != "image":
-        return text_fingerprint(content)
-    path = Path(content)
-    return bytes_fingerprint(path.read_bytes()) if path.is_file() else None
 
 
 def _check_label_set(

@@ -143,6 +143,15 @@ class RunDir:
         order of the run's data/train split."""
         return self.path / "oof.npz"
 
+    @property
+    def retrain_path(self) -> Path:
+        """A retrained candidate's comparison with the production version it may replace."""
+        return self.path / "retrain.json"
+
+    @property
+    def retrain_report_path(self) -> Path:
+        return self.path / "retrain.html"
+
     def eval_file_path(self, data_file: str | Path) -> Path:
         """Where ``tuneforge evaluate --data FILE`` writes: eval-<stem before a dot>.json."""
         return self.path / f"eval-{Path(data_file).name.split('.')[0]}.json"

@@ -113,6 +113,24 @@ class Task:
     def load_split(self, path: Any) -> list:
         raise NotImplementedError
 
+    def queue_items(self, source: str, options: dict) -> tuple[list, list[int]]:
+        """A file's items for a labeling queue (``NewItem``: content, fingerprint, source) and
+        the rows skipped for being empty."""
+        raise NotImplementedError
+
+    def item_fingerprint(self, content: str) -> str | None:
+        """The fingerprint a queue item with this content has (None: cannot be computed)."""
+        raise NotImplementedError
+
+    def item_content(self, example: Any) -> str:
+        """What a queue item of ``example`` holds (its text, its image's path), to recognise
+        labelled items that are already in a run's data."""
+        raise NotImplementedError
+
+    def example(self, content: str, label: str, row: int) -> Any:
+        """A labelled example of a labeling-queue item (a text, or an image's path)."""
+        raise NotImplementedError
+
     def warmup_input(self, predictor: Predictor) -> Any:
         """One input of this task's kind, to warm a runtime up before the first user arrives."""
         raise NotImplementedError

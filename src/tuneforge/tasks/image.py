@@ -160,6 +160,30 @@ class ImageTask(Task):
 
         return load_image_split(path)
 
+    def queue_items(self, source: str, options: dict) -> tuple[list, list[int]]:
+        """Image files (a folder, one file, a list or a path table), by absolute path and the
+        hash of their bytes; images inside IDX files or pixel CSVs have no path to queue."""
+        from ..data.inputs import check_image_paths, read_image_inputs
+        from ..label.queue import NewItem
+
+        paths = read_image_inputs(source, options.get("image_column"))
+        check_image_paths(paths)
+        items = [NewItem(str(Path(p).resolve()), self.item_fingerprint(p), p) for p in paths]
+        return items, []
+
+    def item_fingerprint(self, content: str) -> str | None:
+        from ..label.queue import bytes_fingerprint
+
+        path = Path(content)
+        return bytes_fingerprint(path.read_bytes()) if path.is_file() else None
+
+    def item_content(self, example: ImageExample) -> str:
+        return str(example.source or "")
+
+    def example(self, content: str, label: str, row: int) -> ImageExample:
+        """The image file stays a path, decoded when a batch needs it."""
+        return ImageExample(content, label, row, source=content)
+
     def warmup_input(self, predictor: Any) -> np.ndarray:
         """A blank image of the model's input size (a text would be taken for a file name)."""
         f = predictor.featurizer

@@ -122,6 +122,35 @@ class TextTask(Task):
             for i, r in enumerate(rows)
         ]
 
+    def queue_items(self, source: str, options: dict) -> tuple[list, list[int]]:
+        from ..data.inputs import read_texts
+        from ..label.queue import NewItem
+
+        texts = read_texts(
+            source,
+            options.get("text_column"),
+            options.get("format"),
+            delimiter=options.get("delimiter"),
+        )
+        items, empty = [], []
+        for row, text in enumerate(texts, start=1):
+            if text.strip():
+                items.append(NewItem(text, self.item_fingerprint(text), f"{source}:{row}"))
+            else:
+                empty.append(row)
+        return items, empty
+
+    def item_fingerprint(self, content: str) -> str:
+        from ..label.queue import text_fingerprint
+
+        return text_fingerprint(content)
+
+    def item_content(self, example: Example) -> str:
+        return example.text
+
+    def example(self, content: str, label: str, row: int) -> Example:
+        return Example(content, label, row)
+
     def warmup_input(self, predictor: Predictor) -> str:
         return "warm up"
 
