@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
 
 from ..errors import DataError
@@ -77,6 +79,54 @@ def studio_task(
             }
         ]
     return task
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Where a project's labeling config puts the choice and what it is about: the
+    ``<Choices>`` name (``from_name``), the object it labels (``to_name``) and the task data
+    field that object shows (``data_key``)."""
+
+    from_name: str = FROM_NAME
+    to_name: str = "text"
+    data_key: str = "text"
+
+
+def studio_controls(label_config: object, default_key: str = "text") -> Controls:
+    """The controls of a labeling config (a tuneforge one, or one set up by hand with a
+    ``<Choices>`` on a ``<Text>`` / ``<Image>``); ours when it is missing or unreadable."""
+    fallback = Controls(FROM_NAME, default_key, default_key)
+    if not isinstance(label_config, str) or not label_config.strip():
+        return fallback
+    try:
+        root = ElementTree.fromstring(label_config)
+    except ElementTree.ParseError:
+        return fallback
+    choices = [c for c in root.iter("Choices") if c.get("name")]
+    ours = [c for c in choices if c.get("name") == FROM_NAME] or choices
+    if not ours:
+        return fallback
+    from_name, to_name = ours[0].get("name"), ours[0].get("toName") or default_key
+    shown = next((e for e in root.iter() if e.get("name") == to_name and e is not ours[0]), None)
+    value = shown.get("value", "") if shown is not None else ""
+    return Controls(from_name, to_name, value[1:] if value.startswith("$") else default_key)
+
+
+def choice_prediction(controls: Controls, label: str, score: float, model_version: str) -> dict:
+    """One task's pre-annotation as Label Studio's ML backend answers /predict with it."""
+    return {
+        "result": [
+            {
+                "from_name": controls.from_name,
+                "to_name": controls.to_name,
+                "type": "choices",
+                "value": {"choices": [label]},
+                "score": round(score, 6),
+            }
+        ],
+        "score": round(score, 6),
+        "model_version": model_version,
+    }
 
 
 def write_studio_tasks(
@@ -195,23 +245,23 @@ def studio_annotator(who: object) -> str:
     return f"label-studio-user-{text}" if text.isdigit() else text
 
 
-def choice_results(annotation: dict) -> list[dict]:
+def choice_results(annotation: dict, from_name: str = FROM_NAME) -> list[dict]:
     """The annotation's results of our ``<Choices name="label">`` (another project's controls
-    are not guessed at: its export is refused instead)."""
+    are not guessed at: its export is refused instead), or of ``from_name``."""
     results = annotation.get("result")
     results = results if isinstance(results, list) else []
     return [
         r
         for r in results
-        if isinstance(r, dict) and r.get("type") == "choices" and r.get("from_name") == FROM_NAME
+        if isinstance(r, dict) and r.get("type") == "choices" and r.get("from_name") == from_name
     ]
 
 
-def annotation_label(annotation: dict) -> str | None:
+def annotation_label(annotation: dict, from_name: str = FROM_NAME) -> str | None:
     """The single choice of a submitted annotation; None for a cancelled (skipped) one."""
     if annotation.get("was_cancelled"):
         return None
-    results = choice_results(annotation)
+    results = choice_results(annotation, from_name)
     return _choice(results[0].get("value")) if results else None
 
 
