@@ -31,6 +31,11 @@ SETTINGS = {
     "LOCAL_FILES_DOCUMENT_ROOT": "/",
     "ML_BLOCK_LOCAL_IP": "false",  # our ML backend listens on 127.0.0.1
     "SSRF_PROTECTION_ENABLED": "false",  # so do the webhook receivers
+    # Its defaults (1 s for a webhook, 1 s / 3 s for an ML backend's health / setup) are short
+    # for a busy test machine; a missed webhook is silently dropped.
+    "WEBHOOK_TIMEOUT": "10",
+    "ML_TIMEOUT_HEALTH": "10",
+    "ML_TIMEOUT_SETUP": "10",
     "LOG_LEVEL": "WARNING",
 }
 # Names Label Studio reads bare or with a LABEL_STUDIO_ / HEARTEX_ prefix (core.utils.params).
