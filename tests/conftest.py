@@ -203,3 +203,23 @@ def store_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'sub' / 'tf.db'}"
     return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture(scope="session")
+def label_studio_server():
+    """A real Label Studio on loopback for the session (scripts/ensure-label-studio installs it
+    into .venv-label-studio). Missing, it fails the run where Label Studio is required (CI sets
+    TUNEFORGE_REQUIRE_LABEL_STUDIO=1) and skips elsewhere."""
+    import os
+
+    from .label_studio_server import LabelStudioServer, find_venv
+
+    venv = find_venv()
+    if venv is None:
+        message = "Label Studio is not installed (run scripts/ensure-label-studio)"
+        if os.environ.get("TUNEFORGE_REQUIRE_LABEL_STUDIO") or os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = LabelStudioServer(venv).start()
+    yield server
+    server.stop()

@@ -75,6 +75,17 @@ def register(sub) -> None:
         default=1,
         help="explanations computed at once; the rest wait up to --timeout",
     )
+    p.add_argument(
+        "--label-studio",
+        action="store_true",
+        help="also answer Label Studio's ML backend calls (/health, /setup, /predict, /webhook)",
+    )
+    p.add_argument(
+        "--label-queue",
+        metavar="NAME",
+        help="with --label-studio: store the annotation events Label Studio sends to /webhook "
+        "in this labeling queue",
+    )
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
@@ -110,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         explain=args.explain,
         explain_concurrency=args.explain_concurrency,
+        label_studio=args.label_studio,
+        label_queue=args.label_queue,
     )
     serve(
         args.model,

@@ -268,6 +268,14 @@ class LabelStore:
                 found.update((r.id, _item(r)) for r in session.scalars(query))
         return found
 
+    def item_by_fingerprint(self, queue: Queue, fingerprint: str) -> Item | None:
+        query = select(ItemRow).where(
+            ItemRow.queue_id == queue.id, ItemRow.fingerprint == fingerprint
+        )
+        with Session(self.engine) as session:
+            row = session.scalars(query).first()
+            return _item(row) if row else None
+
     def available(self, queue: Queue, lease: dt.timedelta = DEFAULT_LEASE) -> list[Item]:
         """Items ``label next`` may hand out: queued, or assigned longer ago than ``lease``."""
         cutoff = _now() - lease

@@ -4,6 +4,11 @@ JSON-MIN and CSV exports read back as labels with annotator and time.
 
 Each task carries ``tuneforge_id`` and ``tuneforge_queue`` in its data, so labels come back to
 the exact item, and an export of another queue's project is recognised and refused.
+
+Checked against Label Studio 1.23 (tests/label/test_studio_real.py): its exports name an
+annotator by user id only (``completed_by: 3`` in JSON, ``annotator: 3`` in JSON-MIN and CSV),
+so every form reads back as the same ``label-studio-user-3``; older versions' JSON carried a
+user object, whose e-mail is used. A single choice is a plain string in JSON-MIN and CSV.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
 
 from ..errors import DataError
@@ -40,8 +48,11 @@ def labeling_config(queue: Queue) -> str:
 
 def image_reference(path: str, image_url: str | None) -> str:
     """How a task points at an image: ``image_url`` + the path (e.g. Label Studio's local
-    files URL, with the path relative to its document root), or the path itself."""
-    return f"{image_url}{path.lstrip('/')}" if image_url is not None else path
+    files URL, with the path relative to its document root), or the path itself. The path is
+    URL-quoted after a URL: a space, ``&`` or ``#`` in a file name would cut it short."""
+    if image_url is None:
+        return path
+    return f"{image_url}{quote(path.lstrip('/'), safe='/')}"
 
 
 def studio_task(
@@ -70,6 +81,54 @@ def studio_task(
     return task
 
 
+@dataclass(frozen=True)
+class Controls:
+    """Where a project's labeling config puts the choice and what it is about: the
+    ``<Choices>`` name (``from_name``), the object it labels (``to_name``) and the task data
+    field that object shows (``data_key``)."""
+
+    from_name: str = FROM_NAME
+    to_name: str = "text"
+    data_key: str = "text"
+
+
+def studio_controls(label_config: object, default_key: str = "text") -> Controls:
+    """The controls of a labeling config (a tuneforge one, or one set up by hand with a
+    ``<Choices>`` on a ``<Text>`` / ``<Image>``); ours when it is missing or unreadable."""
+    fallback = Controls(FROM_NAME, default_key, default_key)
+    if not isinstance(label_config, str) or not label_config.strip():
+        return fallback
+    try:
+        root = ElementTree.fromstring(label_config)
+    except ElementTree.ParseError:
+        return fallback
+    choices = [c for c in root.iter("Choices") if c.get("name")]
+    ours = [c for c in choices if c.get("name") == FROM_NAME] or choices
+    if not ours:
+        return fallback
+    from_name, to_name = ours[0].get("name"), ours[0].get("toName") or default_key
+    shown = next((e for e in root.iter() if e.get("name") == to_name and e is not ours[0]), None)
+    value = shown.get("value", "") if shown is not None else ""
+    return Controls(from_name, to_name, value[1:] if value.startswith("$") else default_key)
+
+
+def choice_prediction(controls: Controls, label: str, score: float, model_version: str) -> dict:
+    """One task's pre-annotation as Label Studio's ML backend answers /predict with it."""
+    return {
+        "result": [
+            {
+                "from_name": controls.from_name,
+                "to_name": controls.to_name,
+                "type": "choices",
+                "value": {"choices": [label]},
+                "score": round(score, 6),
+            }
+        ],
+        "score": round(score, 6),
+        "model_version": model_version,
+    }
+
+
 def write_studio_tasks(
     queue: Queue,
     items: Sequence[Item],
@@ -88,11 +147,18 @@ def write_studio_tasks(
 
 
 # -- exports back ----------------------------------------------------------------------------
+class _NotJSON(ValueError):
+    pass
+
+
 def _read_json(path: Path) -> object:
+    """The file's JSON; :class:`_NotJSON` with the parser's line and column if it is not."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    except json.JSONDecodeError as exc:
+        raise _NotJSON(f"line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise _NotJSON("not UTF-8 text") from None
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -108,7 +174,10 @@ def is_studio_export(path: Path) -> bool:
     Label Studio's ``annotation_id`` or ``annotator`` beside our ``tuneforge_id``."""
     suffix = path.suffix.lower()
     if suffix == ".json":
-        data = _read_json(path)
+        try:
+            data = _read_json(path)
+        except _NotJSON:
+            return False
         return isinstance(data, list) and any(
             isinstance(t, dict) and ("annotations" in t or "annotation_id" in t) for t in data
         )
@@ -118,16 +187,33 @@ def is_studio_export(path: Path) -> bool:
     return False
 
 
+_EXPORT_HINT = (
+    "Export the Label Studio project made from 'tuneforge label export --format label-studio' "
+    '(its labeling config has <Choices name="label">).'
+)
+
+
 def read_studio_export(path: Path, queue: Queue) -> list[ExternalLabel]:
-    """The labels of a Label Studio export in any of its JSON, JSON-MIN or CSV forms."""
+    """The labels of a Label Studio export in any of its JSON, JSON-MIN or CSV forms. An
+    export whose annotations answer other controls (another project's) is refused."""
     if path.suffix.lower() == ".csv":
         with path.open(encoding="utf-8-sig", newline="") as handle:
             return _from_min_rows(path, list(csv.DictReader(handle)), queue)
-    data = _read_json(path)
-    if not isinstance(data, list):
-        raise DataError(f"{path} is not a Label Studio JSON export (a list of tasks).")
-    if any(isinstance(t, dict) and "annotations" in t for t in data):
+    try:
+        data = _read_json(path)
+    except _NotJSON as exc:
+        raise DataError(
+            f"{path} is not valid JSON ({exc}).", hint="Export the project from Label Studio again."
+        ) from None
+    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+        raise DataError(f"{path} is not a Label Studio export (a JSON list of tasks).")
+    if any("annotations" in t for t in data):
         return _from_tasks(path, data, queue)
+    if data and not any("annotation_id" in t or FROM_NAME in t for t in data):
+        raise DataError(
+            f"{path} holds Label Studio tasks without annotations.",
+            hint="Label them in Label Studio, then export the project (JSON, JSON-MIN or CSV).",
+        )
     return _from_min_rows(path, data, queue)
 
 
@@ -148,24 +234,56 @@ def _choice(value: object) -> str | None:
     return None
 
 
-def _annotator(annotation: dict) -> str:
-    who = annotation.get("completed_by")
+def studio_annotator(who: object) -> str:
+    """One name per Label Studio user whichever export (or webhook) it comes from: a user id
+    (``3``, ``"3"``) is ``label-studio-user-3``; a user object or an e-mail gives the e-mail."""
     if isinstance(who, dict):
-        return str(who.get("email") or who.get("id") or "label-studio")
-    return f"label-studio-user-{who}" if who is not None else "label-studio"
+        return str(who.get("email") or studio_annotator(who.get("id")))
+    if isinstance(who, bool) or who in (None, ""):
+        return "label-studio"
+    text = str(who).strip()
+    return f"label-studio-user-{text}" if text.isdigit() else text
 
 
-def _from_tasks(path: Path, tasks: list, queue: Queue) -> list[ExternalLabel]:
-    out = []
+def choice_results(annotation: dict, from_name: str = FROM_NAME) -> list[dict]:
+    """The annotation's results of our ``<Choices name="label">`` (another project's controls
+    are not guessed at: its export is refused instead), or of ``from_name``."""
+    results = annotation.get("result")
+    results = results if isinstance(results, list) else []
+    return [
+        r
+        for r in results
+        if isinstance(r, dict) and r.get("type") == "choices" and r.get("from_name") == from_name
+    ]
+
+
+def annotation_label(annotation: dict, from_name: str = FROM_NAME) -> str | None:
+    """The single choice of a submitted annotation; None for a cancelled (skipped) one."""
+    if annotation.get("was_cancelled"):
+        return None
+    results = choice_results(annotation, from_name)
+    return _choice(results[0].get("value")) if results else None
+
+
+def _controls(annotation: dict) -> set[str]:
+    results = annotation.get("result")
+    if annotation.get("was_cancelled") or not isinstance(results, list):
+        return set()
+    return {str(r.get("from_name")) for r in results if isinstance(r, dict)}
+
+
+def _from_tasks(path: Path, tasks: list[dict], queue: Queue) -> list[ExternalLabel]:
+    out, controls = [], set()
     key = content_key(queue)
     for n, task in enumerate(tasks, start=1):
-        data = task.get("data") or {}
+        data = task.get("data") if isinstance(task.get("data"), dict) else {}
         where = f"{path}: task {task.get('id', n)}"
-        for annotation in task.get("annotations") or []:
-            if annotation.get("was_cancelled"):
+        annotations = task.get("annotations")
+        for annotation in annotations if isinstance(annotations, list) else []:
+            if not isinstance(annotation, dict):
                 continue
-            results = [r for r in annotation.get("result") or [] if r.get("type") == "choices"]
-            label = _choice(results[0].get("value")) if results else None
+            controls |= _controls(annotation)
+            label = annotation_label(annotation)
             if label is None:
                 continue
             out.append(
@@ -174,17 +292,29 @@ def _from_tasks(path: Path, tasks: list, queue: Queue) -> list[ExternalLabel]:
                     where=where,
                     item_id=parse_item_id(data.get(ID_KEY), where),
                     content=data.get(key) if queue.task != "image" else None,
-                    annotator=_annotator(annotation),
+                    annotator=studio_annotator(annotation.get("completed_by")),
                     at=parse_time(
                         annotation.get("updated_at") or annotation.get("created_at"), where
                     ),
                     queue=data.get(QUEUE_KEY),
                 )
             )
+    if not out and controls:
+        raise DataError(
+            f"{path}: its annotations answer {', '.join(sorted(controls))}, not the "
+            f"'{FROM_NAME}' choices of a tuneforge project: an export of another project?",
+            hint=_EXPORT_HINT,
+        )
     return out
 
 
 def _from_min_rows(path: Path, rows: list, queue: Queue) -> list[ExternalLabel]:
+    if rows and not any(FROM_NAME in r for r in rows if isinstance(r, dict)):
+        columns = ", ".join(sorted(rows[0])) if isinstance(rows[0], dict) else "none"
+        raise DataError(
+            f"{path}: no '{FROM_NAME}' column (found {columns}): an export of another project?",
+            hint=_EXPORT_HINT,
+        )
     out = []
     key = content_key(queue)
     for n, row in enumerate(rows, start=1):
@@ -200,7 +330,7 @@ def _from_min_rows(path: Path, rows: list, queue: Queue) -> list[ExternalLabel]:
                 where=where,
                 item_id=parse_item_id(row.get(ID_KEY), where),
                 content=row.get(key) if queue.task != "image" else None,
-                annotator=str(row.get("annotator") or "label-studio"),
+                annotator=studio_annotator(row.get("annotator")),
                 at=parse_time(row.get("updated_at") or row.get("created_at"), where),
                 queue=row.get(QUEUE_KEY) or None,
             )

@@ -224,7 +224,7 @@ def read_labels(path: Path, queue: Queue) -> list[ExternalLabel]:
 
     if not path.is_file():
         raise DataError(f"'{path}' does not exist.")
-    if is_studio_export(path):
+    if is_studio_export(path) or path.suffix.lower() == ".json":  # only Label Studio's is .json
         return read_studio_export(path, queue)
     return labels_from_rows(path, read_rows(path), queue)
 

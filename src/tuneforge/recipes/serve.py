@@ -65,7 +65,8 @@ def app_from_env():
     settings = ServeSettings(**cfg["settings"])
     predictor, info = load_served_model(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"])
     monitor = prediction_log(Path(cfg["runs_dir"]), info, cfg["log_inputs"]) if cfg["log"] else None
-    app = create_app(predictor, settings, info, monitor=monitor)
+    intake = label_intake(Path(cfg["runs_dir"]), settings, predictor)
+    app = create_app(predictor, settings, info, monitor=monitor, label_intake=intake)
     quiet_garbage_collector()
     return app
 
@@ -79,6 +80,23 @@ def prediction_log(runs_dir: Path, info: dict, log_inputs: bool):
         info.get("version"),
         log_inputs=log_inputs,
     )
+
+
+def label_intake(runs_dir: Path, settings: ServeSettings, predictor: Predictor):
+    """Where ``--label-studio`` stores annotation events: the ``--label-queue`` queue, opened
+    (made, for the served model's task and labels) now, so a bad name or a queue of another
+    task stops the server at start-up rather than failing every event."""
+    if not (settings.label_studio and settings.label_queue):
+        return None
+    from ..label.queue import LabelStore
+    from ..label.studio_events import StudioIntake
+    from ..tasks import open_task
+
+    store = LabelStore(open_store(runs_dir))
+    task = open_task(predictor).name
+    intake = StudioIntake(store, settings.label_queue, task, list(predictor.labels))
+    intake.open()
+    return intake
 
 
 class _Server:
@@ -138,7 +156,8 @@ def serve(
         return
     predictor, info = load_served_model(ref, runs_dir, variant)
     monitor = prediction_log(runs_dir, info, log_inputs) if log_predictions else None
-    app = create_app(predictor, settings, info, monitor=monitor)
+    intake = label_intake(runs_dir, settings, predictor)
+    app = create_app(predictor, settings, info, monitor=monitor, label_intake=intake)
     quiet_garbage_collector()
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, **uvicorn_options(settings)

@@ -100,10 +100,14 @@ def create_app(
     settings: ServeSettings | None = None,
     model_info: dict | None = None,
     monitor: PredictionMonitor | None = None,
+    label_intake=None,
 ) -> FastAPI:
-    """The HTTP app around one loaded predictor; ``monitor`` (optional) logs predictions."""
+    """The HTTP app around one loaded predictor; ``monitor`` (optional) logs predictions,
+    ``label_intake`` (a :class:`tuneforge.label.studio_events.StudioIntake`, with
+    ``settings.label_studio``) stores Label Studio's annotation events."""
     settings = settings or ServeSettings()
     serving = serving_state(predictor, settings, model_info, monitor)
+    serving.label_intake = label_intake
     app = FastAPI(
         title="tuneforge model server",
         version=__version__,
@@ -112,7 +116,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.serving = serving
-    included = routes.routers(serving.image, explain=settings.explain)
+    included = routes.routers(
+        serving.image, explain=settings.explain, label_studio_backend=settings.label_studio
+    )
     app.add_middleware(
         GuardAndCount,
         token=settings.token,

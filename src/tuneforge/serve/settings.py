@@ -42,6 +42,10 @@ class ServeSettings:
     # its own limit of explanations computed at once; the rest wait up to request_timeout_s.
     explain: bool = False
     explain_concurrency: int = 1
+    # Label Studio's ML backend contract (/health, /setup, /predict, /webhook), its annotation
+    # events stored in the queue label_queue (none: they are refused with 409).
+    label_studio: bool = False
+    label_queue: str | None = None
 
     def __post_init__(self) -> None:
         from ..data.image_files import MAX_PIXELS
@@ -55,6 +59,8 @@ class ServeSettings:
                 f"max_image_bytes must be at least 1 and max_image_pixels between 1 and "
                 f"{MAX_PIXELS:,} (the most any image is ever decoded to)."
             )
+        if self.label_queue is not None and not self.label_studio:
+            raise ConfigError("label_queue (--label-queue) needs label_studio (--label-studio) on.")
         if self.explain_concurrency < 1:
             raise ConfigError("explain_concurrency must be at least 1.")
         timeouts = (self.header_timeout_s, self.body_timeout_s, self.keep_alive_s)

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import Request
 
@@ -56,6 +56,8 @@ class Serving:
     image: bool = False
     ready: bool = False
     explain_slots: asyncio.Semaphore | None = None  # /v1/explain's concurrency limit
+    # Where Label Studio's annotation events go (a tuneforge.label.studio_events.StudioIntake)
+    label_intake: Any = None
 
 
 def serving_of(request: Request) -> Serving:
