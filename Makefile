@@ -28,6 +28,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-postgres
+	bash scripts/ensure-label-studio
 	$(VENV)/bin/pytest -q
 
 lint: $(STAMP)

@@ -31,10 +31,16 @@ ID_KEY, QUEUE_KEY = "tuneforge_id", "tuneforge_queue"
 LOCAL_FILES_URL = "/data/local-files/?d="  # Label Studio's URL for files under its document root
 
 
+def _task(queue: Queue):
+    from ..tasks import TASKS
+
+    return TASKS[queue.task]
+
+
 def labeling_config(queue: Queue) -> str:
     """The project's labeling config: the text (or image) and one choice per label."""
     key = content_key(queue)
-    tag = "Image" if queue.task == "image" else "Text"
+    tag = _task(queue).label_studio_tag
     choices = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in queue.labels)
     return (
         "<View>\n"
@@ -60,7 +66,8 @@ def studio_task(
 ) -> dict:
     """One task: the item's content and ids, and the suggestion as a prediction."""
     key = content_key(queue)
-    content = image_reference(item.content, image_url) if queue.task == "image" else item.content
+    files = _task(queue).items_are_files
+    content = image_reference(item.content, image_url) if files else item.content
     task: dict = {"data": {key: content, ID_KEY: item.id, QUEUE_KEY: queue.name}}
     if suggestion is not None:
         task["predictions"] = [
@@ -291,7 +298,7 @@ def _from_tasks(path: Path, tasks: list[dict], queue: Queue) -> list[ExternalLab
                     label=label,
                     where=where,
                     item_id=parse_item_id(data.get(ID_KEY), where),
-                    content=data.get(key) if queue.task != "image" else None,
+                    content=data.get(key) if not _task(queue).items_are_files else None,
                     annotator=studio_annotator(annotation.get("completed_by")),
                     at=parse_time(
                         annotation.get("updated_at") or annotation.get("created_at"), where
@@ -329,7 +336,7 @@ def _from_min_rows(path: Path, rows: list, queue: Queue) -> list[ExternalLabel]:
                 label=label,
                 where=where,
                 item_id=parse_item_id(row.get(ID_KEY), where),
-                content=row.get(key) if queue.task != "image" else None,
+                content=row.get(key) if not _task(queue).items_are_files else None,
                 annotator=studio_annotator(row.get("annotator")),
                 at=parse_time(row.get("updated_at") or row.get("created_at"), where),
                 queue=row.get(QUEUE_KEY) or None,

@@ -113,7 +113,9 @@ class StudioIntake:
             if item_id in self.store.items_by_id(queue, [item_id]):
                 return item_id
         text = data.get(data_key)
-        if queue.task == "image" or not isinstance(text, str) or not text.strip():
+        from ..tasks import TASKS
+
+        if TASKS[queue.task].items_are_files or not isinstance(text, str) or not text.strip():
             raise DataError(
                 f"{where}: no item of queue '{queue.name}' has its {ID_KEY}, and it has no text "
                 f"in data.{data_key} to add it by"

@@ -23,6 +23,8 @@ class Task:
     input_noun: ClassVar[str] = ""  # what `predict` takes, for messages and output columns
     supports_slices: ClassVar[bool] = False  # examples carry other columns of their row (meta)
     supports_folds: ClassVar[bool] = False  # a run can train on splits handed to it (folds)
+    items_are_files: ClassVar[bool] = False  # a labeling queue holds file paths, not contents
+    label_studio_tag: ClassVar[str] = ""  # the Label Studio object tag that shows an item
 
     def __init__(self, cfg: RunConfig | None = None) -> None:
         self._cfg = cfg

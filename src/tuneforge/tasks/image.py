@@ -28,6 +28,8 @@ class ImageTask(Task):
     name = "image"
     split_suffix = ".npz"
     input_noun = "image"
+    items_are_files = True
+    label_studio_tag = "Image"
 
     @staticmethod
     def starts_pretrained(cfg: RunConfig) -> bool:

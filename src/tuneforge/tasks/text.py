@@ -21,6 +21,7 @@ class TextTask(Task):
     pretrained = True  # every text run fine-tunes a pretrained encoder
     supports_slices = True
     supports_folds = True
+    label_studio_tag = "Text"
 
     @cached_property
     def model_dir(self):
