@@ -457,3 +457,27 @@ def agreement_tables(result, contents: dict[int, str]) -> list[Table]:
             conflicts.add_row(str(c.item_id), Text(contents.get(c.item_id, "")[:120]), Text(given))
         tables.append(conflicts)
     return tables
+
+
+def audit_table(result, limit: int = 50) -> Table:
+    """``label audit``: the flagged rows, most likely wrong first (the first ``limit``), with
+    how many rows were read and how the probabilities were made in the caption; the file's
+    texts and labels are shown as plain text (never read as rich markup)."""
+    from rich.text import Text
+
+    shown = result.flagged[:limit] if limit else result.flagged
+    share = len(result.flagged) / result.n_rows if result.n_rows else 0.0
+    hidden = len(result.flagged) - len(shown)
+    more = f"; {hidden} more not shown" if hidden else ""
+    table = Table(
+        title=f"{len(result.flagged)} of {result.n_rows} rows look mislabelled ({share:.1%})",
+        caption=Text(f"{result.method}; model: {result.model}{more}"),
+    )
+    for col in ("row", "text", "given", "suggested", "self-confidence"):
+        table.add_column(col, justify="right" if col in ("row", "self-confidence") else "left")
+    for r in shown:
+        text = r.text if len(r.text) <= 80 else r.text[:79] + "…"
+        table.add_row(
+            str(r.row), Text(text), Text(r.given), Text(r.suggested), f"{r.self_confidence:.3f}"
+        )
+    return table
