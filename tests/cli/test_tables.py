@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from tuneforge.cli.tables import tradeoff_table
+from tuneforge.cli.tables import audit_table, tradeoff_table
 
 NAMES = (
     "model",
@@ -50,3 +50,21 @@ def test_trade_off_table_keeps_every_variant_name_on_80_columns():
     wide = Console(width=160, record=True, color_system=None)
     wide.print(tradeoff_table(data, width=160))
     assert "within tolerance" in wide.export_text()
+
+
+def test_audit_table_lists_flagged_rows_and_says_how_many_are_not_shown():
+    """The audit table shows the first rows (row number, given and suggested label), the share
+    flagged in its title and how many rows the limit left out."""
+    from tuneforge.label.audit import AuditResult, AuditRow
+
+    texts = ("alpha", "bravo", "charlie", "delta")
+    rows = tuple(
+        AuditRow(i, t, "billing", "shipping", 0.01 * i, 0.9) for i, t in enumerate(texts, 1)
+    )
+    result = AuditResult("f.csv", rows, 40, "5-fold logistic regression", "default", 5, ("a",))
+    console = Console(width=120, record=True, color_system=None)
+    console.print(audit_table(result, limit=3))
+    text = " ".join(console.export_text().split())  # the caption wraps at the table's width
+    assert "4 of 40 rows look mislabelled (10.0%)" in text
+    assert "charlie" in text and "delta" not in text and "1 more not shown" in text
+    assert "shipping" in text and "0.030" in text

@@ -475,3 +475,27 @@ def retrain_table(record: dict) -> Table:
             )
         table.add_row("McNemar p", f"{comparison['mcnemar_p']:.3g}")
     return table
+
+
+def audit_table(result, limit: int = 50) -> Table:
+    """``label audit``: the flagged rows, most likely wrong first (the first ``limit``), with
+    how many rows were read and how the probabilities were made in the caption; the file's
+    texts and labels are shown as plain text (never read as rich markup)."""
+    from rich.text import Text
+
+    shown = result.flagged[:limit] if limit else result.flagged
+    share = len(result.flagged) / result.n_rows if result.n_rows else 0.0
+    hidden = len(result.flagged) - len(shown)
+    more = f"; {hidden} more not shown" if hidden else ""
+    table = Table(
+        title=f"{len(result.flagged)} of {result.n_rows} rows look mislabelled ({share:.1%})",
+        caption=Text(f"{result.method}; model: {result.model}{more}"),
+    )
+    for col in ("row", "text", "given", "suggested", "self-confidence"):
+        table.add_column(col, justify="right" if col in ("row", "self-confidence") else "left")
+    for r in shown:
+        text = r.text if len(r.text) <= 80 else r.text[:79] + "…"
+        table.add_row(
+            str(r.row), Text(text), Text(r.given), Text(r.suggested), f"{r.self_confidence:.3f}"
+        )
+    return table
