@@ -196,3 +196,38 @@ def test_from_log_queues_low_confidence_inputs(trained, tmp_path, capsys):
     with pytest.raises(RunError, match="none has its input logged.*--log-inputs"):
         queue_from_log("intents", "review", runs, window="1h", at=hours_ago + MINUTES_5)
     assert len(labels.items(queue)) == 2
+
+
+def test_audit_flags_rows_writes_them_and_queues_them(trained, tmp_path, capsys):
+    """``label audit --run`` embeds with the run's base model, prints the flagged rows as
+    JSON, writes them, and pushes them into a queue once however often it runs."""
+    runs = trained
+    rows = make_rows(12, seed=3)
+    for r in rows[:3]:
+        r["label"] = "billing" if r["label"] != "billing" else "account"
+    data = write_csv(tmp_path / "audit.csv", rows)
+    out = tmp_path / "suspects.csv"
+    argv = [
+        "label",
+        "audit",
+        str(data),
+        "--run",
+        "intents",
+        "--folds",
+        "3",
+        "--queue",
+        "audit",
+        "--output",
+        str(out),
+        "--json",
+    ]
+    assert _cli(*argv, runs=runs) == 0
+    result = json.loads(capsys.readouterr().out)
+    flagged = result["flagged"]
+    assert flagged and result["n_rows"] == len(rows)
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == len(flagged)
+    labels, queue = _queue(runs, "audit")
+    assert len(labels.items(queue)) == len(flagged)
+    assert _cli(*argv, runs=runs) == 0
+    assert "0 flagged row(s) added" in capsys.readouterr().err
+    assert len(labels.items(queue)) == len(flagged)

@@ -34,6 +34,7 @@ def register(sub) -> None:
     _register_status(group)
     _register_agreement(group)
     _register_from_log(group)
+    _register_audit(group)
 
 
 def _register_import(group) -> None:
@@ -186,6 +187,37 @@ def _register_from_log(group) -> None:
     )
     add_runs_dir(p)
     p.set_defaults(func=run_from_log)
+
+
+def _register_audit(group) -> None:
+    example = "tuneforge label audit train.csv --queue review --output suspects.csv"
+    p = add_command(
+        group,
+        "audit",
+        "Find likely mislabelled rows of a labelled file (confident "
+        "learning on out-of-fold probabilities).",
+        example,
+    )
+    p.add_argument("data", help="the labelled file to audit")
+    p.add_argument(
+        "--run",
+        help="take out-of-fold probabilities from this cross-validation "
+        "run, or embed with its base model (default: the packaged encoder)",
+    )
+    p.add_argument("--folds", type=int, default=5, help="folds of the out-of-fold predictions")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds")
+    p.add_argument("--text-column", help="column with the text (default: detected)")
+    p.add_argument("--label-column", help="column with the label (default: detected)")
+    add_format(p)
+    add_delimiter(p)
+    p.add_argument("--output", help="write the flagged rows to this CSV or JSONL file")
+    p.add_argument(
+        "--queue", metavar="NAME", help="push the flagged rows into this queue for review"
+    )
+    p.add_argument("--limit", type=int, default=50, help="rows shown in the table (0: all)")
+    add_json(p)
+    add_runs_dir(p)
+    p.set_defaults(func=run_audit)
 
 
 # -- handlers --------------------------------------------------------------------------------
@@ -362,5 +394,44 @@ def run_from_log(args: argparse.Namespace) -> int:
         _log(
             f"{result.without_input} could not be queued: their inputs were not logged "
             "(serve with --log-inputs)"
+        )
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from ..recipes.label import audit_labels
+    from .tables import audit_table, out, print_json, step_progress
+
+    options = {
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "format": args.format,
+        "delimiter": args.delimiter,
+    }
+    bar, update = step_progress("audit")
+    with bar:
+        result, pushed = audit_labels(
+            args.data,
+            options,
+            runs_dir_of(args),
+            run=args.run,
+            folds=args.folds,
+            seed=args.seed,
+            output=Path(args.output) if args.output else None,
+            queue=args.queue,
+            progress=update,
+        )
+    for note in result.notes:
+        _log(note)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        out.print(audit_table(result, args.limit))
+    if args.output:
+        _log(f"wrote {len(result.flagged)} flagged row(s) to {args.output}")
+    if pushed is not None:
+        _log(
+            f"queue {pushed.queue}: {pushed.added} flagged row(s) added for review, "
+            f"{pushed.already_queued} already there"
         )
     return 0

@@ -423,3 +423,28 @@ def queue_agreement(queue_name: str, runs_dir: Path):
     result = agreement(store.annotations(queue), queue.labels)
     found = store.items_by_id(queue, [c.item_id for c in result.conflicts])
     return queue, result, {i: item.content for i, item in found.items()}
+
+
+def audit_labels(
+    data_file: str,
+    options: dict,
+    runs_dir: Path,
+    *,
+    run: str | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    output: Path | None = None,
+    queue: str | None = None,
+    progress=None,
+):
+    """The likely mislabelled rows of ``data_file``, written to ``output`` and pushed into
+    ``queue`` for review when given; returns (result, push result or None)."""
+    from ..label.audit import audit_file, push_to_queue, write_flagged
+
+    result = audit_file(
+        data_file, options, runs_dir=runs_dir, run=run, folds=folds, seed=seed, progress=progress
+    )
+    if output is not None:
+        write_flagged(result, output)
+    pushed = push_to_queue(result, queue, runs_dir) if queue else None
+    return result, pushed
