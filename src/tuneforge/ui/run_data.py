@@ -130,11 +130,13 @@ def cell_examples(ev: dict, true: int, pred: int) -> dict:
         "pred": labels[pred],
         "count": matrix[true][pred],
         "examples": examples,
-        "note": "" if examples else _no_examples_note(true == pred, matrix[true][pred]),
+        "note": _examples_note(len(examples), true == pred, matrix[true][pred]),
     }
 
 
-def _no_examples_note(correct: bool, count: Any) -> str:
+def _examples_note(kept: int, correct: bool, count: Any) -> str:
+    if kept:
+        return "" if kept >= count else f"eval.json keeps {kept} of each confused pair's examples."
     if not count:
         return "No examples fall in this cell."
     if correct:

@@ -52,24 +52,24 @@ function lossChart(canvas, c) {
   }
   draw(canvas, { type: "line", data: { datasets: datasets }, options: {
     plugins: { title: titled("Loss") },
-    scales: { x: axis("step"), y: axis("loss") } } });
+    scales: { x: axis("step", { beginAtZero: true }), y: axis("loss", { grace: "5%" }) } } });
 }
 
 function scoresChart(canvas, c) {
   const datasets = [
     { label: "accuracy", data: points(c.val.epoch, c.val.accuracy), borderColor: PALETTE[0],
-      backgroundColor: PALETTE[0], pointRadius: 3 },
+      backgroundColor: PALETTE[0], pointRadius: 3, clip: false },
     { label: "macro-F1", data: points(c.val.epoch, c.val.macro_f1), borderColor: PALETTE[2],
-      backgroundColor: PALETTE[2], pointRadius: 3, pointStyle: "rect" },
+      backgroundColor: PALETTE[2], pointRadius: 3, pointStyle: "rect", clip: false },
   ];
   if (c.best) {
     datasets.push({ label: `kept checkpoint (macro-F1 ${c.best.macro_f1.toFixed(3)})`,
       data: [{ x: c.best.epoch, y: c.best.macro_f1 }], showLine: false, pointRadius: 9,
-      pointBorderWidth: 2, borderColor: "#cf222e", backgroundColor: "rgba(0,0,0,0)" });
+      pointBorderWidth: 2, borderColor: "#cf222e", backgroundColor: "rgba(0,0,0,0)", clip: false });
   }
   draw(canvas, { type: "line", data: { datasets: datasets }, options: {
     plugins: { title: titled("Validation scores") },
-    scales: { x: axis("epoch"), y: axis("score", { suggestedMin: 0, suggestedMax: 1 }) } } });
+    scales: { x: axis("epoch", { beginAtZero: true }), y: axis("score", { min: 0, max: 1 }) } } });
 }
 
 async function runCharts() {
@@ -112,7 +112,7 @@ async function compareChart() {
     if (chart) chart.destroy();
     chart = draw(canvas, { type: "line", data: { datasets: datasets }, options: {
       plugins: { title: titled(`${yTitle} by ${xTitle}`) },
-      scales: { x: axis(xTitle), y: axis(yTitle) } } });
+      scales: { x: axis(xTitle, { beginAtZero: true }), y: axis(yTitle, { grace: "5%" }) } } });
   };
   select.addEventListener("change", show);
   show();
@@ -135,7 +135,8 @@ function tradeoffChart() {
     plugins: { title: titled("Accuracy against latency"), tooltip: { callbacks: {
       label: (item) => `${item.dataset.label}: accuracy ${item.parsed.y.toFixed(4)}, p50 ${item.parsed.x.toFixed(2)} ms`,
     } } },
-    scales: { x: axis("p50 latency of one input (ms)"), y: axis("test accuracy") } } });
+    scales: { x: axis("p50 latency of one input (ms)", { beginAtZero: true, grace: "8%" }),
+      y: axis("test accuracy", { grace: "25%" }) } } });
 }
 
 document.addEventListener("DOMContentLoaded", () => {

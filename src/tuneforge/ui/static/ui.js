@@ -58,7 +58,7 @@ function setUpConfirmations() {
 function showCell(panel, data) {
   panel.replaceChildren();
   panel.append(tuneforge.el("h3", `true ${data.true} → predicted ${data.pred}`));
-  panel.append(tuneforge.el("p", `${data.count} example${data.count === 1 ? "" : "s"}`, "note"));
+  panel.append(tuneforge.el("p", `${data.count} test example${data.count === 1 ? "" : "s"} in this cell`, "note"));
   if (data.examples.length) {
     const list = tuneforge.el("ul");
     data.examples.forEach((text) => list.append(tuneforge.el("li", text)));
