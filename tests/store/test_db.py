@@ -228,3 +228,21 @@ def test_flatten_dotted_keys():
         "a.c.d": "",
         "e": "True",
     }
+
+
+def test_bulk_reads_give_each_runs_last_values_in_one_query(store):
+    """latest_metrics_by_run and params_by_run answer for every run at once, with the value
+    logged last winning, as latest_metrics and params answer for one."""
+    for run_id in ("a", "b"):
+        run = store.start(run_id, run_id, f"/runs/{run_id}", {"method": {"name": run_id}})
+        for step, acc in ((1, 0.5), (2, 0.75)):
+            run.log_metrics(step=step, epoch=step, split="val", metrics={"accuracy": acc})
+    store.log_metrics("b", step=3, epoch=3, split="test", metrics={"accuracy": 0.9, "loss": 1})
+    by_run = store.latest_metrics_by_run("val", ["accuracy"])
+    assert by_run == {"a": {"accuracy": 0.75}, "b": {"accuracy": 0.75}}
+    assert store.latest_metrics_by_run("test", ["accuracy"]) == {"b": {"accuracy": 0.9}}
+    assert store.params_by_run(["method.name"]) == {
+        "a": {"method.name": "a"},
+        "b": {"method.name": "b"},
+    }
+    assert [r.id for r in store.list_runs(limit=None)] == ["b", "a"]

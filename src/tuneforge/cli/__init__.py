@@ -26,6 +26,7 @@ from . import (
     serve,
     train,
     tune,
+    ui,
 )
 from .common import HelpFormatter
 
@@ -45,6 +46,7 @@ COMMANDS = (
     retrain,
     registry,
     runs,
+    ui,
 )
 # Positionals that may come after options (train's key=value, predict's texts).
 TRAILING = {"train": "overrides", "tune": "overrides", "predict": "texts", "explain": "texts"}

@@ -99,7 +99,7 @@ def label_intake(runs_dir: Path, settings: ServeSettings, predictor: Predictor):
     return intake
 
 
-class _Server:
+class GracefulServer:
     """uvicorn's server with SIGTERM/SIGINT handled here: uvicorn finishes in-flight requests
     on a signal but then re-raises it, so the process would die by the signal (exit -15)
     instead of exiting 0 after a clean drain."""
@@ -162,4 +162,4 @@ def serve(
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, **uvicorn_options(settings)
     )
-    _Server(config).run()
+    GracefulServer(config).run()

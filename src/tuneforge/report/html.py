@@ -155,15 +155,20 @@ def _confusion(ev: dict) -> str:
     )
 
 
-def _per_class(ev: dict) -> str:
+def per_class_worst_first(ev: dict) -> list[tuple[str, dict]]:
+    """eval.json's per-class figures, worst F1 first; among equal F1 the larger class first,
+    as it costs more examples (the report and the dashboard list them alike)."""
     raw = ev.get("per_class") if isinstance(ev.get("per_class"), dict) else {}
     per_class = {k: v for k, v in raw.items() if isinstance(v, dict)}
-    if not per_class:
-        return ""
-    # Worst F1 first; among equal F1 the larger class first, as it costs more examples.
-    ordered = sorted(
+    return sorted(
         per_class.items(), key=lambda kv: (kv[1].get("f1") or 0.0, -(kv[1].get("support") or 0))
     )
+
+
+def _per_class(ev: dict) -> str:
+    ordered = per_class_worst_first(ev)
+    if not ordered:
+        return ""
     rows = [
         [
             k,

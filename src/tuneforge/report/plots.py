@@ -79,8 +79,9 @@ def _short(label: str) -> str:
     return label[:head] + "…" + label[-(_TICK_CHARS - 1 - head) :]
 
 
-def _plottable(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Training records by step and validation records by epoch, each with finite values."""
+def plottable(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Training records by step and validation records by epoch, each with finite values (the
+    report's images and the dashboard's charts draw the same points)."""
     train = sorted(
         (r for r in records if r.get("split") == "train" and _finite(r, "step", "loss")),
         key=lambda r: r["step"],
@@ -116,6 +117,13 @@ def _plot_training_loss(ax: Axes, train: list[dict]) -> None:
     ax.legend(fontsize=8)
 
 
+def best_record(val: list[dict], best_step: int | None) -> dict:
+    """The validation record of the kept checkpoint: the one at ``best_step`` when present,
+    else by the trainer's rule (highest macro-F1, ties to the lower validation loss)."""
+    kept = [r for r in val if best_step is not None and r.get("step") == best_step]
+    return kept[-1] if kept else max(val, key=lambda r: (r["macro_f1"], -r["loss"]))
+
+
 def _plot_validation(
     ax_loss: Axes, ax_scores: Axes, val: list[dict], best_step: int | None
 ) -> None:
@@ -128,9 +136,7 @@ def _plot_validation(
     ax_loss.plot(epochs, [r["loss"] for r in val], marker="o", color="#d94801")
     ax_scores.plot(epochs, [r["accuracy"] for r in val], marker="o", label="accuracy")
     ax_scores.plot(epochs, [r["macro_f1"] for r in val], marker="s", label="macro-F1")
-    kept = [r for r in val if best_step is not None and r.get("step") == best_step]
-    # Same rule as the trainer: highest macro-F1, ties to the lower validation loss.
-    best = kept[-1] if kept else max(val, key=lambda r: (r["macro_f1"], -r["loss"]))
+    best = best_record(val, best_step)
     ax_scores.scatter(
         [best["epoch"]],
         [best["macro_f1"]],
@@ -151,7 +157,7 @@ def training_curves_png(records: list[dict], best_step: int | None = None) -> st
     trainer kept) when given and present, else the highest macro-F1 (ties: lower loss).
     Returns ``None`` when there is nothing to plot, so the page can say so instead.
     """
-    train, val = _plottable(records)
+    train, val = plottable(records)
     if not train and not val:
         return None
     fig = new_figure(12, 3.2)

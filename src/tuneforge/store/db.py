@@ -300,8 +300,8 @@ class RunStore:
         rows = self._rows(select(*_RUN_COLUMNS).where(RunRow.id == run_id))
         return RunRecord(*rows[0]) if rows else None
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """Newest first."""
+    def list_runs(self, limit: int | None = 50) -> list[RunRecord]:
+        """Newest first; ``limit=None`` lists them all."""
         query = select(*_RUN_COLUMNS).order_by(RunRow.created_at.desc(), RunRow.id.desc())
         return [RunRecord(*r) for r in self._rows(query.limit(limit))]
 
@@ -320,3 +320,21 @@ class RunStore:
     def latest_metrics(self, run_id: str, split: str) -> dict[str, float]:
         """The last value of each key for ``split`` (e.g. the final test accuracy)."""
         return {m.key: m.value for m in self.metrics(run_id, split)}
+
+    def latest_metrics_by_run(self, split: str, keys: list[str]) -> dict[str, dict[str, float]]:
+        """The last value of each of ``keys`` for ``split``, for every run, in one query: a
+        page listing a thousand runs must not cost a thousand round trips."""
+        m = MetricRow
+        query = select(m.run_id, m.key, m.value).where(m.split == split, m.key.in_(keys))
+        out: dict[str, dict[str, float]] = {}
+        for run_id, key, value in self._rows(query.order_by(m.step, m.id)):
+            out.setdefault(run_id, {})[key] = value  # later rows overwrite: the last one stays
+        return out
+
+    def params_by_run(self, keys: list[str]) -> dict[str, dict[str, str]]:
+        """``keys`` of every run's flattened config, in one query (see latest_metrics_by_run)."""
+        query = select(ParamRow.run_id, ParamRow.key, ParamRow.value).where(ParamRow.key.in_(keys))
+        out: dict[str, dict[str, str]] = {}
+        for run_id, key, value in self._rows(query):
+            out.setdefault(run_id, {})[key] = value
+        return out

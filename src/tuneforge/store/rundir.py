@@ -295,7 +295,8 @@ class RunDir:
             raise RunError(f"{path} is not valid JSON ({exc}).") from None
 
 
-def _is_run_dir(path: Path) -> bool:
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` is a run directory: it holds status.json or config.yaml."""
     return path.is_dir() and any((path / m).is_file() for m in _MARKERS)
 
 
@@ -323,7 +324,7 @@ def list_run_dirs(runs_dir: Path | str) -> list[RunDir]:
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
-    runs = [RunDir(p) for p in runs_dir.iterdir() if _is_run_dir(p)]
+    runs = [RunDir(p) for p in runs_dir.iterdir() if is_run_dir(p)]
     return sorted(runs, key=lambda r: (_created(r), r.run_id), reverse=True)
 
 
@@ -335,10 +336,10 @@ def resolve_run(ref: str, runs_dir: Path | str) -> RunDir:
     """
     runs_dir = Path(runs_dir)
     by_id = runs_dir / ref
-    if is_valid_name(ref) and _is_run_dir(by_id):
+    if is_valid_name(ref) and is_run_dir(by_id):
         return RunDir(by_id)
     by_path = Path(ref).expanduser()
-    if _is_run_dir(by_path):
+    if is_run_dir(by_path):
         return RunDir(by_path)
     recent = [r.run_id for r in list_run_dirs(runs_dir)[:10]]
     listing = (

@@ -1,0 +1,32 @@
+"""Dashboard settings: where the runs are, where it listens, who may use it, and whether it
+may change anything. One frozen dataclass, as the model server's are."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class UISettings:
+    runs_dir: Path = Path("runs")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The same token rule as the model server: required beyond loopback (serve.check_binding),
+    # read from --token-file or $TUNEFORGE_TOKEN, never from a flag.
+    token: str | None = None
+    # Hide every action and refuse every state-changing request (login aside).
+    read_only: bool = False
+    # Signs the session cookie. Random per process: restarting the dashboard logs everyone
+    # out, and no secret is ever written to disk.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    page_size: int = 50
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 1 and 65535, got {self.port}.")
+        if not 1 <= self.page_size <= 1000:
+            raise ConfigError(f"page_size must be between 1 and 1000, got {self.page_size}.")

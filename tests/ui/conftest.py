@@ -1,0 +1,198 @@
+"""The dashboard under test: a runs folder of real tiny runs, the app served by uvicorn on a
+free loopback port, and Debian's Chromium driven by Playwright.
+
+The browser is the system's (``apt-get install chromium``, scripts/ensure-chromium):
+Playwright's own browser download is not reachable here. Without Chromium or the playwright
+package the browser tests skip, and fail where TUNEFORGE_REQUIRE_BROWSER=1 (CI). Screenshots
+go to $TUNEFORGE_ARTIFACTS/ui (else a pytest temporary folder), one PNG per page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ..conftest import TINY_TRAIN, make_rows, train_tiny_run, write_csv
+
+PWNED = "<script>window.__pwned=1</script>"
+RUN_A, RUN_B = "tiny-a", "tiny-b"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _hostile_rows() -> list[dict]:
+    """The keyword rows with one label renamed to a script tag and script tags in its texts:
+    the pages must show them as text and never run them."""
+    rows = make_rows(40, seed=1)
+    for row in rows:
+        if row["label"] == "account":
+            row["label"] = PWNED
+            row["text"] = f"{PWNED} {row['text']}"
+    return rows
+
+
+def _variants(run_dir: Path) -> None:
+    """A trade-off table and parity checks as compress writes them (its own writers and
+    records), without the minutes of building real variants."""
+    from tuneforge.compress.parity import ParityReport
+    from tuneforge.compress.tradeoff import VariantMeasurement, write_tradeoff
+    from tuneforge.store import RunDir
+
+    run = RunDir(run_dir)
+    rows = [
+        VariantMeasurement("model", 0.92, 0.91, 1.0, 17.5, 420, 6.1, 7.9, 310),
+        VariantMeasurement("onnx", 0.92, 0.91, 1.0, 17.1, 260, 2.4, 3.2, 820),
+        VariantMeasurement("onnx-int8-dynamic", 0.9, 0.89, 0.97, 4.6, 190, 1.3, 1.9, 1460),
+    ]
+    write_tradeoff(run.tradeoff_path, rows, "onnx-int8-dynamic", 0.03, "test split (12 texts)")
+    checks = {
+        "onnx": ParityReport("onnx", 12, 1.0, 2e-6, 4e-7, 0.92, 0.92, 0.0, True, True),
+        "onnx-int8-dynamic": ParityReport(
+            "onnx-int8-dynamic", 12, 0.97, 0.08, 0.01, 0.92, 0.9, -0.02, False, True
+        ),
+    }
+    run.write_json(run.parity_path.name, {k: v.to_dict() for k, v in checks.items()})
+
+
+@pytest.fixture(scope="session")
+def ui_runs(tmp_path_factory, tiny_model_dir) -> Path:
+    """Two trained tiny runs: tiny-a learns the keywords; tiny-b trains one epoch on labels and
+    texts holding a script tag, so it has confusions, wrong texts to explain, and hostile text
+    on every page. tiny-b also gets a trade-off table and parity checks."""
+    from tuneforge.cli import main
+
+    root = tmp_path_factory.mktemp("ui")
+    os.environ.pop("TUNEFORGE_STORE_URL", None)
+    runs = train_tiny_run(root, tiny_model_dir, RUN_A)
+    data = write_csv(root / f"{RUN_B}.csv", _hostile_rows())
+    argv = ["train", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    argv += ["--name", RUN_B, "--no-progress", *TINY_TRAIN, "train.epochs=1"]
+    assert main(argv) == 0
+    assert main(["explain", RUN_B, "--wrong", "--limit", "4", "--runs-dir", str(runs)]) == 0
+    _variants(runs / RUN_B)
+    return runs
+
+
+class Served:
+    """A dashboard app on a uvicorn server in a thread of this process."""
+
+    def __init__(self, settings) -> None:
+        import uvicorn
+
+        from tuneforge.ui import create_app
+
+        self.settings = settings
+        config = uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://{settings.host}:{settings.port}"
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the dashboard did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def ui_server(ui_runs):
+    from tuneforge.ui import UISettings
+
+    with Served(UISettings(runs_dir=ui_runs, port=_free_port())) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def read_only_server(ui_runs):
+    from tuneforge.ui import UISettings
+
+    with Served(UISettings(runs_dir=ui_runs, port=_free_port(), read_only=True)) as served:
+        yield served
+
+
+def _missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    if shutil.which("chromium") is None:
+        return "Chromium is not installed (scripts/ensure-chromium, or apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright, for the session."""
+    missing = _missing_browser()
+    if missing:
+        if os.environ.get("TUNEFORGE_REQUIRE_BROWSER") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=shutil.which("chromium"))
+        yield chromium
+        chromium.close()
+
+
+class PageWatch:
+    """A browser page that records what a person would see go wrong: console errors (CSP
+    violations among them), uncaught exceptions, failed requests and 4xx/5xx answers."""
+
+    def __init__(self, page) -> None:
+        self.page, self.problems = page, []
+        page.on(
+            "console",
+            lambda m: m.type in ("error", "warning") and self.problems.append(f"console: {m.text}"),
+        )
+        page.on("pageerror", lambda e: self.problems.append(f"exception: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"),
+        )
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def watched(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield PageWatch(context.new_page())
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Where screenshots go: $TUNEFORGE_ARTIFACTS/ui, else a temporary folder (printed)."""
+    root = os.environ.get("TUNEFORGE_ARTIFACTS")
+    path = Path(root) / "ui" if root else tmp_path_factory.mktemp("ui-artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
