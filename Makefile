@@ -29,6 +29,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-postgres
 	bash scripts/ensure-label-studio
+	bash scripts/ensure-chromium
 	$(VENV)/bin/pytest -q
 
 lint: $(STAMP)
