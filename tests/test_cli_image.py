@@ -138,3 +138,35 @@ def test_exported_onnx_predicts_like_the_trained_image_model(trained_image_run, 
     assert isinstance(onnx, ImagePredictor)
     torch_probs = load_predictor(run_dir / "artifacts" / "model").predict_proba(files)
     np.testing.assert_allclose(onnx.predict_proba(files), torch_probs, atol=1e-4)
+
+
+def test_an_image_queue_from_folder_to_labels(trained_image_run, tmp_path, capsys):
+    """Unlabelled images are queued by path (the same image twice is one item), ranked by the
+    image model with its suggestion, written for labelling and read back by path."""
+    import csv
+
+    runs, _ = trained_image_run
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    rng = np.random.default_rng(4)
+    for n, label in enumerate(["blob", "horizontal", "vertical", "blob"]):
+        Image.fromarray(shape_image(label, rng)).save(pool / f"img{n}.png")
+    Image.open(pool / "img0.png").save(pool / "copy-of-0.png")
+    queue = ["--queue", "photos", "--runs-dir", str(runs)]
+    assert main(["label", "import", str(pool), *queue]) == 0
+    assert "(image): 4 added, 1 already there" in capsys.readouterr().err
+    out = tmp_path / "batch.csv"
+    argv = ["label", "next", *queue, "--model", "shapes-v1", "--strategy", "entropy"]
+    assert main([*argv, "--count", "3", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 3 and all(
+        r["suggestion"] in {"blob", "horizontal", "vertical"} for r in rows
+    )
+    labelled = [{"image": r["image"], "label": "blob"} for r in rows]
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["image", "label"])
+        writer.writeheader()
+        writer.writerows(labelled)
+    capsys.readouterr()
+    assert main(["label", "submit", str(out), *queue, "--annotator", "ana"]) == 0
+    assert "3 label(s) added" in capsys.readouterr().err
