@@ -44,3 +44,21 @@ def test_numpy_padding_matches_the_training_batches():
     assert padded["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     tensors = collate(ids, pad_id=0)
     assert {k: v.tolist() for k, v in tensors.items()} == {k: v.tolist() for k, v in padded.items()}
+
+
+def test_a_huge_cell_is_cut_before_it_is_tokenised(tiny_model_dir):
+    """A megabyte-long text gets the ids its beginning gets, the tokenizer never sees more than
+    the allowed characters, and the text still counts as longer than the limit."""
+    tok = load_tokenizer(tiny_model_dir)
+    seen: list[int] = []
+
+    class Recording:
+        def __call__(self, texts, **kwargs):
+            seen.extend(len(t) for t in texts)
+            return tok(texts, **kwargs)
+
+    unit = "refund my parcel please "
+    huge = unit * 50_000
+    assert encode(Recording(), [huge], 32) == encode(tok, [unit * 20], 32)
+    assert count_tokens(Recording(), [huge], 32)[0] > 32
+    assert max(seen) <= 33 * 100 < len(huge)
