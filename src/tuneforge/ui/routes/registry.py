@@ -66,7 +66,13 @@ def registry_page(request: Request) -> HTMLResponse:
 
 
 def _promote_page(
-    request: Request, ref: str, name: str, stage: str, gap: float | None, **extra
+    request: Request,
+    ref: str,
+    name: str,
+    stage: str,
+    gap: float | None,
+    status_code: int = 200,
+    refusal: str | None = None,
 ) -> HTMLResponse:
     _check_stage(stage)
     try:
@@ -78,15 +84,15 @@ def _promote_page(
     return render(
         request,
         "registry_promote.html",
-        extra.pop("status_code", 200),
+        status_code,
         title=f"Promote {check.run.run_id}:{check.variant}",
         check=check,
         ref=f"{check.run.run_id}:{check.variant}",
-        name=name,
+        model_name=name,
         stage=stage,
         gap="" if gap is None else gap,
         holder=holder,
-        refusal=extra.pop("refusal", None),
+        refusal=refusal,
     )
 
 
@@ -138,7 +144,7 @@ def rollback_confirm(request: Request, name: str, stage: str) -> HTMLResponse:
         request,
         "registry_rollback.html",
         title=f"Roll back {name}@{stage}",
-        name=name,
+        model_name=name,
         stage=stage,
         current=current,
         previous=previous,
