@@ -97,7 +97,8 @@
     box.replaceChildren();
     box.hidden = false;
     box.append(el("h3", `Retrain of ${job.model} on queue ${job.queue}: ${job.state}`));
-    box.append(el("p", `minimum gain ${num(job.min_gain, 4)} · held back ${num(job.holdout, 2)} · started ${job.started_at}`, "note"));
+    const started = new Date(job.started_at).toISOString().slice(0, 16).replace("T", " ");
+    box.append(el("p", `minimum gain ${num(job.min_gain, 4)} · held back ${num(job.holdout, 2)} · started ${started} UTC`, "note"));
     if (job.state === "failed") box.append(el("p", job.error, "bad"));
     const result = job.result;
     if (result) {
@@ -106,9 +107,8 @@
       box.append(decision);
       if (result.comparison) {
         const c = result.comparison;
-        box.append(el("p", `accuracy gain ${num(c.gain, 4)} (needs ≥ ${num(job.min_gain, 4)}); ` +
-          `only the candidate right on ${c.only_candidate_right}, only production on ` +
-          `${c.only_production_right}; McNemar p = ${num(c.mcnemar_p, 3)}`));
+        box.append(el("p", `Examples only the candidate gets right: ${c.only_candidate_right}; ` +
+          `only production: ${c.only_production_right}.`, "note"));
         box.append(comparisonTable(c));
       }
       if (result.candidate) {
@@ -123,7 +123,7 @@
     if (job.log && job.log.length) {
       const details = el("details");
       details.open = job.state === "running";
-      details.append(el("summary", `log (${job.log.length} lines)`));
+      details.append(el("summary", `log (${job.log.length} line${job.log.length === 1 ? "" : "s"})`));
       details.append(el("pre", job.log.slice(-30).join("\n"), "log"));
       box.append(details);
     }
