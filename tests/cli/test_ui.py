@@ -35,3 +35,19 @@ def test_with_a_token_it_starts_beyond_loopback_and_says_where(tmp_path, monkeyp
     assert main(["ui", "--host", "0.0.0.0", "--port", "8099", "--runs-dir", str(tmp_path)]) == 0
     assert started == [1]
     assert "http://0.0.0.0:8099/" in capsys.readouterr().out
+
+
+def test_annotator_names_who_the_dashboard_labels_as(tmp_path, monkeypatch):
+    """``--annotator`` reaches the dashboard's settings; without it the OS user name does; an
+    empty name is refused (exit 2)."""
+    monkeypatch.delenv("TUNEFORGE_TOKEN", raising=False)
+    monkeypatch.delenv("TUNEFORGE_STORE_URL", raising=False)
+    seen = []
+    monkeypatch.setattr(
+        "tuneforge.recipes.ui.serve_ui", lambda settings, announce: seen.append(settings)
+    )
+    monkeypatch.setattr("tuneforge.ui.settings.os_user", lambda: "os-user")
+    assert main(["ui", "--annotator", "ana", "--runs-dir", str(tmp_path)]) == 0
+    assert main(["ui", "--runs-dir", str(tmp_path)]) == 0
+    assert [s.annotator for s in seen] == ["ana", "os-user"]
+    assert main(["ui", "--annotator", " ", "--runs-dir", str(tmp_path)]) == 2

@@ -148,3 +148,28 @@ def test_majority_label_and_ties():
     ]
     resolved, ties = majority_labels(notes)
     assert resolved == {1: "x", 3: "z"} and ties == [2]
+
+
+def test_take_back_undoes_one_save_and_only_that_one(labels):
+    """Taking a label back restores the label it replaced, or removes it and returns an item
+    left without labels to its earlier state; another annotator's label keeps the item
+    labelled; a label changed since is not taken back."""
+    queue = labels.open_queue("support", "text")
+    labels.add_items(queue, _items("a", "b"))
+    first, second = (i.id for i in labels.items(queue))
+    labels.claim(queue, [first], 1, "batch")
+    labels.add_annotations(queue, [Annotation(first, "billing", "ana", T0, "browser")])
+    assert labels.annotation(queue, first, "ana").label == "billing"
+    assert not labels.take_back(queue, first, "ana", "shipping", restore=None, state="assigned")
+    assert labels.take_back(queue, first, "ana", "billing", restore=None, state="assigned")
+    assert labels.annotation(queue, first, "ana") is None
+    assert labels.items_by_id(queue, [first])[first].state == "assigned"
+    old = Annotation(second, "billing", "ana", T0, "csv")
+    labels.add_annotations(queue, [old, Annotation(second, "account", "bo", T0, "csv")])
+    labels.add_annotations(queue, [Annotation(second, "shipping", "ana", T0, "browser")])
+    assert labels.take_back(queue, second, "ana", "shipping", restore=old, state="queued")
+    assert labels.annotation(queue, second, "ana") == old
+    assert labels.take_back(queue, second, "ana", "billing", restore=None, state="queued")
+    assert labels.items_by_id(queue, [second])[second].state == "labelled"  # bo's label stays
+    with pytest.raises(RunError, match="queued or assigned"):
+        labels.take_back(queue, second, "bo", "account", restore=None, state="labelled")

@@ -43,6 +43,18 @@ def test_rollback_walks_back_and_refuses_past_the_first(registry):
     assert registry.resolve("m", "production").version == 1
 
 
+def test_rollback_target_names_what_a_rollback_would_restore(registry):
+    """The version a confirmation names is the one the rollback then restores, at every step;
+    with no earlier version it is None."""
+    for i in (1, 2, 3):
+        registry.promote("m", f"run{i}", "model", f"/a/{i}", "production")
+    for expected in (2, 1):
+        assert registry.rollback_target("m", "production") == expected
+        assert registry.rollback("m", "production").version == expected
+    assert registry.rollback_target("m", "production") is None
+    assert registry.rollback_target("m", "staging") is None
+
+
 def test_unknown_name_or_stage_is_a_clear_error(registry):
     """Resolving an unknown model lists what is registered."""
     registry.promote("known", "r", "model", "/a", "staging")

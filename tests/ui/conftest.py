@@ -23,6 +23,8 @@ from ..conftest import TINY_TRAIN, make_rows, train_tiny_run, write_csv
 
 PWNED = "<script>window.__pwned=1</script>"
 RUN_A, RUN_B = "tiny-a", "tiny-b"
+MODEL = "intents"  # tiny-a, registered in production
+QUEUE, RETRAIN_QUEUE = "support", "fresh"
 
 
 def _free_port() -> int:
@@ -63,13 +65,51 @@ def _variants(run_dir: Path) -> None:
         ),
     }
     run.write_json(run.parity_path.name, {k: v.to_dict() for k, v in checks.items()})
+    for name in checks:  # the folders promote looks for; nothing here loads them
+        run.variant_dir(name).mkdir(parents=True, exist_ok=True)
+
+
+def _queues(runs: Path) -> None:
+    """Queue ``support`` (a few new texts, one holding a script tag, nothing labelled yet but
+    one conflict between two annotators) and queue ``fresh`` (twelve new texts labelled by one
+    annotator: enough for a retrain), both of the keyword labels."""
+    import datetime as dt
+
+    from tuneforge.label.queue import Annotation, LabelStore, NewItem, text_fingerprint
+    from tuneforge.store import open_store
+
+    labels = LabelStore(open_store(runs))
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    support = labels.open_queue(QUEUE, "text", ("billing", "shipping", "account"))
+    texts = [f"{PWNED} my invoice and my parcel"]
+    texts += [f"{r['text']} today" for r in make_rows(2, seed=21)]
+    labels.add_items(support, [NewItem(t, text_fingerprint(t), "ui-test") for t in texts])
+    first = labels.items(support)[0]
+    labels.add_annotations(
+        support,
+        [
+            Annotation(first.id, "billing", "ana", at, "csv"),
+            Annotation(first.id, "shipping", PWNED, at, "csv"),
+        ],
+    )
+    fresh = labels.open_queue(RETRAIN_QUEUE, "text", ("billing", "shipping", "account"))
+    rows = [{**r, "text": f"{r['text']} once more"} for r in make_rows(4, seed=33)]
+    labels.add_items(
+        fresh, [NewItem(r["text"], text_fingerprint(r["text"]), "ui-test") for r in rows]
+    )
+    ids = {i.content: i.id for i in labels.items(fresh)}
+    labels.add_annotations(
+        fresh, [Annotation(ids[r["text"]], r["label"], "ana", at, "csv") for r in rows]
+    )
 
 
 @pytest.fixture(scope="session")
 def ui_runs(tmp_path_factory, tiny_model_dir) -> Path:
     """Two trained tiny runs: tiny-a learns the keywords; tiny-b trains one epoch on labels and
     texts holding a script tag, so it has confusions, wrong texts to explain, and hostile text
-    on every page. tiny-b also gets a trade-off table and parity checks."""
+    on every page. tiny-b also gets a trade-off table and parity checks (onnx passes the gate,
+    onnx-int8-dynamic fails it); tiny-a is registered as intents@production; two labeling
+    queues (``_queues``)."""
     from tuneforge.cli import main
 
     root = tmp_path_factory.mktemp("ui")
@@ -81,6 +121,9 @@ def ui_runs(tmp_path_factory, tiny_model_dir) -> Path:
     assert main(argv) == 0
     assert main(["explain", RUN_B, "--wrong", "--limit", "4", "--runs-dir", str(runs)]) == 0
     _variants(runs / RUN_B)
+    promote = ["registry", "promote", RUN_A, "--name", MODEL, "--stage", "production"]
+    assert main([*promote, "--runs-dir", str(runs)]) == 0
+    _queues(runs)
     return runs
 
 

@@ -29,6 +29,10 @@ def register(sub) -> None:
     p.add_argument(
         "--read-only", action="store_true", help="show everything, change nothing: no actions"
     )
+    p.add_argument(
+        "--annotator",
+        help="who the labels saved in the dashboard are from (default: the OS user name)",
+    )
     add_runs_dir(p)
     p.set_defaults(func=run)
 
@@ -36,7 +40,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..recipes.ui import serve_ui
     from ..serve import load_token
-    from ..ui.settings import UISettings
+    from ..ui.settings import UISettings, os_user
 
     settings = UISettings(
         runs_dir=runs_dir(args),
@@ -44,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         token=load_token(args.token_file),
         read_only=args.read_only,
+        annotator=args.annotator or os_user(),
     )
     serve_ui(settings, announce=print)
     return 0

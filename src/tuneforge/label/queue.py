@@ -368,6 +368,56 @@ class LabelStore:
                 session.execute(mark.values(state="labelled", batch=None))
         return AnnotationCounts(added, replaced, unchanged)
 
+    def annotation(self, queue: Queue, item_id: int, annotator: str) -> Annotation | None:
+        """``annotator``'s current label of one item of ``queue``, if they gave one."""
+        a = AnnotationRow
+        query = (
+            select(a.item_id, a.label, a.annotator, a.at, a.origin)
+            .join(ItemRow, ItemRow.id == a.item_id)
+            .where(ItemRow.queue_id == queue.id, a.item_id == item_id, a.annotator == annotator)
+        )
+        with Session(self.engine) as session:
+            row = session.execute(query).first()
+            return Annotation(*row) if row else None
+
+    def take_back(
+        self,
+        queue: Queue,
+        item_id: int,
+        annotator: str,
+        label: str,
+        *,
+        restore: Annotation | None,
+        state: str,
+    ) -> bool:
+        """Undo one save of ``label`` by ``annotator``, in one transaction: the label it
+        replaced comes back (``restore``), else theirs is removed, and an item left without any
+        label returns to ``state`` (what it was before the save). When their label is no longer
+        ``label`` (changed since), nothing is changed and the answer is False."""
+        if state not in ("queued", "assigned"):
+            raise RunError(f"An item without labels is queued or assigned, not {state!r}.")
+        with Session(self.engine) as session, session.begin():
+            row = session.scalars(
+                select(AnnotationRow)
+                .join(ItemRow, ItemRow.id == AnnotationRow.item_id)
+                .where(
+                    ItemRow.queue_id == queue.id,
+                    AnnotationRow.item_id == item_id,
+                    AnnotationRow.annotator == annotator,
+                )
+            ).first()
+            if row is None or row.label != label:
+                return False
+            if restore is not None:
+                row.label, row.at, row.origin = restore.label, restore.at, restore.origin
+                return True
+            session.delete(row)
+            session.flush()
+            left = session.scalar(select(sa.func.count()).where(AnnotationRow.item_id == item_id))
+            if not left:
+                session.execute(sa.update(ItemRow).where(ItemRow.id == item_id).values(state=state))
+        return True
+
     def annotations(self, queue: Queue) -> list[Annotation]:
         a = AnnotationRow
         query = (

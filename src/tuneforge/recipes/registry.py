@@ -10,7 +10,7 @@ promotes anyway and records why it was forced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..compress.gate import GateDecision, accuracy_gate
@@ -87,18 +87,27 @@ def variant_gate(run: RunDir, variant: str) -> str | None:
     return None if decision.passed else decision.rule
 
 
-def promote(
-    ref: str,
-    runs_dir: Path,
-    name: str,
-    stage: str,
-    force: bool = False,
-    max_slice_gap: float | None = None,
-    slices: Sequence[str] = (),
-) -> ModelVersion:
-    """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``; with
-    ``max_slice_gap`` the run's slices (``slices``, default all it was evaluated by) are
-    judged too."""
+@dataclass(frozen=True)
+class PromoteCheck:
+    """What promoting ``run:variant`` would meet: the release gate's decision, the parity
+    record it decided from, the tolerance, and the slice decisions when a gap was asked for.
+    ``promote`` decides from this very object, so a preview shows what the promotion does."""
+
+    run: RunDir
+    variant: str
+    artifact: Path
+    decision: GateDecision
+    parity: dict | None
+    tolerance: float | None  # accuracy points a lossy variant may lose
+    slices: list[SliceDecision]
+    rules: list[str]
+    problems: list[str]
+
+
+def check_promotion(
+    ref: str, runs_dir: Path, max_slice_gap: float | None = None, slices: Sequence[str] = ()
+) -> PromoteCheck:
+    """The gate ``RUN[:VARIANT]`` meets on its way into the registry, decided, not applied."""
     if slices and max_slice_gap is None:
         raise ConfigError(
             f"--slice {' '.join(slices)} needs --max-slice-gap: it names the slices to judge.",
@@ -116,30 +125,64 @@ def promote(
     decision = gate_decision(run, variant)
     problems = [] if decision.passed else [decision.rule]
     rules = [decision.rule]
+    judged: list[SliceDecision] = []
     if max_slice_gap is not None:
         judged = slice_decisions(run, max_slice_gap, slices)
         problems += [f"slices (of the trained model): {d.rule}" for d in judged if not d.passed]
         rules += [f"slices (of the trained model): {d.rule}" for d in judged]
-    problem = "; ".join(problems) or None
+    recorded = run.read_json(run.parity_path.name) or {}
+    parity = None if variant == TRAINED else recorded.get(variant)
+    tradeoff = run.read_json(run.tradeoff_path.name) or {}
+    tolerance = tradeoff.get("max_accuracy_drop", DEFAULT_MAX_ACCURACY_DROP) if parity else None
+    return PromoteCheck(
+        run, variant, artifact, decision, parity, tolerance, judged, rules, problems
+    )
+
+
+def promote(
+    ref: str,
+    runs_dir: Path,
+    name: str,
+    stage: str,
+    force: bool = False,
+    max_slice_gap: float | None = None,
+    slices: Sequence[str] = (),
+) -> ModelVersion:
+    """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``; with
+    ``max_slice_gap`` the run's slices (``slices``, default all it was evaluated by) are
+    judged too."""
+    check = check_promotion(ref, runs_dir, max_slice_gap, slices)
+    problem = "; ".join(check.problems) or None
     if problem and not force:
         raise GateError(
-            f"Refusing to promote {run.run_id}:{variant} to {name}@{stage}: {problem}.",
+            f"Refusing to promote {check.run.run_id}:{check.variant} to {name}@{stage}: {problem}.",
             hint="Pass --force to promote anyway (it is recorded as forced).",
         )
     return registry(runs_dir).promote(
         name,
-        run.run_id,
-        variant,
-        str(artifact.resolve()),
+        check.run.run_id,
+        check.variant,
+        str(check.artifact.resolve()),
         stage,
         forced=bool(problem),
-        note=f"forced: {problem}" if problem else "; ".join(rules),
+        note=f"forced: {problem}" if problem else "; ".join(check.rules),
     )
 
 
 def rollback(runs_dir: Path, name: str, stage: str) -> ModelVersion:
     """Give ``stage`` of ``name`` back to the version that held it before."""
     return registry(runs_dir).rollback(name, stage)
+
+
+def rollback_preview(
+    runs_dir: Path, name: str, stage: str
+) -> tuple[ModelVersion, ModelVersion | None]:
+    """The version holding ``stage`` now and the one a rollback would give it back to (None:
+    there is no earlier one, and a rollback would change nothing)."""
+    reg = registry(runs_dir)
+    current = reg.resolve(name, stage)
+    target = reg.rollback_target(name, stage)
+    return current, None if target is None else reg.get(name, target)
 
 
 def versions(runs_dir: Path, name: str | None = None) -> dict[str, list[ModelVersion]]:

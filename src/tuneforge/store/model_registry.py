@@ -110,6 +110,24 @@ def _lock_name(session: Session, name: str) -> None:
         session.execute(query.order_by(ModelVersionRow.id).with_for_update())
 
 
+def _stage_stack(session: Session, name: str, stage: str) -> list[int]:
+    """The versions that held ``stage``, replayed from its events as a stack: a promotion
+    pushes, a rollback pops, so rolling back twice walks two promotions back instead of
+    flipping between two."""
+    events = session.scalars(
+        select(StageEventRow)
+        .where(StageEventRow.name == name, StageEventRow.stage == stage)
+        .order_by(StageEventRow.id)
+    ).all()
+    stack: list[int] = []
+    for event in events:
+        if event.action == "promote":
+            stack.append(event.version)
+        elif stack:
+            stack.pop()
+    return stack
+
+
 class Registry:
     """Named, staged model versions on top of a RunStore's database."""
 
@@ -200,19 +218,7 @@ class Registry:
             ).first()
             if current is None:
                 raise RunError(f"'{name}' has no {stage} version to roll back.")
-            events = session.scalars(
-                select(StageEventRow)
-                .where(StageEventRow.name == name, StageEventRow.stage == stage)
-                .order_by(StageEventRow.id)
-            ).all()
-            # Replay the stage's history as a stack: a promotion pushes, a rollback pops, so
-            # rolling back twice walks two promotions back instead of flipping between two.
-            stack: list[int] = []
-            for event in events:
-                if event.action == "promote":
-                    stack.append(event.version)
-                elif stack:
-                    stack.pop()
+            stack = _stage_stack(session, name, stage)
             if len(stack) < 2:
                 raise RunError(
                     f"'{name}' has no earlier {stage} version than v{current.version}; "
@@ -221,6 +227,14 @@ class Registry:
             previous = stack[-2]
             self._set_stage(session, name, previous, stage, "rollback")
         return self.get(name, previous)
+
+    def rollback_target(self, name: str, stage: str) -> int | None:
+        """The version a rollback of ``stage`` would give it back to (None: no earlier one),
+        read by the rule ``rollback`` applies, for a confirmation to name it."""
+        _check_stage(stage)
+        with Session(self.engine) as session:
+            stack = _stage_stack(session, name, stage)
+        return stack[-2] if len(stack) >= 2 else None
 
     def get(self, name: str, version: int) -> ModelVersion:
         with Session(self.engine) as session:
