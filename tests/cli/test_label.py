@@ -14,7 +14,7 @@ import pytest
 from tuneforge.cli import main
 from tuneforge.errors import RunError
 from tuneforge.label.queue import LabelStore
-from tuneforge.recipes.label import queue_from_log
+from tuneforge.recipes.label_from_log import drifted_labels, queue_from_log
 from tuneforge.store import open_store
 
 from ..conftest import make_rows, train_tiny_run, write_csv
@@ -196,6 +196,42 @@ def test_from_log_queues_low_confidence_inputs(trained, tmp_path, capsys):
     with pytest.raises(RunError, match="none has its input logged.*--log-inputs"):
         queue_from_log("intents", "review", runs, window="1h", at=hours_ago + MINUTES_5)
     assert len(labels.items(queue)) == 2
+
+
+def test_drifted_labels_are_those_whose_share_rose():
+    """A label over its reference share by more than the rise is drifted; one that fell, or
+    rose less, is not."""
+    reference = {"billing": 0.3, "shipping": 0.3, "account": 0.4}
+    window = ["billing"] * 6 + ["shipping"] * 3 + ["account"] * 1
+    assert drifted_labels(reference, window, 0.05) == {"billing": (0.3, 0.6)}
+    assert drifted_labels(reference, window, 0.4) == {}
+
+
+def test_from_log_drifted_queues_a_surging_label_even_when_sure(trained, tmp_path, capsys):
+    """With --drifted, confident predictions of a label far above its reference share are
+    queued too, and the drifted label is named."""
+    from tuneforge.monitor.predlog import PredictionLog
+    from tuneforge.types import Prediction
+
+    runs = trained
+    store = open_store(runs)
+    log = PredictionLog(store, "intents", "v1", log_inputs=True)
+    texts = [f"surging billing text {n}" for n in range(20)]
+
+    async def go():
+        await log.start()
+        preds = [Prediction("billing", 0.99, [("billing", 0.99)]) for _ in texts]
+        log.record(texts, preds, 2.0)
+        await log.stop()
+
+    asyncio.run(go())
+    argv = ["label", "from-log", "intents", "--queue", "surge", "--window", "1h"]
+    assert _cli(*argv, "--low-confidence", "0.01", runs=runs) == 0
+    assert " 0 queued in surge" in capsys.readouterr().err
+    assert _cli(*argv, "--low-confidence", "0.01", "--drifted", runs=runs) == 0
+    assert "drifted: billing is 100.0% of the window" in capsys.readouterr().err
+    labels, queue = _queue(runs, "surge")
+    assert set(texts) <= {i.content for i in labels.items(queue)}
 
 
 def test_audit_flags_rows_writes_them_and_queues_them(trained, tmp_path, capsys):

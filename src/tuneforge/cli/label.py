@@ -185,6 +185,19 @@ def _register_from_log(group) -> None:
         metavar="P",
         help="queue predictions with a confidence under P",
     )
+    p.add_argument(
+        "--drifted",
+        action="store_true",
+        help="also queue every prediction of a label whose share of the window rose above its "
+        "share in the run's reference profile",
+    )
+    p.add_argument(
+        "--drift-rise",
+        type=float,
+        default=0.05,
+        metavar="D",
+        help="with --drifted: how far above the reference share counts (0.05 = 5 points)",
+    )
     add_runs_dir(p)
     p.set_defaults(func=run_from_log)
 
@@ -376,7 +389,7 @@ def run_agreement(args: argparse.Namespace) -> int:
 
 
 def run_from_log(args: argparse.Namespace) -> int:
-    from ..recipes.label import queue_from_log
+    from ..recipes.label_from_log import queue_from_log
 
     result = queue_from_log(
         args.model,
@@ -384,11 +397,15 @@ def run_from_log(args: argparse.Namespace) -> int:
         runs_dir_of(args),
         window=args.window,
         low_confidence=args.low_confidence,
+        drifted=args.drifted,
+        drift_rise=args.drift_rise,
     )
     c = result.counts
+    for label, (before, now) in result.drifted_labels.items():
+        _log(f"drifted: {label} is {now:.1%} of the window, {before:.1%} of the reference")
     _log(
-        f"{result.doubtful} prediction(s) under confidence {args.low_confidence} in the last "
-        f"{args.window}: {c.added} queued in {result.queue.name}, {c.duplicates} already there"
+        f"{result.doubtful} doubtful prediction(s) in the last {args.window}: {c.added} queued "
+        f"in {result.queue.name}, {c.duplicates} already there"
     )
     if result.without_input:
         _log(

@@ -200,19 +200,15 @@ class LoggedInput:
     version: str | None
 
 
-def read_low_confidence(
-    store: RunStore,
-    model: str,
-    since: dt.datetime,
-    until: dt.datetime,
-    below: float,
+def read_logged(
+    store: RunStore, model: str, since: dt.datetime, until: dt.datetime
 ) -> list[LoggedInput]:
-    """Predictions of ``model`` in [since, until) with confidence under ``below``, oldest
-    first — the doubtful traffic worth a person's label."""
+    """Predictions of ``model`` in [since, until) with their inputs (where logged), oldest
+    first: what ``label from-log`` picks doubtful traffic from."""
     p = PredictionRow
     query = (
         select(p.at, p.input_text, p.label, p.confidence, p.version)
-        .where(p.model == model, p.at >= since, p.at < until, p.confidence < below)
+        .where(p.model == model, p.at >= since, p.at < until)
         .order_by(p.at, p.id)
     )
     with Session(store.engine) as session:

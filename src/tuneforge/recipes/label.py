@@ -32,10 +32,8 @@ from ..label.queue import (
     ImportCounts,
     Item,
     LabelStore,
-    NewItem,
     Queue,
     Suggestion,
-    text_fingerprint,
 )
 from ..label.strategies import STRATEGIES, rank
 from ..store import open_store
@@ -462,76 +460,6 @@ def queue_status(queue_name: str | None, runs_dir: Path) -> list[dict]:
             }
         )
     return out
-
-
-# -- from production -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FromLogResult:
-    queue: Queue
-    counts: ImportCounts
-    doubtful: int  # low-confidence predictions in the window
-    without_input: int  # of which the input was not logged
-
-
-def queue_from_log(
-    model_ref: str,
-    queue_name: str,
-    runs_dir: Path,
-    *,
-    window: str = "24h",
-    low_confidence: float = 0.5,
-    at: dt.datetime | None = None,
-) -> FromLogResult:
-    """Move the window's low-confidence predictions of a served model into a queue, with the
-    served label and confidence as the suggestion. Only inputs the server logged can be
-    queued; a window whose doubtful predictions were all logged without input is an error."""
-    from ..monitor.predlog import read_low_confidence
-    from ..monitor.rules import parse_duration
-    from ..predict import artifact_labels
-    from ..store.refs import resolve_model, served_name
-    from ..tasks import task_name
-
-    if not 0.0 < low_confidence <= 1.0:
-        raise RunError(f"--low-confidence must be in (0, 1], got {low_confidence}.")
-    run, artifact = resolve_model(model_ref, runs_dir)
-    name, _ = served_name(model_ref, run)
-    end = at or dt.datetime.now(dt.timezone.utc)
-    store = open_store(runs_dir)
-    found = read_low_confidence(store, name, end - parse_duration(window), end, low_confidence)
-    logged = [p for p in found if p.text]
-    if found and not logged:
-        raise RunError(
-            f"{len(found)} prediction(s) of '{name}' under confidence {low_confidence} in the "
-            f"last {window}, but none has its input logged, so none can be queued.",
-            hint="Serve with --log-inputs to log inputs (images are logged by hash only).",
-        )
-    labels = LabelStore(store)
-    queue = labels.open_queue(queue_name, task_name(run))
-    if not queue.labels:
-        queue = labels.set_labels(queue, artifact_labels(artifact))
-    items = [
-        NewItem(p.text, text_fingerprint(p.text), f"log:{name}:{p.at.isoformat()}") for p in logged
-    ]
-    counts = labels.add_items(queue, items)
-    _suggest_logged(labels, queue, logged, name)
-    return FromLogResult(queue, counts, len(found), len(found) - len(logged))
-
-
-def _suggest_logged(labels: LabelStore, queue: Queue, logged: list, model: str) -> None:
-    """The served prediction as each new item's suggestion (strategy ``from-log``)."""
-    by_fp = {i.fingerprint: i.id for i in labels.items(queue)}
-    suggested = labels.suggestions(queue)
-    rows = []
-    for p in logged:
-        item_id = by_fp.get(text_fingerprint(p.text))
-        if item_id is not None and item_id not in suggested:
-            suggested[item_id] = None  # one suggestion per item from one call
-            rows.append(
-                Suggestion(
-                    item_id, p.version or model, p.label, p.confidence, 1 - p.confidence, "from-log"
-                )
-            )
-    labels.add_suggestions(rows)
 
 
 def queue_agreement(queue_name: str, runs_dir: Path):
