@@ -28,6 +28,9 @@ STATIC_DIR = HERE / "static"
 # playground, studies) add their row here with their router in app.py.
 # Each row: title, link, and the path prefixes under which the row is the current page.
 NAV = [("Runs", "/runs", ("/runs", "/compare"))]
+NAV += [
+    ("Playground", "/playground", ("/playground",)),
+]
 # The one charting library (static/vendor/README.md says which version, why, and its licence).
 CHART_JS = "vendor/chart.js-4.5.1/chart.umd.min.js"
 
