@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .common import add_command, add_runs_dir, runs_dir
 
@@ -29,21 +30,30 @@ def register(sub) -> None:
     p.add_argument(
         "--read-only", action="store_true", help="show everything, change nothing: no actions"
     )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="alert rules YAML (as for monitor) to show on the monitoring pages",
+    )
     add_runs_dir(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..monitor.rules import load_rules
     from ..recipes.ui import serve_ui
     from ..serve import load_token
     from ..ui.settings import UISettings
 
+    if args.rules:
+        load_rules(args.rules)  # a broken rules file fails here, naming the rule
     settings = UISettings(
         runs_dir=runs_dir(args),
         host=args.host,
         port=args.port,
         token=load_token(args.token_file),
         read_only=args.read_only,
+        rules_file=Path(args.rules) if args.rules else None,
     )
     serve_ui(settings, announce=print)
     return 0

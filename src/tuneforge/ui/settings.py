@@ -24,6 +24,8 @@ class UISettings:
     # out, and no secret is ever written to disk.
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     page_size: int = 50
+    # Alert rules (monitor/rules.py YAML) shown on the monitoring pages; None: no rules shown.
+    rules_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

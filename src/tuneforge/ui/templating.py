@@ -29,6 +29,7 @@ STATIC_DIR = HERE / "static"
 # Each row: title, link, and the path prefixes under which the row is the current page.
 NAV = [("Runs", "/runs", ("/runs", "/compare"))]
 NAV += [
+    ("Monitoring", "/monitoring", ("/monitoring",)),
     ("Playground", "/playground", ("/playground",)),
 ]
 # The one charting library (static/vendor/README.md says which version, why, and its licence).
