@@ -267,3 +267,29 @@ def monitored(ui_runs) -> Path:
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({"shipping-surge": alert["at"]}), encoding="utf-8")
     return rules
+
+
+STUDY = "search"
+
+
+@pytest.fixture(scope="session")
+def study_runs(tmp_path_factory, tiny_model_dir) -> Path:
+    """`tuneforge tune` with the tiny model: three short trials over the learning rate and the
+    weight decay (three, so Optuna can rank the parameters), in a runs folder of its own."""
+    from tuneforge.cli import main
+
+    os.environ.pop("TUNEFORGE_STORE_URL", None)
+    root = tmp_path_factory.mktemp("ui-study")
+    data = write_csv(root / "tickets.csv", make_rows(20))
+    space = root / "space.yaml"
+    space.write_text(
+        "train.lr: {low: 1.0e-4, high: 5.0e-3, log: true}\n"
+        "train.weight_decay: {low: 0.0, high: 0.1}\n",
+        encoding="utf-8",
+    )
+    runs = root / "runs"
+    argv = ["tune", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    argv += ["--space", str(space), "--study", STUDY, "--trials", "3", "--no-prune"]
+    argv += ["train.epochs=2", "train.batch_size=8", "train.freeze_embeddings=false"]
+    assert main(argv) == 0
+    return runs

@@ -19,14 +19,14 @@ from starlette.staticfiles import StaticFiles
 
 from .._version import __version__
 from ..store import open_store
-from .routes import auth, monitoring, playground, run, runs
+from .routes import auth, monitoring, playground, run, runs, studies
 from .security import SESSION_COOKIE, Guard
 from .settings import UISettings
 from .templating import STATIC_DIR, build_templates, render
 
 # Every page group's router; a later page adds its module here and its row to templating.NAV.
 ROUTERS = (auth.router, runs.router, run.router)
-ROUTERS += (monitoring.router, playground.router)
+ROUTERS += (studies.router, monitoring.router, playground.router)
 SESSION_MAX_AGE_S = 12 * 3600
 
 

@@ -29,6 +29,7 @@ STATIC_DIR = HERE / "static"
 # Each row: title, link, and the path prefixes under which the row is the current page.
 NAV = [("Runs", "/runs", ("/runs", "/compare"))]
 NAV += [
+    ("Studies", "/studies", ("/studies",)),
     ("Monitoring", "/monitoring", ("/monitoring",)),
     ("Playground", "/playground", ("/playground",)),
 ]
