@@ -19,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import TINY_TRAIN, make_rows, train_tiny_run, write_csv
+from ..conftest import (
+    TINY_IMAGE_TRAIN,
+    TINY_TRAIN,
+    make_rows,
+    train_tiny_run,
+    write_csv,
+    write_shapes,
+)
 
 PWNED = "<script>window.__pwned=1</script>"
 RUN_A, RUN_B = "tiny-a", "tiny-b"
@@ -199,7 +206,8 @@ def read_json(path: Path):
 
 
 def _log_predictions(store, model: str, rows, log_inputs: bool = False) -> None:
-    """Write (at, text, label, confidence, latency) rows with the server's own writer."""
+    """Write (at, text, label, confidence, latency) rows with the server's own writer, in a
+    thread of its own: Playwright's sync API keeps an event loop running in this one."""
     import asyncio
 
     from tuneforge.monitor.predlog import PredictionLog
@@ -215,7 +223,9 @@ def _log_predictions(store, model: str, rows, log_inputs: bool = False) -> None:
             )
         await log.stop()
 
-    asyncio.run(go())
+    writer = threading.Thread(target=asyncio.run, args=(go(),))
+    writer.start()
+    writer.join(60)
 
 
 @pytest.fixture(scope="session")
@@ -280,16 +290,31 @@ def study_runs(tmp_path_factory, tiny_model_dir) -> Path:
 
     os.environ.pop("TUNEFORGE_STORE_URL", None)
     root = tmp_path_factory.mktemp("ui-study")
-    data = write_csv(root / "tickets.csv", make_rows(20))
+    data = write_csv(root / "tickets.csv", make_rows(40))
     space = root / "space.yaml"
     space.write_text(
-        "train.lr: {low: 1.0e-4, high: 5.0e-3, log: true}\n"
+        "train.lr: {low: 5.0e-4, high: 5.0e-3, log: true}\n"
         "train.weight_decay: {low: 0.0, high: 0.1}\n",
         encoding="utf-8",
     )
     runs = root / "runs"
     argv = ["tune", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
     argv += ["--space", str(space), "--study", STUDY, "--trials", "3", "--no-prune"]
-    argv += ["train.epochs=2", "train.batch_size=8", "train.freeze_embeddings=false"]
+    argv += ["train.epochs=3", "train.batch_size=8", "train.freeze_embeddings=false"]
     assert main(argv) == 0
+    return runs
+
+
+@pytest.fixture(scope="session")
+def image_runs(tmp_path_factory):
+    """A tiny image CNN run, promoted to shapes@staging, in a runs folder of its own."""
+    from tuneforge.cli import main
+
+    os.environ.pop("TUNEFORGE_STORE_URL", None)
+    root = tmp_path_factory.mktemp("ui-images")
+    data, runs = write_shapes(root / "shapes"), root / "runs"
+    argv = ["train", str(data), "--task", "image", "--runs-dir", str(runs), "--name", "shapes-1"]
+    assert main([*argv, "--no-progress", *TINY_IMAGE_TRAIN]) == 0
+    promote = ["registry", "promote", "shapes-1", "--name", "shapes", "--stage", "staging"]
+    assert main([*promote, "--runs-dir", str(runs)]) == 0
     return runs

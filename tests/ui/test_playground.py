@@ -8,15 +8,13 @@ import io
 import re
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tuneforge.cli import main
 from tuneforge.ui import UISettings, create_app
 from tuneforge.ui.playground import ModelCache
 
-from ..conftest import TINY_IMAGE_TRAIN, shape_image, write_shapes
+from ..conftest import shape_image
 from .conftest import PWNED, RUN_A, RUN_B
 
 LOCAL = "http://127.0.0.1:8080"
@@ -28,21 +26,6 @@ def _client(runs, **settings) -> TestClient:
 
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-@pytest.fixture(scope="module")
-def image_runs(tmp_path_factory):
-    """A tiny image CNN run, promoted to shapes@staging, in a runs folder of its own."""
-    import os
-
-    os.environ.pop("TUNEFORGE_STORE_URL", None)
-    root = tmp_path_factory.mktemp("ui-images")
-    data, runs = write_shapes(root / "shapes"), root / "runs"
-    argv = ["train", str(data), "--task", "image", "--runs-dir", str(runs), "--name", "shapes-1"]
-    assert main([*argv, "--no-progress", *TINY_IMAGE_TRAIN]) == 0
-    promote = ["registry", "promote", "shapes-1", "--name", "shapes", "--stage", "staging"]
-    assert main([*promote, "--runs-dir", str(runs)]) == 0
-    return runs
 
 
 def _png(label: str) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import TuneforgeError
 from ..monitor.drift import Profile
-from ..monitor.page import PSI_NOTABLE, rule_condition, tick_labels
+from ..monitor.page import PSI_NOTABLE, duration_text, rule_condition, tick_labels
 from ..monitor.predlog import PredictionRow, read_low_confidence
 from ..monitor.rules import AlertState, Rule, load_rules
 from ..recipes.monitor import monitored_model, series, window_stats
@@ -133,23 +133,27 @@ def rule_states(
 ) -> list[dict]:
     """Each rule now: its value over its own window, whether its condition holds, and what the
     alert state file says (last fired and cooling down, or waiting for a sink)."""
-    state = AlertState(monitor_state_path(runs_dir, name))
+    try:
+        state: AlertState | None = AlertState(monitor_state_path(runs_dir, name))
+    except (TuneforgeError, ValueError):  # a name no state file can have, or a file cut short
+        state = None
     out = []
     for rule in rules:
         stats = window_stats(store, name, profile, now - rule.window, now)
         holds, value = rule.fires(stats)
-        entry = state.last.get(rule.name)
+        entry = state.last.get(rule.name) if state else None
         last = entry if isinstance(entry, str) else None
         pending = entry.get("since") if isinstance(entry, dict) else None
         status = "ok"
         if holds:
-            status = "cooling down" if state.cooling(rule, now) else "firing"
+            cooling = state is not None and state.cooling(rule, now)
+            status = "holds · cooling down" if cooling else "holds now"
         out.append(
             {
                 "name": rule.name,
                 "condition": rule_condition(rule),
-                "window": rule.window,
-                "cooldown": rule.cooldown,
+                "window": duration_text(rule.window),
+                "cooldown": duration_text(rule.cooldown),
                 "value": value,
                 "count": stats["count"],
                 "status": status,

@@ -6,7 +6,8 @@ function bucketChart(canvas, title, ticks, datasets, yTitle, extra) {
   const options = {
     plugins: { title: titled(title), tooltip: { mode: "index", intersect: false } },
     scales: {
-      x: { type: "category", title: { display: true, text: "bucket end (UTC)" }, ticks: { maxRotation: 45, autoSkip: true } },
+      x: { type: "category", offset: true, title: { display: true, text: "bucket end (UTC)" },
+        ticks: { maxRotation: 45, autoSkip: true } },
       y: Object.assign({ title: { display: true, text: yTitle }, beginAtZero: true }, extra || {}),
     },
   };
@@ -15,7 +16,7 @@ function bucketChart(canvas, title, ticks, datasets, yTitle, extra) {
 
 function line(label, data, colour, more) {
   return Object.assign({ type: "line", label: label, data: data, borderColor: colour, backgroundColor: colour,
-    pointRadius: 2, borderWidth: 2, spanGaps: false }, more || {});
+    pointRadius: 2, borderWidth: 2, spanGaps: false, clip: false }, more || {});
 }
 
 function trafficChart(d) {

@@ -2,10 +2,17 @@
 // the best so far as a step line and pruned trials marked, and the parameters' importances.
 "use strict";
 
+// One tick per trial number, though the axis runs half a trial past the first and last.
+function wholeTicks(scale) {
+  const ticks = [];
+  for (let v = Math.ceil(scale.min); v <= scale.max; v += 1) ticks.push({ value: v });
+  scale.ticks = ticks;
+}
+
 function historyChart(h) {
   const datasets = [
     { type: "scatter", label: "completed trial", data: points(h.number, h.value), backgroundColor: PALETTE[0],
-      pointRadius: 5 },
+      pointRadius: 5, clip: false },
     { type: "line", label: "best so far", data: points(h.number, h.best), borderColor: PALETTE[2],
       backgroundColor: PALETTE[2], stepped: "before", pointRadius: 0, borderWidth: 2 },
   ];
@@ -16,7 +23,8 @@ function historyChart(h) {
   }
   draw(document.getElementById("history-chart"), { type: "scatter", data: { datasets: datasets }, options: {
     plugins: { title: titled("Optimisation history") },
-    scales: { x: axis("trial", { ticks: { stepSize: 1, precision: 0 }, grace: "5%" }),
+    scales: { x: axis("trial", { min: -0.5, max: Math.max(...h.number, ...h.pruned) + 0.5,
+        afterBuildTicks: wholeTicks }),
       y: axis("validation macro-F1", { grace: "10%" }) } } });
 }
 
