@@ -81,3 +81,14 @@ def test_buckets_end_on_an_edge():
     now = dt.datetime(2024, 5, 1, 10, 7, 30, tzinfo=dt.timezone.utc)
     end = bucket_end(now, dt.timedelta(hours=1), 12)
     assert end == dt.datetime(2024, 5, 1, 10, 10, tzinfo=dt.timezone.utc)
+
+
+def test_a_broken_rules_file_stops_the_dashboard_before_it_starts(ui_runs, tmp_path, capsys):
+    """`tuneforge ui --rules FILE` reads the rules first: a rule on an unknown metric is a
+    configuration error naming the rule (exit 2), not a page that fails later."""
+    from tuneforge.cli import main
+
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("rules:\n  - {name: odd, metric: vibes, threshold: 1}\n", encoding="utf-8")
+    assert main(["ui", "--rules", str(bad), "--runs-dir", str(ui_runs)]) == 2
+    assert "rule 1 (odd)" in capsys.readouterr().err

@@ -16,7 +16,7 @@ function bucketChart(canvas, title, ticks, datasets, yTitle, extra) {
 
 function line(label, data, colour, more) {
   return Object.assign({ type: "line", label: label, data: data, borderColor: colour, backgroundColor: colour,
-    pointRadius: 2, borderWidth: 2, spanGaps: false, clip: false }, more || {});
+    pointRadius: 3, borderWidth: 2, spanGaps: false, clip: false }, more || {});
 }
 
 function trafficChart(d) {
