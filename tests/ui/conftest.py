@@ -19,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import TINY_TRAIN, make_rows, train_tiny_run, write_csv
+from ..conftest import (
+    TINY_IMAGE_TRAIN,
+    TINY_TRAIN,
+    make_rows,
+    train_tiny_run,
+    write_csv,
+    write_shapes,
+)
 
 PWNED = "<script>window.__pwned=1</script>"
 RUN_A, RUN_B = "tiny-a", "tiny-b"
@@ -239,3 +246,118 @@ def artifacts(tmp_path_factory) -> Path:
 
 def read_json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _log_predictions(store, model: str, rows, log_inputs: bool = False) -> None:
+    """Write (at, text, label, confidence, latency) rows with the server's own writer, in a
+    thread of its own: Playwright's sync API keeps an event loop running in this one."""
+    import asyncio
+
+    from tuneforge.monitor.predlog import PredictionLog
+    from tuneforge.types import Prediction
+
+    log = PredictionLog(store, model, "v1", log_inputs=log_inputs)
+
+    async def go():
+        await log.start()
+        for at, text, label, confidence, latency in rows:
+            log.record(
+                [text], [Prediction(label, confidence, [(label, confidence)])], latency, at=at
+            )
+        await log.stop()
+
+    writer = threading.Thread(target=asyncio.run, args=(go(),))
+    writer.start()
+    writer.join(60)
+
+
+@pytest.fixture(scope="session")
+def monitored(ui_runs) -> Path:
+    """Served traffic in the fixture store: tiny-a's predictions every 20 minutes over the last
+    day (none between 6 and 9 hours ago, an outage), drifting towards 'shipping' in the last
+    hours; tiny-b's doubtful predictions with logged inputs and labels holding a script tag.
+    Returns a rules file whose json sink already holds one alert and whose state file says a
+    rule fired an hour ago."""
+    import datetime as dt
+    import random
+
+    from tuneforge.store import monitor_state_path, open_store
+
+    store = open_store(ui_runs)
+    now = dt.datetime.now(dt.timezone.utc)
+    rng = random.Random(5)
+    rows = []
+    for minutes in range(10, 24 * 60, 20):
+        if 6 * 60 <= minutes <= 9 * 60:
+            continue
+        labels = ["shipping"] * 3 if minutes < 180 else ["billing", "shipping", "account"]
+        for label in labels:
+            confidence = rng.uniform(0.3, 0.99)
+            at = now - dt.timedelta(minutes=minutes, seconds=rng.uniform(0, 50))
+            rows.append((at, "parcel", label, confidence, rng.uniform(2, 9)))
+    _log_predictions(store, RUN_A, rows)
+    hostile = [
+        (now - dt.timedelta(minutes=m), f"{PWNED} please", PWNED, 0.34, 4.0) for m in (5, 15, 25)
+    ]
+    _log_predictions(store, RUN_B, hostile, log_inputs=True)
+    root = ui_runs.parent
+    history = root / "alerts.jsonl"
+    alert = {"rule": "shipping-surge", "metric": "label_share", "label": "shipping", "op": ">"}
+    alert |= {"threshold": 0.5, "model": RUN_A, "count": 9, "value": 1.0, "delivered": True}
+    alert |= {"at": (now - dt.timedelta(hours=1)).isoformat(), "window_start": "", "window_end": ""}
+    history.write_text(json.dumps(alert) + "\n", encoding="utf-8")
+    rules = root / "rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - {name: shipping-surge, metric: label_share, label: shipping, op: '>', threshold: 0.5,"
+        " window: 1h, cooldown: 2h}\n"
+        "  - {name: drift, metric: psi, op: '>', threshold: 0.2, window: 1h}\n"
+        "  - {name: slow, metric: p95_latency_ms, op: '>', threshold: 500, window: 1h}\n"
+        f"sinks:\n  - {{type: json, path: '{history}'}}\n",
+        encoding="utf-8",
+    )
+    state = monitor_state_path(ui_runs, RUN_A)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"shipping-surge": alert["at"]}), encoding="utf-8")
+    return rules
+
+
+STUDY = "search"
+
+
+@pytest.fixture(scope="session")
+def study_runs(tmp_path_factory, tiny_model_dir) -> Path:
+    """`tuneforge tune` with the tiny model: three short trials over the learning rate and the
+    weight decay (three, so Optuna can rank the parameters), in a runs folder of its own."""
+    from tuneforge.cli import main
+
+    os.environ.pop("TUNEFORGE_STORE_URL", None)
+    root = tmp_path_factory.mktemp("ui-study")
+    data = write_csv(root / "tickets.csv", make_rows(40))
+    space = root / "space.yaml"
+    space.write_text(
+        "train.lr: {low: 5.0e-4, high: 5.0e-3, log: true}\n"
+        "train.weight_decay: {low: 0.0, high: 0.1}\n",
+        encoding="utf-8",
+    )
+    runs = root / "runs"
+    argv = ["tune", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    argv += ["--space", str(space), "--study", STUDY, "--trials", "3", "--no-prune"]
+    argv += ["train.epochs=3", "train.batch_size=8", "train.freeze_embeddings=false"]
+    assert main(argv) == 0
+    return runs
+
+
+@pytest.fixture(scope="session")
+def image_runs(tmp_path_factory):
+    """A tiny image CNN run, promoted to shapes@staging, in a runs folder of its own."""
+    from tuneforge.cli import main
+
+    os.environ.pop("TUNEFORGE_STORE_URL", None)
+    root = tmp_path_factory.mktemp("ui-images")
+    data, runs = write_shapes(root / "shapes"), root / "runs"
+    argv = ["train", str(data), "--task", "image", "--runs-dir", str(runs), "--name", "shapes-1"]
+    assert main([*argv, "--no-progress", *TINY_IMAGE_TRAIN]) == 0
+    promote = ["registry", "promote", "shapes-1", "--name", "shapes", "--stage", "staging"]
+    assert main([*promote, "--runs-dir", str(runs)]) == 0
+    return runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .common import add_command, add_runs_dir, runs_dir
 
@@ -33,15 +34,23 @@ def register(sub) -> None:
         "--annotator",
         help="who the labels saved in the dashboard are from (default: the OS user name)",
     )
+    p.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="alert rules YAML (as for monitor) to show on the monitoring pages",
+    )
     add_runs_dir(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..monitor.rules import load_rules
     from ..recipes.ui import serve_ui
     from ..serve import load_token
     from ..ui.settings import UISettings, os_user
 
+    if args.rules:
+        load_rules(args.rules)  # a broken rules file fails here, naming the rule
     settings = UISettings(
         runs_dir=runs_dir(args),
         host=args.host,
@@ -49,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         token=load_token(args.token_file),
         read_only=args.read_only,
         annotator=args.annotator or os_user(),
+        rules_file=Path(args.rules) if args.rules else None,
     )
     serve_ui(settings, announce=print)
     return 0

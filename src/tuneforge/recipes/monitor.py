@@ -39,6 +39,7 @@ def window_stats(
         "window_end": end.isoformat(),
         "count": len(preds),
         "label_shares": dict.fromkeys(labels),
+        "mean_confidence": None,
         "low_confidence_share": None,
         "p50_latency_ms": None,
         "p95_latency_ms": None,
@@ -55,6 +56,7 @@ def window_stats(
     latencies = np.array([p.latency_ms for p in preds])
     stats.update(
         label_shares=current.label_shares(),
+        mean_confidence=float(np.mean([p.confidence for p in preds])),
         low_confidence_share=float(np.mean([p.confidence < 0.5 for p in preds])),
         p50_latency_ms=float(np.percentile(latencies, 50)),
         p95_latency_ms=float(np.percentile(latencies, 95)),

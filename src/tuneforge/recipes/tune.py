@@ -122,12 +122,13 @@ def run_tune(
     (folder / "study.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
     from ..report.tune import write_tune_report
 
-    write_tune_report(folder / "report.html", summary, _importances(study))
+    write_tune_report(folder / "report.html", summary, importances(study))
     return summary
 
 
-def _importances(study) -> dict[str, float] | str:
-    """Parameter importances (fANOVA), or why there are none yet."""
+def importances(study) -> dict[str, float] | str:
+    """Parameter importances (fANOVA), or why there are none yet (the report and the
+    dashboard's study page show them)."""
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))

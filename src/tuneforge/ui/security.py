@@ -12,7 +12,8 @@ One ASGI middleware (:class:`Guard`) does it all, so no route can forget a check
 - **CSRF.** Every state-changing request carries the session's CSRF token, in the
   ``X-CSRF-Token`` header (scripts) or a ``csrf_token`` form field (forms); cross-site requests
   (``Sec-Fetch-Site``, ``Origin``) are refused before that.
-- **Read-only.** ``--read-only`` refuses every state-changing request except logging in and out;
+- **Read-only.** ``--read-only`` refuses every state-changing request except logging in and out
+  and the playground's predictions (which store nothing);
   the templates hide the actions (``action_form`` in ``_macros.html``).
 - **Headers.** A Content-Security-Policy that allows scripts only from the package's own static
   files: a ``<script>`` that slipped into a page unescaped would still not run.
@@ -37,6 +38,9 @@ SESSION_COOKIE = "tuneforge_ui"
 # Paths anyone may fetch: the login form and the package's own assets.
 OPEN_PREFIXES = ("/static/",)
 LOGIN_PATHS = frozenset({"/login", "/logout"})
+# POSTs that change nothing stored, allowed under --read-only (CSRF still applies): the
+# playground's predictions (routes/playground.py says why).
+READ_ONLY_ALLOWED = LOGIN_PATHS | {"/playground", "/api/playground/image"}
 MAX_FORM_BYTES = 1_000_000
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -122,7 +126,7 @@ class Guard:
             refusal, receive = await self.csrf_refusal(scope, receive, headers, session["csrf"])
             if refusal is not None:
                 return refusal, receive
-            if self.settings.read_only and path not in LOGIN_PATHS:
+            if self.settings.read_only and path not in READ_ONLY_ALLOWED:
                 return PlainTextResponse("The dashboard is read-only.", 403), receive
         if self.settings.token and not session.get("auth") and path not in LOGIN_PATHS:
             if path.startswith("/api/"):

@@ -36,6 +36,8 @@ class UISettings:
     # Who the labels saved in this dashboard are from (``--annotator``): one name per process,
     # as ``label submit --annotator`` names one file's labeller.
     annotator: str = field(default_factory=os_user)
+    # Alert rules (monitor/rules.py YAML) shown on the monitoring pages; None: no rules shown.
+    rules_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

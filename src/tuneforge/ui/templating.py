@@ -29,6 +29,11 @@ STATIC_DIR = HERE / "static"
 # Each row: title, link, and the path prefixes under which the row is the current page.
 NAV = [("Runs", "/runs", ("/runs", "/compare"))]
 NAV += [("Registry", "/registry", ("/registry",)), ("Labeling", "/labeling", ("/labeling",))]
+NAV += [
+    ("Studies", "/studies", ("/studies",)),
+    ("Monitoring", "/monitoring", ("/monitoring",)),
+    ("Playground", "/playground", ("/playground",)),
+]
 # The one charting library (static/vendor/README.md says which version, why, and its licence).
 CHART_JS = "vendor/chart.js-4.5.1/chart.umd.min.js"
 

@@ -9,8 +9,9 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 
 from ...errors import RunError
 from .. import run_data
+from ..studies import study_of
 from ..templating import render
-from .deps import run_or_404, store_of
+from .deps import run_or_404, settings_of, store_of
 
 router = APIRouter()
 
@@ -35,6 +36,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         wrong=run_data.wrong_examples(files.explanations),
         variants=run_data.variants(files.tradeoff, files.parity),
         report=run.report_path.is_file(),
+        study=study_of(run.run_id, settings_of(request).runs_dir),
     )
 
 
