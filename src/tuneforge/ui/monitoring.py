@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ..errors import TuneforgeError
 from ..monitor.drift import Profile
 from ..monitor.page import PSI_NOTABLE, duration_text, rule_condition, tick_labels
-from ..monitor.predlog import PredictionRow, read_low_confidence
+from ..monitor.predlog import PredictionRow, read_logged
 from ..monitor.rules import AlertState, Rule, load_rules
 from ..recipes.monitor import monitored_model, series, window_stats
 from ..store import STAGES, Registry, RunStore, monitor_state_path
@@ -188,7 +188,8 @@ def alert_history(sinks: list[dict], name: str, limit: int = HISTORY_LIMIT) -> l
 
 def doubtful_inputs(store: RunStore, name: str, since: dt.datetime, until: dt.datetime) -> list:
     """The latest low-confidence predictions whose input was logged (``serve --log-inputs``)."""
-    rows = [r for r in read_low_confidence(store, name, since, until, 0.5) if r.text is not None]
+    logged = read_logged(store, name, since, until)
+    rows = [r for r in logged if r.confidence < 0.5 and r.text is not None]
     rows = rows[-DOUBTFUL_LIMIT:][::-1]
     return [
         {
