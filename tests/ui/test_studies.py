@@ -41,7 +41,7 @@ def test_a_study_page_lists_its_trials_with_run_links(study_runs):
 
 def test_the_chart_data_has_the_best_so_far_and_importances(study_runs):
     """The history's best so far never falls; importances name both parameters and sum to 1,
-    as Optuna's fANOVA computes them for the report."""
+    as Optuna's default evaluator computes them for the report."""
     d = _client(study_runs).get(f"/api/studies/{STUDY}").json()
     best = d["history"]["best"]
     assert len(best) == 3 and best == sorted(best)

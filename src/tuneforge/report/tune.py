@@ -41,7 +41,7 @@ def importance_png(importances: dict[str, float]) -> str:
     fig = new_figure(6, 0.45 * len(names) + 1.0)
     ax = fig.add_subplot()
     ax.barh(names, [importances[n] for n in names], color="#0969da")
-    ax.set_xlabel("importance (fANOVA, share of variance)")
+    ax.set_xlabel("importance (PED-ANOVA, normalised to sum 1)")
     return figure_data_uri(fig)
 
 
