@@ -110,7 +110,7 @@ def _queues(runs: Path) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_runs(tmp_path_factory, tiny_model_dir) -> Path:
     """Two trained tiny runs: tiny-a learns the keywords; tiny-b trains one epoch on labels and
     texts holding a script tag, so it has confusions, wrong texts to explain, and hostile text
@@ -164,7 +164,7 @@ class Served:
         self.thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_server(ui_runs):
     from tuneforge.ui import UISettings
 
@@ -172,7 +172,7 @@ def ui_server(ui_runs):
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def read_only_server(ui_runs):
     from tuneforge.ui import UISettings
 
@@ -190,9 +190,11 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """Debian's Chromium under Playwright, for the session."""
+    """Debian's Chromium under Playwright, for the tests of this package only: Playwright's
+    sync API keeps an event loop running while it is open, which would break ``asyncio.run``
+    in any test collected after these (so every fixture here is package-scoped)."""
     missing = _missing_browser()
     if missing:
         if os.environ.get("TUNEFORGE_REQUIRE_BROWSER") == "1":
@@ -235,7 +237,7 @@ def watched(browser):
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts(tmp_path_factory) -> Path:
     """Where screenshots go: $TUNEFORGE_ARTIFACTS/ui, else a temporary folder (printed)."""
     root = os.environ.get("TUNEFORGE_ARTIFACTS")
@@ -271,7 +273,7 @@ def _log_predictions(store, model: str, rows, log_inputs: bool = False) -> None:
     writer.join(60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def monitored(ui_runs) -> Path:
     """Served traffic in the fixture store: tiny-a's predictions every 20 minutes over the last
     day (none between 6 and 9 hours ago, an outage), drifting towards 'shipping' in the last
@@ -325,7 +327,7 @@ def monitored(ui_runs) -> Path:
 STUDY = "search"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def study_runs(tmp_path_factory, tiny_model_dir) -> Path:
     """`tuneforge tune` with the tiny model: three short trials over the learning rate and the
     weight decay (three, so Optuna can rank the parameters), in a runs folder of its own."""
@@ -348,7 +350,7 @@ def study_runs(tmp_path_factory, tiny_model_dir) -> Path:
     return runs
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def image_runs(tmp_path_factory):
     """A tiny image CNN run, promoted to shapes@staging, in a runs folder of its own."""
     from tuneforge.cli import main
