@@ -27,11 +27,11 @@ from .methods import explained_class
 from .results import TextExplanation, WordAttribution
 from .words import TokenizedText, check_text, merge_token_scores, tokenize_words, without_word
 
-# Gauss-Legendre steps. Measured on 30 texts with a fine-tuned MiniLM against 64 steps: 12 steps
-# keep the completeness gap under 0.002 of a probability (median 0.0003), the same top word for
-# every text and a 0.9994 correlation of the word scores, at 121 ms for a 15-word sentence on 2
-# cores (32 steps: 264 ms; 8 steps: 0.014 gap, a different top word for 3 of the 30).
-IG_STEPS = 12
+# Gauss-Legendre steps. Measured with a fine-tuned MiniLM: against 64 steps on 30 texts, 12
+# steps keep the completeness gap under 0.002 of a probability and the top word of every text;
+# on 100 BANKING77 texts, 13-20 steps give the 32-step comprehensiveness and sufficiency within
+# their noise (docs/benchmarks.md) at 120-150 ms for a 15-word sentence on 2 cores (32: 240 ms).
+IG_STEPS = 14
 
 
 def _attributions(tokens: TokenizedText, scores: Sequence[float]) -> tuple[WordAttribution, ...]:
