@@ -267,3 +267,16 @@ def test_audit_flags_rows_writes_them_and_queues_them(trained, tmp_path, capsys)
     assert _cli(*argv, runs=runs) == 0
     assert "0 flagged row(s) added" in capsys.readouterr().err
     assert len(labels.items(queue)) == len(flagged)
+
+
+def test_a_pixel_csv_cannot_be_queued_and_says_what_to_do(tmp_path, capsys):
+    """Queue items are image files by path: a CSV of pixel values is refused with what to do
+    instead, not with a flag `label import` does not have."""
+    path = tmp_path / "pixels.csv"
+    header = ["label", *(f"pixel{i}" for i in range(16))]
+    rows = [",".join(header), ",".join(["3", *["0"] * 16])]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert _cli("label", "import", str(path), "--queue", "px", runs=tmp_path / "runs") == 1
+    err = capsys.readouterr().err
+    assert "holds images as pixel values" in err and "import the folder" in err
+    assert "--image-shape" not in err

@@ -180,6 +180,13 @@ def image_examples_from_lists(images: Sequence, labels: Sequence) -> list[ImageE
 _PIXEL_NAME = re.compile(r"(pixel|px|p)?_?\d+")
 
 
+def pixel_columns(columns: Sequence[str]) -> list[str]:
+    """The pixel-value columns of a table that is a CSV of pixel values (``pixel0``, ``p_1``,
+    ``12``, ... for nearly every column, at least 16 of them), else []."""
+    pixels = [c for c in columns if _PIXEL_NAME.fullmatch(c.lower().strip())]
+    return pixels if len(columns) >= 17 and len(pixels) >= 0.9 * (len(columns) - 1) else []
+
+
 def detect_task(cfg: DataConfig) -> str:
     """``text`` or ``image`` for a run's data: ``data.task`` when set, else from the source.
 
@@ -205,8 +212,8 @@ def detect_task(cfg: DataConfig) -> str:
     lowered = {c.lower().strip() for c in columns}
     if lowered & set(IMAGE_COLUMNS) and not lowered & set(TEXT_CANDIDATES):
         return "image"
-    pixels = [c for c in columns if _PIXEL_NAME.fullmatch(c.lower().strip())]
-    if len(columns) >= 17 and len(pixels) >= 0.9 * (len(columns) - 1):
+    pixels = pixel_columns(columns)
+    if pixels:
         side = int(round(len(pixels) ** 0.5))
         guess = f"{side}x{side}" if side * side == len(pixels) else "HxW or HxWx3"
         raise DataError(

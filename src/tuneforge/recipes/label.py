@@ -59,6 +59,9 @@ def detect_item_task(source: str, options: dict) -> str:
     from ..config import DataConfig
     from ..data.dataset import detect_task
 
+    path = Path(source)
+    if path.is_file() and options.get("task") != "text":
+        _refuse_pixel_table(path, options)
     cfg = DataConfig(
         train_file=source,
         task=options.get("task") or "auto",
@@ -68,6 +71,22 @@ def detect_item_task(source: str, options: dict) -> str:
         delimiter=options.get("delimiter"),
     )
     return detect_task(cfg)
+
+
+def _refuse_pixel_table(path: Path, options: dict) -> None:
+    """Queue items are image files by path: a CSV of pixel values has none to queue."""
+    from ..data.dataset import pixel_columns
+    from ..data.readers import table_header
+
+    try:
+        columns = table_header(path, options.get("format"), delimiter=options.get("delimiter"))
+    except DataError:
+        return  # not a table: the readers say what it is
+    if pixel_columns(columns):
+        raise DataError(
+            f"{path} holds images as pixel values; a labeling queue keeps image files by path.",
+            hint="Save the images as files in a folder and import the folder.",
+        )
 
 
 def import_items(
