@@ -76,13 +76,13 @@ def queue_from_log(
     from ..predict import artifact_labels
     from ..store.refs import resolve_model, served_name
     from ..tasks import task_name
-    from .monitor import monitored_model
+    from .monitor import reference_profile
 
     if not 0.0 < low_confidence <= 1.0:
         raise RunError(f"--low-confidence must be in (0, 1], got {low_confidence}.")
     run, artifact = resolve_model(model_ref, runs_dir)
     name, _ = served_name(model_ref, run)
-    _, profile = monitored_model(model_ref, runs_dir)
+    profile = reference_profile(run)
     end = at or dt.datetime.now(dt.timezone.utc)
     store = open_store(runs_dir)
     since = end - parse_duration(window)

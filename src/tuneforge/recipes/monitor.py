@@ -13,7 +13,7 @@ from ..monitor.drift import Profile, drift
 from ..monitor.predlog import read_predictions
 from ..monitor.rules import AlertState, Rule
 from ..monitor.sinks import deliver
-from ..store import RunStore, monitor_state_path, open_store, resolve_model
+from ..store import RunDir, RunStore, monitor_state_path, open_store, resolve_model
 from ..store.refs import served_name
 
 
@@ -21,8 +21,13 @@ def monitored_model(ref: str, runs_dir: Path) -> tuple[str, Profile | None]:
     """The name predictions are logged under, and the run's reference profile if it has one."""
     run, _ = resolve_model(ref, runs_dir)
     name, _ = served_name(ref, run)
+    return name, reference_profile(run)
+
+
+def reference_profile(run: RunDir) -> Profile | None:
+    """The run's reference profile (its held-out predictions), if it has one."""
     data = run.read_json(run.profile_path.name)
-    return name, Profile.from_dict(data) if data else None
+    return Profile.from_dict(data) if data else None
 
 
 def window_stats(

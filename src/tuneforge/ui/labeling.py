@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from ..errors import TuneforgeError
 from ..label.queue import ITEM_STATES, Item, Suggestion
-from ..recipes.label import HandedOut, SavedLabel
+from ..recipes.label_desk import HandedOut, SavedLabel
 from ..report.explanations import METHOD_NAMES, words_html
 from ..store.names import STAGES
 from ..tasks import TASKS

@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from ...errors import TuneforgeError
 from ...label.queue import Queue
 from ...recipes import label as label_recipe
+from ...recipes import label_desk
 from ...recipes.registry import versions
 from ...recipes.retrain import DEFAULT_HOLDOUT, DEFAULT_MIN_GAIN, plan_retrain
 from .. import labeling
@@ -150,7 +151,7 @@ def _advance(request: Request, queue: Queue, desk: labeling.QueueDesk, model: st
             desk.current = hand
             return
     try:
-        handed = label_recipe.hand_out_one(queue.name, _runs_dir(request), model or None)
+        handed = label_desk.hand_out_one(queue.name, _runs_dir(request), model or None)
     except TuneforgeError as exc:
         desk.current = None
         raise _refused(exc) from None
@@ -174,7 +175,7 @@ def save(
     desk = _desk(request, found.name)
     annotator = settings_of(request).annotator
     try:
-        saved = label_recipe.save_label(found.name, item, label, annotator, _runs_dir(request))
+        saved = label_desk.save_label(found.name, item, label, annotator, _runs_dir(request))
     except TuneforgeError as exc:
         raise _refused(exc) from None
     labeling.remember_save(desk, saved)
@@ -208,7 +209,7 @@ def undo(request: Request, queue: str, model: str = Form("")) -> RedirectRespons
         raise HTTPException(409, "Nothing to undo: no label was saved here in this session.")
     saved = desk.undo.pop()
     try:
-        item = label_recipe.undo_label(saved, _runs_dir(request))
+        item = label_desk.undo_label(saved, _runs_dir(request))
     except TuneforgeError as exc:
         raise HTTPException(409, exc.message) from None
     if desk.current is not None:
