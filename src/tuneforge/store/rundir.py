@@ -133,7 +133,7 @@ class RunDir:
     @property
     def explanations_path(self) -> Path:
         """Attributions of the test texts the model got wrong most confidently, for the
-        report (written by ``tuneforge explain RUN --wrong``)."""
+        report (written at the end of training, and by ``tuneforge explain RUN --wrong``)."""
         return self.path / "explanations.json"
 
     @property

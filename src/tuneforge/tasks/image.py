@@ -29,6 +29,8 @@ class ImageTask(Task):
     split_suffix = ".npz"
     input_noun = "image"
     items_are_files = True
+    supports_folds = True
+    supports_slices = True  # tables of image paths carry other columns
     label_studio_tag = "Image"
 
     @staticmethod
@@ -74,9 +76,14 @@ class ImageTask(Task):
             label_column=d.label_column,
             shape=d.image_shape,
             labels_path=d.labels_file,
+            slice_columns=d.slices,
         )
-        self.featurizer = self._featurizer(data)
+        self.adopt(data)
         return data
+
+    def adopt(self, data: DatasetSplits) -> None:
+        """The input size and normalisation come from the split the model trains on."""
+        self.featurizer = self._featurizer(data)
 
     def _featurizer(self, data: DatasetSplits) -> Any:
         from ..models.cnn import CNNConfig, image_featurizer, parse_widths
@@ -201,6 +208,7 @@ class ImageTask(Task):
             label_column=options.get("label_column"),
             shape=options.get("image_shape"),
             labels_path=options.get("labels_file"),
+            slice_columns=options.get("slice_columns") or (),
         )
 
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:

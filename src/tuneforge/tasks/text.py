@@ -183,6 +183,7 @@ class TextTask(Task):
 
     # -- explanations -----------------------------------------------------------------------
     explain_methods = ("ig", "occlusion")
+    explains_mistakes = True
 
     def explainer(self, predictor: Predictor, method: str) -> Any:
         """Word attributions: integrated gradients on the torch model's embeddings, or
