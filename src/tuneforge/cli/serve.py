@@ -86,6 +86,20 @@ def register(sub) -> None:
         help="with --label-studio: store the annotation events Label Studio sends to /webhook "
         "in this labeling queue",
     )
+    p.add_argument(
+        "--embed",
+        action="store_true",
+        help="also answer POST /v1/embed (unit sentence embeddings; torch text models)",
+    )
+    p.add_argument(
+        "--index",
+        metavar="DIR",
+        help="also answer POST /v1/similar from this index (tuneforge index build, with this "
+        "model); turns /v1/embed on",
+    )
+    p.add_argument(
+        "--max-neighbours", type=int, default=100, help="the most neighbours one query may ask"
+    )
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
@@ -123,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         explain_concurrency=args.explain_concurrency,
         label_studio=args.label_studio,
         label_queue=args.label_queue,
+        embed=args.embed,
+        index=args.index,
+        max_neighbours=args.max_neighbours,
     )
     serve(
         args.model,

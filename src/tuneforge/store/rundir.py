@@ -51,6 +51,16 @@ def study_dir(runs_dir: Path | str, study: str) -> Path:
     return path_under(Path(runs_dir), "studies", check_name(study, "study name"))
 
 
+def index_dir(runs_dir: Path | str, name: str) -> Path:
+    """``<runs_dir>/indexes/<name>``: a vector index built without ``--output``."""
+    return path_under(Path(runs_dir), "indexes", check_name(name, "index name"))
+
+
+def indexes_root(runs_dir: Path | str) -> Path:
+    """``<runs_dir>/indexes``: where the dashboard looks for indexes."""
+    return Path(runs_dir) / "indexes"
+
+
 def monitor_state_path(runs_dir: Path | str, model: str) -> Path:
     """``<runs_dir>/monitor/<model>-alerts.json``: when each alert rule of a model last fired."""
     return path_under(Path(runs_dir), "monitor", f"{check_name(model, 'model name')}-alerts.json")
