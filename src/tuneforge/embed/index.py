@@ -4,8 +4,9 @@ FAISS is the engine (faiss-cpu). Side by side on 100k random 384-d unit vectors 
 (one script, other work sharing them), its HNSW graph built 2.7x faster than USearch's (27 s vs
 73 s, both M=16, ef 128/64) and answered a query in a third of the time (0.36 vs 1.0 ms) at the
 same recall; hnswlib's last release (2023) ships no wheel for this Python. Up to ``EXACT_MAX``
-vectors the index is an exact scan (``IndexFlatIP``): 0.17 ms for 10k vectors in the same
-script, as fast as the graph, and it never misses.
+vectors the index is an exact scan (``IndexFlatIP``), which never misses: one thread scanned
+5k vectors in 0.10 ms where the graph took 0.21 ms, the two met near 10k, and at 20k the graph
+was faster (0.54 vs 0.94 ms); ``bench/similar.py`` measures the crossover again.
 
 On disk an index is a directory: ``index.faiss`` (FAISS's own format, no pickles),
 ``items.parquet`` (each vector's id, text and stored fields, in vector order) and
@@ -25,9 +26,9 @@ import numpy as np
 
 from ..errors import DataError, ModelError
 
-EXACT_MAX = 20_000  # up to this many vectors the index is an exact scan
+EXACT_MAX = 10_000  # up to this many vectors the index is an exact scan
 HNSW_M = 32  # graph neighbours per vector
-HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_CONSTRUCTION = 100  # recall@10 1.000 on BANKING77 embeddings, as 200, at half the build
 HNSW_EF_SEARCH = 128  # candidates per query; raises recall at some latency
 INFO_FILE, VECTORS_FILE, ITEMS_FILE = "index.json", "index.faiss", "items.parquet"
 
@@ -147,6 +148,13 @@ class VectorIndex:
                 f"{model} has other weights ({fingerprint}): its vectors cannot be compared.",
                 hint=f"Query with {self.info.model}, or rebuild the index with {model}.",
             )
+
+    @staticmethod
+    def single_threaded() -> None:
+        """One search thread per process: a server answers one query per request, and FAISS's
+        OpenMP threads on few shared cores only add waiting (a 20k exact scan measured 0.9 ms
+        on one thread, 32 ms on two beside other work)."""
+        _faiss().omp_set_num_threads(1)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
         """The ``k`` nearest items of each query (unit rows), best first."""

@@ -114,6 +114,7 @@ def representations(predictor: Predictor, settings: ServeSettings, info: dict):
         return encoder, None
     index = VectorIndex.load(settings.index)
     index.check_model(encoder.fingerprint, name)
+    index.single_threaded()
     return encoder, index
 
 
