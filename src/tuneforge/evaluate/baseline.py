@@ -68,3 +68,42 @@ def pixel_baseline(
         [index[t] for t in test_labels], [index[p] for p in predicted]
     )
     return {"name": "pixel-logistic-regression", "accuracy": acc, "macro_f1": macro_f1}
+
+
+BEATEN_ADVICE = (
+    "check the labels (tuneforge label audit FILE)",
+    "train longer or with a larger step (train.epochs=20, --lr 5e-4)",
+    "try another encoder (--model DIR), one that knows the data's language",
+    "or serve the baseline's kind of model: it is this data's bar",
+)
+
+
+def baseline_verdict(metrics: dict) -> dict | None:
+    """When the run's own baseline is more accurate than the trained model on the evaluated
+    split: the figures and what to try (None when the model clears its bar). A trained model
+    that loses to a linear model of the same data is the failure users miss most, since the run
+    itself succeeded."""
+    base = metrics.get("baseline") if isinstance(metrics.get("baseline"), dict) else None
+    if not base or not isinstance(base.get("accuracy"), (int, float)):
+        return None
+    gap = 100 * (float(base["accuracy"]) - float(metrics["accuracy"]))
+    if gap <= 0:
+        return None
+    return {
+        "baseline": base.get("name", "baseline"),
+        "baseline_accuracy": round(float(base["accuracy"]), 6),
+        "model_accuracy": round(float(metrics["accuracy"]), 6),
+        "gap_points": round(gap, 2),
+        "advice": list(BEATEN_ADVICE),
+    }
+
+
+def verdict_message(verdict: dict, split: str) -> str:
+    """The console's loud line for :func:`baseline_verdict`."""
+    return (
+        f"WARNING: the baseline {verdict['baseline']} beats the trained model on the {split} "
+        f"split by {verdict['gap_points']:.1f} points of accuracy "
+        f"({verdict['baseline_accuracy']:.4f} vs {verdict['model_accuracy']:.4f}). Try: "
+        + "; ".join(verdict["advice"])
+        + "."
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import RunError
 from ..evaluate import EvalReport, evaluate
+from ..evaluate.baseline import baseline_verdict, verdict_message
 from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
@@ -176,7 +177,11 @@ def _train_and_evaluate(
     task.save_model(cm, rd)
     report = _evaluate_saved(task, data, rd, recorder, result, log)
     write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
+    verdict = baseline_verdict(report.to_dict())
+    if verdict is not None:
+        log(verdict_message(verdict, report.split))
     recorder.succeeded(
+        baseline_beats_model=verdict,
         train_seconds=round(result.train_seconds, 2),
         examples_per_s=round(result.examples_per_s, 1),
         best_epoch=result.best_epoch,

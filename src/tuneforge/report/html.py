@@ -234,6 +234,20 @@ def _tradeoff_section(data: dict) -> str:
     )
 
 
+def baseline_banner(verdict: object) -> str:
+    """The loud box of a run whose own baseline beat it ("" otherwise): figures and advice."""
+    if not isinstance(verdict, dict) or not verdict.get("gap_points"):
+        return ""
+    advice = "".join(f"<li>{escape(a)}</li>" for a in verdict.get("advice") or [])
+    return (
+        "<div class='alert' id='baseline-beats-model'><b>The baseline beats this model.</b> "
+        f"{escape(verdict.get('baseline', 'baseline'))} reached "
+        f"{escape(num(verdict.get('baseline_accuracy')))} accuracy where the trained model "
+        f"reached {escape(num(verdict.get('model_accuracy')))} "
+        f"({escape(num(verdict.get('gap_points'), 1))} points below). Try:<ul>{advice}</ul></div>"
+    )
+
+
 def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = None) -> Path:
     """Write ``run_dir/report.html`` from whatever the run has produced so far; return its path.
 
@@ -255,6 +269,7 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         notes.append(f"No evaluation ({rd.eval_path.name}): the run did not reach the test set.")
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
+    body.append(baseline_banner(status.get("baseline_beats_model")))
     if isinstance(ev, dict) and ev:
         # wrong_images_section is "" for text runs: only image runs list wrong images;
         # wrong_texts_section is "" unless the run holds explanations.json.

@@ -29,6 +29,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         state=str(files.status.get("state") or (record.state if record else "unknown")),
         error=files.status.get("error") or (record.error if record else None),
         facts=run_data.facts(files.status),
+        beaten=files.status.get("baseline_beats_model") or None,
         notes=files.notes,
         ev=files.ev,
         confusion=run_data.confusion(files.ev),
