@@ -52,14 +52,23 @@ class TextTask(Task):
         )
 
     def warnings(self, data: DatasetSplits) -> list[str]:
+        from ..data.language import coverage_warning, script_shares, tokenizer_coverage
+
+        texts = [e.text for e in data.train]
+        found = []
+        uncovered = coverage_warning(
+            script_shares(texts), tokenizer_coverage(self.tokenizer, texts), self.cfg.model.name
+        )
+        if uncovered:
+            found.append(f"WARNING: {uncovered}")
         limit = self.cfg.model.max_length
-        long_texts = sum(n > limit for n in self.count_tokens([e.text for e in data.train]))
-        if not long_texts:
-            return []
-        return [
-            f"warning: {long_texts} training texts are longer than model.max_length={limit} "
-            "tokens and will be truncated."
-        ]
+        long_texts = sum(n > limit for n in self.count_tokens(texts))
+        if long_texts:
+            found.append(
+                f"warning: {long_texts} training texts are longer than model.max_length={limit} "
+                "tokens and will be truncated."
+            )
+        return found
 
     def build_model(self, data: DatasetSplits) -> Any:
         from ..methods import apply_method
