@@ -157,6 +157,18 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """What a run's report and its dashboard page show of the data.
+
+    ``redact_examples``: example texts (the most confused pairs, the most confidently wrong
+    texts) are shown with emails, phones, cards, IBANs, IPs and URLs replaced by ``[EMAIL]``,
+    ``[PHONE]``, …; ``report.redact_examples=false`` shows them as written.
+    """
+
+    redact_examples: bool = True
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a training run needs; ``config.yaml`` in the run directory is this, resolved."""
 
@@ -165,6 +177,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     name: str | None = None
     runs_dir: str = "runs"
 

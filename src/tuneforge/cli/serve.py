@@ -90,8 +90,18 @@ def register(sub) -> None:
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
         "--log-inputs",
-        action="store_true",
-        help="also store the input texts (default: only their hash and length)",
+        nargs="?",
+        const="redacted",
+        choices=("redacted", "raw"),
+        help="also store the input texts (default: only their hash and length), with emails, "
+        "phones, cards, IBANs, IPs and URLs replaced by [EMAIL], [PHONE], ...; "
+        "'--log-inputs raw' stores them as sent",
+    )
+    p.add_argument(
+        "--retention",
+        metavar="WINDOW",
+        help="blank logged inputs older than this (e.g. 30d, 12h), at start and periodically; "
+        "hashes, labels, confidences and latencies stay",
     )
     add_runs_dir(p)
     p.set_defaults(func=run)
@@ -131,5 +141,6 @@ def run(args: argparse.Namespace) -> int:
         settings,
         log_predictions=not args.no_log,
         log_inputs=args.log_inputs,
+        retention=args.retention,
     )
     return 0

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..types import Example
 from .delimiters import describe
+from .pii import pii_by_column, pii_lines, pii_message
 from .readers import read_table_file, refuse_duplicate_columns
 from .sources import LoadedFile, loaded_from_table
 from .table_files import DUPLICATE_COLUMNS_FIX, duplicate_columns_message
@@ -65,6 +66,8 @@ class CheckReport:
     delimiter_note: str = ""  # detected | given, when not the format's own
     duplicate_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
     cut_texts: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
+    # column → kind of personal data → rows holding it (data check only; see data/pii.py)
+    pii: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def blocking(self) -> bool:
@@ -326,6 +329,9 @@ def check_file(
     small = small_test_problem(loaded, Counter(report.label_counts), test_fraction)
     if small is not None and not report.blocking:
         report.problems.append(small)
+    report.pii = pii_by_column(table.frame)
+    if report.pii:
+        report.problems.append(_warning(", ".join(report.pii), pii_message(path, report.pii)))
     return report
 
 
@@ -365,6 +371,7 @@ def format_check_report(report: CheckReport) -> str:
     for text, labels in report.conflicts[:3]:
         sample = "; ".join(f"{k!r} rows {_rows_text(v, 3)}" for k, v in labels.items())
         lines.append(f"  {_snippet(text)} -> {sample}")
+    lines += pii_lines(report.pii)
     lines.append("")
     lines += [f"{p.severity.upper()}: {p.message}" for p in report.problems]
     errors = sum(p.severity == "error" for p in report.problems)
