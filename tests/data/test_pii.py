@@ -38,6 +38,8 @@ CASES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
             ("ring 020 7946 0958 after six", "020 7946 0958"),
             ("tel: +1-415-555-2671", "+1-415-555-2671"),
             ("Festnetz 030 12345678", "030 12345678"),
+            ("from abroad 0044 20 7946 0958", "0044 20 7946 0958"),
+            ("ligne 01 23 45 67 89 le soir", "01 23 45 67 89"),
         ],
         [
             "paid on 2024-01-15 at 10:30",
@@ -46,6 +48,7 @@ CASES: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
             "the year 1999-2024 range",
             "version 10.0.19041.1",
             "order 1234567890123456 arrived",
+            "£1,250.00 for order 88213409",
         ],
     ),
     "card": (

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 PII_KINDS = ("email", "phone", "card", "iban", "ip", "url")
 PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
-# National numbers are read as numbers of these regions; "+CC" and "00CC" numbers of any.
+# National numbers are read as numbers of these regions; "+CC" and "00CC" numbers of any. The
+# US must stay: its pass finds the "+CC" numbers (see _phone_regions).
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
 # Counting per column reads this much of each cell, as the data check measures lengths: a
 # 15 MB cell (an unclosed quote) would take libphonenumber minutes for one count.
@@ -49,6 +50,8 @@ _IPV6 = re.compile(
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IBAN = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}(?![\w])", re.IGNORECASE)
 _SEVEN_DIGITS = re.compile(r"(?:\d\D{0,3}){7}")
+_TEN_DIGITS = re.compile(r"(?:\d[\s().-]{0,2}){10}")
+_LEADING_ZERO = re.compile(r"(?<![\d.,])0\d")  # a trunk prefix 0, or 00 before a country code
 
 
 @dataclass(frozen=True)
@@ -154,13 +157,25 @@ def _ibans(text: str) -> Iterator[tuple[int, int]]:
                 break
 
 
+def _phone_regions(text: str) -> list[str]:
+    """The regions worth a pass of libphonenumber's matcher (a few hundred µs each): the US
+    one finds "+CC" numbers and US numbers, which have ten digits; the others' national
+    numbers, and "00CC" numbers, start with a 0."""
+    regions = []
+    if "+" in text or _TEN_DIGITS.search(text):
+        regions.append("US")
+    if _LEADING_ZERO.search(text):
+        regions += [r for r in PHONE_REGIONS if r != "US"]
+    return regions
+
+
 def _phones(text: str) -> Iterator[tuple[int, int]]:
     if not _SEVEN_DIGITS.search(text):
         return
     import phonenumbers
 
     valid = phonenumbers.Leniency.VALID
-    for region in PHONE_REGIONS:
+    for region in _phone_regions(text):
         for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=valid):
             yield m.start, m.end
 
