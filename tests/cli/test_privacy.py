@@ -158,3 +158,15 @@ def test_prune_options_belong_to_prune(tmp_path, capsys):
     """--older-than on a plain monitor call is a usage error pointing at monitor prune."""
     assert main(["monitor", "m", "--older-than", "30d", "--runs-dir", str(tmp_path)]) == 2
     assert "tuneforge monitor prune" in capsys.readouterr().err
+
+
+def test_label_import_redact_refuses_images(tmp_path, capsys):
+    """Image items are files by path: --redact on them is a DataError saying so, exit 1."""
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        Image.new("L", (8, 8)).save(tmp_path / "imgs" / label / "0.png")
+    argv = ["label", "import", str(tmp_path / "imgs"), "--queue", "pics", "--redact"]
+    assert main([*argv, "--runs-dir", str(tmp_path / "runs")]) == 1
+    assert "--redact replaces personal data in texts" in capsys.readouterr().err

@@ -139,3 +139,19 @@ def test_a_server_with_retention_prunes_at_start(tmp_path):
     record = read_prune_record(tmp_path, "intents")
     assert record is not None and (record.cleared, record.by, record.window) == (1, "serve", "30d")
     assert not keep.due(keep.last_run + 59) and keep.due(keep.last_run + keep.every_s)
+
+
+def test_a_failing_prune_never_stops_the_log(tmp_path, caplog):
+    """A prune that hits a database error is logged and tried again next period; the
+    predictions are still written."""
+    from sqlalchemy.exc import OperationalError
+
+    class Broken(Retention):
+        def prune(self, store, model, clock):
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+    store = RunStore(f"sqlite:///{tmp_path / 'tf.db'}")
+    keep = Broken(tmp_path, 30 * DAY)
+    _write(store, "intents", [("still written", dt.datetime.now(dt.timezone.utc))], retention=keep)
+    assert [r.input_text for r in _rows(store)] == ["still written"]
+    assert "cannot prune logged inputs" in caplog.text and keep.last_run is not None
