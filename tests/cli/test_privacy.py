@@ -86,6 +86,14 @@ def test_serve_log_inputs_alone_means_redacted():
     assert parse(["serve", "m"]).log_inputs is None
 
 
+def test_serve_log_inputs_before_the_model_says_to_put_the_model_first(capsys):
+    """A model written after the bare flag is read as its value: usage error, with the fix."""
+    with pytest.raises(SystemExit) as info:
+        parse(["serve", "--log-inputs", "intents@production"])
+    assert info.value.code == 2
+    assert "tuneforge serve intents@production --log-inputs" in capsys.readouterr().err
+
+
 def test_serve_refuses_a_bad_retention_before_loading_the_model(tmp_path, capsys):
     """A retention window without a unit stops serve with exit 2, naming the form."""
     code = main(["serve", "ghost", "--retention", "30", "--runs-dir", str(tmp_path)])

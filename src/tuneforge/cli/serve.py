@@ -92,7 +92,8 @@ def register(sub) -> None:
         "--log-inputs",
         nargs="?",
         const="redacted",
-        choices=("redacted", "raw"),
+        type=_log_inputs_mode,
+        metavar="{redacted,raw}",
         help="also store the input texts (default: only their hash and length), with emails, "
         "phones, cards, IBANs, IPs and URLs replaced by [EMAIL], [PHONE], ...; "
         "'--log-inputs raw' stores them as sent",
@@ -105,6 +106,17 @@ def register(sub) -> None:
     )
     add_runs_dir(p)
     p.set_defaults(func=run)
+
+
+def _log_inputs_mode(value: str) -> str:
+    """``--log-inputs``' optional value; anything else was most likely the model, written
+    after the flag (``serve --log-inputs intents@production``)."""
+    if value not in ("redacted", "raw"):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is neither redacted nor raw; to serve it, put the model first: "
+            f"tuneforge serve {value} --log-inputs"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -231,8 +231,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 @dataclass(frozen=True)
 class LoggedInput:
-    """A logged prediction with the input it was made for (None unless the server logged
-    inputs: ``tuneforge serve --log-inputs``)."""
+    """A logged prediction with the input it was made for, as stored: redacted unless the server
+    logged raw inputs; None unless it logged inputs (``tuneforge serve --log-inputs``) or once
+    retention blanked it (``serve --retention``, ``monitor prune``)."""
 
     at: dt.datetime
     text: str | None
