@@ -176,3 +176,13 @@ def test_luhn_and_card_schemes():
     assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
     assert card_scheme_ok("378282246310005") and not card_scheme_ok("1000000000000009")
     assert not card_scheme_ok("41111111111111111")  # Visa has 13, 16 or 19 digits
+
+
+def test_a_missing_library_says_what_to_install(monkeypatch):
+    """Without phonenumbers, a text that needs it is a DataError naming the package."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "phonenumbers", None)  # import raises ModuleNotFoundError
+    with pytest.raises(DataError, match="phonenumbers") as info:
+        find_pii("call +44 20 7946 0958")
+    assert "pip install phonenumbers" in info.value.hint

@@ -155,3 +155,18 @@ def test_a_failing_prune_never_stops_the_log(tmp_path, caplog):
     _write(store, "intents", [("still written", dt.datetime.now(dt.timezone.utc))], retention=keep)
     assert [r.input_text for r in _rows(store)] == ["still written"]
     assert "cannot prune logged inputs" in caplog.text and keep.last_run is not None
+
+
+def test_an_input_that_cannot_be_redacted_is_not_stored(tmp_path, monkeypatch, caplog):
+    """When the detector fails, the row is written without its input (never raw), the failure
+    is logged once and counted, and the writer goes on."""
+    from tuneforge.data import pii
+
+    def broken(text, kinds=None):
+        raise ModuleNotFoundError("No module named 'phonenumbers'")
+
+    monkeypatch.setattr(pii, "redact", broken)
+    store = RunStore(f"sqlite:///{tmp_path / 'tf.db'}")
+    _write(store, "intents", [("call +44 20 7946 0958", NOW), ("and again", NOW)])
+    assert [(r.input_text, r.label) for r in _rows(store)] == [(None, "billing")] * 2
+    assert caplog.text.count("cannot redact an input") == 1

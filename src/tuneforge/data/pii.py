@@ -141,8 +141,21 @@ def _cards(text: str) -> Iterator[tuple[int, int]]:
             yield m.span()
 
 
+def _library(module: str, package: str):
+    """A validating library, imported on first use, or an error that says what to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        raise DataError(
+            f"Finding personal data needs the '{package}' package.",
+            hint=f"Install it: pip install {package}",
+        ) from None
+
+
 def _ibans(text: str) -> Iterator[tuple[int, int]]:
-    from stdnum import iban
+    iban = _library("stdnum.iban", "python-stdnum")
 
     for m in _IBAN.finditer(text):
         start, parts = m.start(), m.group().split(" ")
@@ -172,8 +185,7 @@ def _phone_regions(text: str) -> list[str]:
 def _phones(text: str) -> Iterator[tuple[int, int]]:
     if not _SEVEN_DIGITS.search(text):
         return
-    import phonenumbers
-
+    phonenumbers = _library("phonenumbers", "phonenumbers")
     valid = phonenumbers.Leniency.VALID
     for region in _phone_regions(text):
         for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=valid):

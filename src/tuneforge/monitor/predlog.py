@@ -86,6 +86,7 @@ class PredictionLog:
         self._retry: list[dict] = []  # a batch the database refused, written before new rows
         self._failing = False
         self.dropped = 0  # rows refused because the queue was full
+        self.unredacted = 0  # inputs left out because redacting them failed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -167,11 +168,19 @@ class PredictionLog:
                 log.info("prediction log: %d logged input(s) past retention cleared", cleared)
 
     def _prepared(self, row: dict) -> dict:
-        """A queued row as stored: its input redacted unless the server logs inputs raw."""
+        """A queued row as stored: its input redacted unless the server logs inputs raw. An
+        input that cannot be redacted (a detector missing or failing) is not stored at all —
+        never stored raw — and the writer goes on."""
         if self.redact_inputs and row["input_text"]:
-            from ..data.pii import redact
+            try:
+                from ..data.pii import redact
 
-            row["input_text"] = redact(row["input_text"])
+                row["input_text"] = redact(row["input_text"])
+            except Exception as exc:  # the log must outlive any one input
+                if not self.unredacted:
+                    log.error("prediction log: cannot redact an input, not storing it: %r", exc)
+                self.unredacted += 1
+                row["input_text"] = None
         return row
 
     def _flush_or_report(self) -> None:
