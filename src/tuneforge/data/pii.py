@@ -32,7 +32,7 @@ PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
 # US must stay: its pass finds the "+CC" numbers (see _phone_regions).
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
 # Counting per column reads this much of each cell, as the data check measures lengths: a
-# 15 MB cell (an unclosed quote) would take libphonenumber minutes for one count.
+# 15 MB cell (an unclosed quote) need not be scanned whole to count as holding personal data.
 COUNTED_CHARS = 100_000
 
 _EMAIL = re.compile(
