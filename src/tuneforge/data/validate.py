@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..types import Example
 from .delimiters import describe
+from .pii import pii_by_column, pii_lines, pii_message
 from .readers import read_table_file, refuse_duplicate_columns
 from .sources import LoadedFile, loaded_from_table
 from .table_files import DUPLICATE_COLUMNS_FIX, duplicate_columns_message
@@ -68,6 +69,8 @@ class CheckReport:
     # The text's scripts (share of letters) and the tokenizer's coverage of them
     # (data/language.py); empty when no tokenizer was given.
     language: dict = field(default_factory=dict)
+    # column → kind of personal data → rows holding it (data check only; see data/pii.py)
+    pii: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def blocking(self) -> bool:
@@ -334,6 +337,9 @@ def check_file(
         report.problems.append(small)
     if tokenizer is not None:
         language_check(report, [e.text for e in loaded.examples], tokenizer, model_name)
+    report.pii = pii_by_column(table.frame)
+    if report.pii:
+        report.problems.append(_warning(", ".join(report.pii), pii_message(path, report.pii)))
     return report
 
 
@@ -387,6 +393,7 @@ def format_check_report(report: CheckReport) -> str:
     for text, labels in report.conflicts[:3]:
         sample = "; ".join(f"{k!r} rows {_rows_text(v, 3)}" for k, v in labels.items())
         lines.append(f"  {_snippet(text)} -> {sample}")
+    lines += pii_lines(report.pii)
     lines.append("")
     lines += [f"{p.severity.upper()}: {p.message}" for p in report.problems]
     errors = sum(p.severity == "error" for p in report.problems)

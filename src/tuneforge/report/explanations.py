@@ -190,9 +190,12 @@ def _legend() -> str:
     )
 
 
-def wrong_texts_section(run_dir: Path) -> str:
+def wrong_texts_section(run_dir: Path, redact_examples: bool = True) -> str:
     """The run report's attributions of its most confidently wrong texts, from the run's
-    ``explanations.json`` ("" when the run has none; a note when it cannot be read)."""
+    ``explanations.json`` ("" when the run has none; a note when it cannot be read), their
+    personal data redacted unless ``redact_examples`` is off."""
+    from .examples import shown_explanation
+
     path = RunDir(run_dir).explanations_path
     if not path.is_file():
         return ""
@@ -204,9 +207,10 @@ def wrong_texts_section(run_dir: Path) -> str:
         return head + f"<p class='note'>{escape(path.name)} could not be read ({escape(exc)}).</p>"
     if not examples:
         return ""
+    shown = [shown_explanation(e, redact_examples) for e in examples]
     rows = [
         [e.get("true", "?"), e.get("label", "?"), num(e.get("score"), 3), Raw(words_html(e))]
-        for e in examples
+        for e in shown
     ]
     method = METHOD_NAMES.get(str(data.get("method")), str(data.get("method", "")))
     intro = (

@@ -66,6 +66,13 @@ def monitor_state_path(runs_dir: Path | str, model: str) -> Path:
     return path_under(Path(runs_dir), "monitor", f"{check_name(model, 'model name')}-alerts.json")
 
 
+def retention_state_path(runs_dir: Path | str, model: str) -> Path:
+    """``<runs_dir>/monitor/<model>-retention.json``: how long a model's logged inputs are
+    kept, and what the last prune cleared."""
+    name = f"{check_name(model, 'model name')}-retention.json"
+    return path_under(Path(runs_dir), "monitor", name)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a temporary file in the same folder, fsync, rename: readers see old or new, never half.
 

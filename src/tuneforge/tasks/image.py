@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..types import DatasetSplits, ImageExample
 from .base import Task
 
@@ -175,6 +175,12 @@ class ImageTask(Task):
         from ..data.inputs import check_image_paths, read_image_inputs
         from ..label.queue import NewItem
 
+        if options.get("redact"):
+            raise DataError(
+                f"{source}: --redact replaces personal data in texts; these items are image "
+                "files, queued by path and hash, and are not changed.",
+                hint="Import the images without --redact.",
+            )
         paths = read_image_inputs(source, options.get("image_column"))
         check_image_paths(paths)
         items = [NewItem(str(Path(p).resolve()), self.item_fingerprint(p), p) for p in paths]

@@ -133,7 +133,10 @@ class TextTask(Task):
         ]
 
     def queue_items(self, source: str, options: dict) -> tuple[list, list[int]]:
+        """A table's texts; with ``options["redact"]`` personal data replaced by placeholders
+        before anything is stored (the fingerprint is the redacted text's)."""
         from ..data.inputs import read_texts
+        from ..data.pii import redact
         from ..label.queue import NewItem
 
         texts = read_texts(
@@ -145,6 +148,7 @@ class TextTask(Task):
         items, empty = [], []
         for row, text in enumerate(texts, start=1):
             if text.strip():
+                text = redact(text) if options.get("redact") else text
                 items.append(NewItem(text, self.item_fingerprint(text), f"{source}:{row}"))
             else:
                 empty.append(row)
