@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         )
     summary = {"model": result.model, "count": result.count, "dim": result.dim}
     if args.json:
-        print(json.dumps({**summary, "written": str(result.output)}))
+        print(json.dumps({**summary, "written": str(result.output)}, ensure_ascii=False))
     else:
         print(
             f"written: {result.output} ({result.count} embeddings of {result.dim} dims, "

@@ -65,7 +65,7 @@ def run_build(args: argparse.Namespace) -> int:
         )
     info = index.info
     if args.json:
-        print(json.dumps({**asdict(info), "written": str(written)}))
+        print(json.dumps({**asdict(info), "written": str(written)}, ensure_ascii=False))
     else:
         print(
             f"written: {written} ({info.count} items, {info.kind} index, model {info.model})",
@@ -77,5 +77,5 @@ def run_build(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from ..embed import VectorIndex
 
-    print(json.dumps(asdict(VectorIndex.load(args.index).info), indent=1))
+    print(json.dumps(asdict(VectorIndex.load(args.index).info), indent=1, ensure_ascii=False))
     return 0

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         html=args.html,
         rules_file=args.rules,
         watch_interval_s=args.interval if args.watch else None,
-        show_stats=lambda stats: print(json.dumps(stats, indent=1)),
+        show_stats=lambda stats: print(json.dumps(stats, indent=1, ensure_ascii=False)),
         log=lambda m: print(m, file=sys.stderr),
     )
     for alert in alerts:

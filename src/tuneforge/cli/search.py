@@ -29,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
         results = [
             {"query": q, "hits": [h.to_dict() for h in hits]} for q, hits in zip(args.query, found)
         ]
-        print(json.dumps({"index": args.index, "model": index.info.model, "results": results}))
+        print(
+            json.dumps(
+                {"index": args.index, "model": index.info.model, "results": results},
+                ensure_ascii=False,
+            )
+        )
         return 0
     for query, hits in zip(args.query, found):
         out.print(hits_table(query, hits, index.info.text_column))

@@ -38,8 +38,10 @@ _SCRIPT_OF_NAME = {
 SPACELESS = ("CJK", "Thai")  # scripts written without spaces between words
 SAMPLE = 2000  # texts a coverage check reads: the figures settle long before
 HEAD = 1000  # characters of each text it reads (a 15 MB cell must not reach the tokenizer)
-# Poor coverage: more unknown tokens than this share, or more letters split into single
-# characters (English text through MiniLM: about 2%; Chinese: about 100%).
+# Poor coverage: more unknown tokens than this share (Chinese through MiniLM: 67%; through a
+# Chinese vocabulary: well under 1%), or more letters of space-separated scripts split into
+# single characters (English through MiniLM: 3%; a vocabulary that lacks the words: most).
+# Single characters alone are no sign for Chinese: Chinese vocabularies are character-level.
 MAX_UNKNOWN_SHARE = 0.05
 MAX_SINGLE_CHAR_SHARE = 0.5
 
@@ -77,11 +79,13 @@ class Coverage:
     tokens_per_letter: float
     single_char_share: float  # of letters
     n_texts: int
+    spaced_single_char_share: float = 0.0  # of the letters of scripts written with spaces
 
     @property
     def poor(self) -> bool:
         return (
-            self.unknown_share > MAX_UNKNOWN_SHARE or self.single_char_share > MAX_SINGLE_CHAR_SHARE
+            self.unknown_share > MAX_UNKNOWN_SHARE
+            or self.spaced_single_char_share > MAX_SINGLE_CHAR_SHARE
         )
 
     def to_dict(self) -> dict:
@@ -93,19 +97,23 @@ def tokenizer_coverage(tokenizer, texts: Sequence[str]) -> Coverage:
     token back to the letters it holds)."""
     sample = [t[:HEAD] for t in texts[:SAMPLE] if t and t.strip()]
     unk = getattr(tokenizer, "unk_token_id", None)
-    tokens = unknown = letters = single = 0
+    tokens = unknown = letters = single = spaced = spaced_single = 0
     for text, enc in zip(sample, _encode(tokenizer, sample)):
         tokens += len(enc["input_ids"])
         unknown += sum(i == unk for i in enc["input_ids"]) if unk is not None else 0
         for start, end in enc["offset_mapping"]:
-            held = sum(ch.isalpha() for ch in text[start:end])
-            letters += held
-            single += held if end - start == 1 else 0
+            scripts = [s for s in map(script_of, text[start:end]) if s]
+            one = end - start == 1
+            in_spaced = sum(s not in SPACELESS for s in scripts)
+            letters, spaced = letters + len(scripts), spaced + in_spaced
+            single += len(scripts) if one else 0
+            spaced_single += in_spaced if one else 0
     return Coverage(
         round(unknown / tokens, 4) if tokens else 0.0,
         round(tokens / letters, 3) if letters else 0.0,
         round(single / letters, 4) if letters else 0.0,
         len(sample),
+        round(spaced_single / spaced, 4) if spaced else 0.0,
     )
 
 
@@ -124,8 +132,9 @@ def coverage_warning(shares: dict[str, float], coverage: Coverage, model: str) -
     scripts = ", ".join(f"{s} {100 * v:.0f}%" for s, v in shares.items() if v >= 0.005) or "none"
     return (
         f"the encoder {model} does not cover this text's language (letters: {scripts}): "
-        f"{100 * coverage.single_char_share:.0f}% of letters become single-character tokens "
-        f"and {100 * coverage.unknown_share:.1f}% of tokens are unknown. A model fine-tuned "
+        f"{100 * coverage.unknown_share:.1f}% of tokens are unknown and "
+        f"{100 * coverage.single_char_share:.0f}% of letters become single-character tokens. "
+        "A model fine-tuned "
         "from it may stay below the run's own TF-IDF baseline; give --model a local encoder "
         "that knows the language."
     )

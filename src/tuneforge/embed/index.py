@@ -108,7 +108,7 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         _faiss().write_index(self.index, str(directory / VECTORS_FILE))
         self.items.to_parquet(directory / ITEMS_FILE, index=False)
-        text = json.dumps(asdict(self.info), indent=1)
+        text = json.dumps(asdict(self.info), indent=1, ensure_ascii=False)
         (directory / INFO_FILE).write_text(text, encoding="utf-8")
         return directory
 

@@ -114,7 +114,7 @@ def record_prune(
     )
     path = retention_state_path(runs_dir, model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(asdict(record)))
+    atomic_write_text(path, json.dumps(asdict(record), ensure_ascii=False))
     return record
 
 

@@ -48,7 +48,9 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
         "version": run.run_id,
         "stage": stage,
         "variant": (
-            json.loads((artifact / "tuneforge.json").read_text()).get("variant", "model")
+            json.loads((artifact / "tuneforge.json").read_text(encoding="utf-8")).get(
+                "variant", "model"
+            )
             if (artifact / "tuneforge.json").is_file()
             else "model"
         ),

@@ -258,12 +258,14 @@ class RunDir:
         One writer per run (its training process) is assumed: the merge is not locked.
         """
         status = {**self.status(), **fields}
-        atomic_write_text(self.status_path, json.dumps(status, indent=2, default=str))
+        atomic_write_text(
+            self.status_path, json.dumps(status, indent=2, default=str, ensure_ascii=False)
+        )
         return status
 
     def append_metrics(self, record: dict) -> None:
         """Append one JSON line and flush it, so a crash loses at most the line being written."""
-        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
         with self.metrics_path.open("a+b") as fh:
             # After a kill the file may end in a cut-off line; start a new one so this record
             # is not glued onto it (and lost with it).
@@ -298,7 +300,7 @@ class RunDir:
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``name`` in the run directory atomically; returns its path."""
         path = self.path / name
-        atomic_write_text(path, json.dumps(obj, indent=1, default=str))
+        atomic_write_text(path, json.dumps(obj, indent=1, default=str, ensure_ascii=False))
         return path
 
     def read_json(self, name: str) -> Any:
