@@ -146,7 +146,7 @@ class OnnxPredictor:
     def __init__(
         self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0, spin: bool = True
     ) -> None:
-        from .models import load_tokenizer
+        from .models.fast_tokens import load_inference_tokenizer
 
         self.dir = Path(artifact_dir)
         meta = _read_meta(self.dir)
@@ -154,7 +154,7 @@ class OnnxPredictor:
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
         self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
-        self.tokenizer = load_tokenizer(self.dir)
+        self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
 
     @property
