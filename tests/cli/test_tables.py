@@ -12,6 +12,7 @@ NAMES = (
     "onnx-fp32",
     "onnx-int8-dynamic",
     "onnx-int8-static",
+    "onnx-int4",
     "distilled",
     "distilled-int8",
 )

@@ -17,6 +17,7 @@ VARIANTS = [
     ("onnx", "none", "onnx-fp32", True),
     ("onnx", "int8-dynamic", "onnx-int8-dynamic", False),
     ("onnx", "int8-static", "onnx-int8-static", False),
+    ("onnx", "int4", "onnx-int4", False),
 ]
 
 

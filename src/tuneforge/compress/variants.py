@@ -71,6 +71,12 @@ def _int8_static(source: VariantSource, out: Path, base: Path | None) -> Path:
     return quantize_int8_static(base, out, model_inputs(source.examples("train")[:256]))
 
 
+def _int4_weights(source: VariantSource, out: Path, base: Path | None) -> Path:
+    from .quantize import quantize_int4_weights
+
+    return quantize_int4_weights(base, out)
+
+
 def _distilled(source: VariantSource, out: Path, _base: Path | None) -> Path:
     from .distill import distill
 
@@ -111,6 +117,14 @@ VARIANTS: dict[str, Variant] = {
             "ONNX, int8 calibrated on the run's training examples",
             _int8_static,
             export_as=("onnx", "int8-static"),
+            base="onnx-fp32",
+        ),
+        Variant(
+            "onnx-int4",
+            "ONNX, 4-bit weights in blocks of 32 (MatMul and embeddings)",
+            _int4_weights,
+            images=False,
+            export_as=("onnx", "int4"),
             base="onnx-fp32",
         ),
         Variant("distilled", "a student with half the blocks", _distilled, images=False),
