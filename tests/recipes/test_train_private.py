@@ -113,13 +113,15 @@ def test_max_epsilon_refuses_a_run_trained_without_dp(tmp_path, tiny_model_dir, 
         (("--epsilon", "0.01"), "What would work: --epsilon"),
         (("--epsilon", "8", "--precision", "bf16"), "bf16"),
         (("--epsilon", "8", "train.grad_accum=2"), "grad_accum=2"),
+        (("--epsilon", "8", "--method", "ia3"), "method 'ia3' cannot be trained with --privacy"),
+        (("--epsilon", "8", "--method", "adalora"), "method 'adalora' cannot be trained"),
     ],
 )
 def test_bad_privacy_input_exits_2_and_stores_nothing(
     tmp_path, tiny_model_dir, capsys, extra, needle
 ):
-    """ε ≤ 0, δ ≥ 1/n, an ε the data cannot meet, and settings DP refuses: a usage error
-    naming the problem, and no run directory or store."""
+    """ε ≤ 0, δ ≥ 1/n, an ε the data cannot meet, settings and methods DP refuses: a usage
+    error naming the problem, and no run directory or store."""
     data = write_csv(tmp_path / "t.csv", make_rows(20))
     runs = tmp_path / "runs"
     assert _train(data, tiny_model_dir, runs, "bad", "--privacy", "dp", *extra) == 2
@@ -147,3 +149,21 @@ def test_folds_and_tune_with_dp_are_refused(tmp_path, tiny_model_dir, capsys):
     argv = ["tune", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
     assert main([*argv, "--trials", "1", "privacy.mode=dp", "privacy.epsilon=8"]) == 2
     assert "every trial spends its own ε" in capsys.readouterr().err
+
+
+def test_compress_skips_variants_that_read_the_training_examples(private_run):
+    """For a private run, compress leaves out static int8 calibration and distillation (they
+    would read the training examples outside ε) and says so; named, they are refused."""
+    from tuneforge.errors import ConfigError
+    from tuneforge.recipes.compress import chosen_variants
+    from tuneforge.store import RunDir
+    from tuneforge.tasks import open_task
+
+    run = RunDir(private_run / "dp")
+    said: list[str] = []
+    chosen = chosen_variants(open_task(run), run, None, said.append)
+    assert "onnx-fp32" in chosen and "onnx-int8-dynamic" in chosen
+    assert not {"onnx-int8-static", "distilled", "distilled-int8"} & set(chosen)
+    assert any("private run: skipping" in s for s in said)
+    with pytest.raises(ConfigError, match="outside the privacy budget"):
+        chosen_variants(open_task(run), run, ["distilled"], said.append)

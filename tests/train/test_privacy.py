@@ -103,6 +103,24 @@ def test_settings_dp_cannot_make_private_are_refused_with_the_reason():
             check_private_training(cfg, **kwargs)
 
 
+def test_weights_without_per_example_gradients_are_named_before_the_first_step():
+    """The probe after the first backward pass names a trainable weight that got no
+    per-example gradient, or one gradient for the whole batch, and refuses."""
+    from tuneforge.train.privacy import PrivateTraining
+
+    model = torch.nn.Linear(3, 2)
+    model.register_parameter("scale", torch.nn.Parameter(torch.ones(2)))
+    model.weight.grad_sample = torch.zeros(4, 2, 3)
+    model.bias.grad_sample = torch.zeros(1, 2)  # a batch of one: not per example
+    private = PrivateTraining(plan_privacy(DP, 200, 8, 3))
+    with pytest.raises(ConfigError, match="no per-example gradient") as caught:
+        private.check_probe(model, batch_size=4)
+    assert caught.value.message.endswith("clip them: bias, scale.")
+    model.bias.grad_sample, model.scale.grad_sample = torch.zeros(4, 2), torch.zeros(4, 2)
+    private.check_probe(model, batch_size=4)
+    assert private.probed
+
+
 def _assert_plain(model: torch.nn.Module) -> None:
     """No Opacus attribute or hook is left on the model."""
     for p in model.parameters():
