@@ -167,3 +167,16 @@ def test_compress_skips_variants_that_read_the_training_examples(private_run):
     assert any("private run: skipping" in s for s in said)
     with pytest.raises(ConfigError, match="outside the privacy budget"):
         chosen_variants(open_task(run), run, ["distilled"], said.append)
+
+
+def test_an_image_run_with_dp_is_refused_before_a_run_exists(tmp_path, capsys):
+    """DP-SGD is built for text classifiers: an image run with --privacy dp exits 2 and
+    stores nothing."""
+    from ..conftest import write_shapes
+
+    images = write_shapes(tmp_path / "shapes", n_per_label=6)
+    runs = tmp_path / "runs"
+    argv = ["train", str(images), "--runs-dir", str(runs), "--name", "img", "--no-progress"]
+    assert main([*argv, "--privacy", "dp", "--epsilon", "8"]) == 2
+    assert "trains text classifiers; this run's task is image" in capsys.readouterr().err
+    assert not (runs / "img").exists()

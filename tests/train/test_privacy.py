@@ -88,17 +88,17 @@ def test_an_epsilon_the_data_cannot_meet_says_what_would_work():
 
 
 def test_settings_dp_cannot_make_private_are_refused_with_the_reason():
-    """bf16 autocast, gradient accumulation, balanced class weights and several processes are
-    each refused, naming why."""
+    """bf16 autocast, gradient accumulation, balanced class weights, several processes and a
+    method without per-example gradients are each refused, naming why."""
     cases = [
         (replace(CFG, precision="bf16"), {}, "bf16"),
         (replace(CFG, grad_accum=2), {}, "grad_accum=2"),
         (replace(CFG, class_weights="balanced"), {}, "class frequencies"),
         (CFG, {"world": 2}, "distributed"),
-        (CFG, {"task": "image"}, "image run"),
+        (CFG, {"method": "ia3"}, "method 'ia3' cannot be trained"),
     ]
     for cfg, extra, needle in cases:
-        kwargs = {"method": "full", "task": "text", **extra}
+        kwargs = {"method": "full", **extra}
         with pytest.raises(ConfigError, match=needle):
             check_private_training(cfg, **kwargs)
 

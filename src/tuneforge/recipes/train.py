@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import RunConfig, dump_config, load_config, to_dict
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 from ..evaluate import EvalReport, evaluate
 from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
@@ -106,8 +106,14 @@ def _privacy_plan(task: Task, n_train: int, world: int) -> PrivacyPlan | None:
     it cannot make private, and an ε the data, batch size and epochs cannot meet, are refused."""
     cfg = task.cfg
     plan = plan_privacy(cfg.privacy, n_train, cfg.train.batch_size, cfg.train.epochs)
-    if plan is not None:
-        check_private_training(cfg.train, method=cfg.method.name, task=task.name, world=world)
+    if plan is None:
+        return None
+    if not task.supports_privacy:
+        raise ConfigError(
+            f"--privacy dp trains text classifiers; this run's task is {task.name}.",
+            hint="Leave out --privacy for this run.",
+        )
+    check_private_training(cfg.train, method=cfg.method.name, world=world)
     return plan
 
 

@@ -286,9 +286,10 @@ def _what_works(cfg, epsilon, delta, n, batch, epochs) -> str:
 
 
 def check_private_training(
-    cfg: TrainConfig, *, method: str, task: str, world: int = 1, distill: bool = False
+    cfg: TrainConfig, *, method: str, world: int = 1, distill: bool = False
 ) -> None:
-    """Refuse, before anything is stored, what DP-SGD here cannot make private."""
+    """Refuse, before anything is stored, what DP-SGD here cannot make private (which tasks
+    it trains is the task's ``supports_privacy``)."""
     from ..methods import get_method
 
     found = get_method(method)
@@ -296,11 +297,6 @@ def check_private_training(
         raise ConfigError(
             f"method '{method}' cannot be trained with --privacy dp: {found.private_refusal}.",
             hint="Use --method full or lora (adapters plus head are the natural fit for DP).",
-        )
-    if task != "text":
-        raise ConfigError(
-            f"--privacy dp trains text classifiers; this is a {task} run.",
-            hint="Leave out --privacy for image runs.",
         )
     if cfg.precision == "bf16":
         raise ConfigError(

@@ -121,7 +121,7 @@ def prepare(
     if privacy is not None:
         cfg = train_precision(cfg)
         check_private_training(
-            cfg, method=cm.method, task=task, world=dist.world, distill=teacher_logits is not None
+            cfg, method=cm.method, world=dist.world, distill=teacher_logits is not None
         )
     epochs = cfg.epochs or auto_epochs(len(data.train), schedule_of(task, pretrained))
     device = resolve_device()
