@@ -1,4 +1,4 @@
-"""DP-SGD: the plan (δ rule, refused budgets), a private fit's ε, exact resume, plain weights."""
+"""The DP-SGD plan (δ rule, refused budgets and settings) and a private fit's ε and plain model."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from tuneforge.config import ModelConfig, PrivacyConfig, TrainConfig
-from tuneforge.errors import ConfigError, RunError
+from tuneforge.errors import ConfigError
 from tuneforge.models import load_model
-from tuneforge.train import fit, loop
-from tuneforge.train.checkpoint import find_checkpoint
+from tuneforge.train import fit
 from tuneforge.train.privacy import (
     check_private_training,
     epsilon_for,
@@ -29,7 +28,7 @@ CFG = TrainConfig(epochs=3, lr=5e-3, batch_size=8, early_stopping_patience=0, pr
 DP = PrivacyConfig(mode="dp", epsilon=8.0)
 
 
-def _data(n_per_label: int = 30) -> DatasetSplits:
+def small_splits(n_per_label: int = 30) -> DatasetSplits:
     rows = make_rows(n_per_label)
     ex = [Example(r["text"], r["label"], i + 1) for i, r in enumerate(rows)]
     cut = int(len(ex) * 0.75)
@@ -37,7 +36,7 @@ def _data(n_per_label: int = 30) -> DatasetSplits:
     return DatasetSplits(ex[:cut], ex[cut:], [], labels, "t")
 
 
-def _model(tiny_model_dir: Path, data: DatasetSplits):
+def tiny_classifier(tiny_model_dir: Path, data: DatasetSplits):
     torch.manual_seed(0)
     return load_model(ModelConfig(name=str(tiny_model_dir)), data.labels)
 
@@ -103,24 +102,6 @@ def test_settings_dp_cannot_make_private_are_refused_with_the_reason():
             check_private_training(cfg, **kwargs)
 
 
-def test_weights_without_per_example_gradients_are_named_before_the_first_step():
-    """The probe after the first backward pass names a trainable weight that got no
-    per-example gradient, or one gradient for the whole batch, and refuses."""
-    from tuneforge.train.privacy import PrivateTraining
-
-    model = torch.nn.Linear(3, 2)
-    model.register_parameter("scale", torch.nn.Parameter(torch.ones(2)))
-    model.weight.grad_sample = torch.zeros(4, 2, 3)
-    model.bias.grad_sample = torch.zeros(1, 2)  # a batch of one: not per example
-    private = PrivateTraining(plan_privacy(DP, 200, 8, 3))
-    with pytest.raises(ConfigError, match="no per-example gradient") as caught:
-        private.check_probe(model, batch_size=4)
-    assert caught.value.message.endswith("clip them: bias, scale.")
-    model.bias.grad_sample, model.scale.grad_sample = torch.zeros(4, 2), torch.zeros(4, 2)
-    private.check_probe(model, batch_size=4)
-    assert private.probed
-
-
 def _assert_plain(model: torch.nn.Module) -> None:
     """No Opacus attribute or hook is left on the model."""
     for p in model.parameters():
@@ -135,8 +116,8 @@ def test_private_fit_spends_at_most_the_target_and_returns_a_plain_model(
 ):
     """A DP fit records the ε it spent (at most the target) with δ, and the model comes back
     with its own state-dict keys and no Opacus hooks."""
-    data = _data()
-    cm = _model(tiny_model_dir, data)
+    data = small_splits()
+    cm = tiny_classifier(tiny_model_dir, data)
     keys = list(cm.model.state_dict())
     plan = plan_privacy(DP, len(data.train), CFG.batch_size, CFG.epochs)
     result = fit(cm, data, CFG, progress=False, privacy=plan)
@@ -145,89 +126,3 @@ def test_private_fit_spends_at_most_the_target_and_returns_a_plain_model(
     assert spent["steps"] == plan.steps and spent["delta"] == plan.delta
     assert list(cm.model.state_dict()) == keys
     _assert_plain(cm.model)
-
-
-def test_a_private_run_resumes_exactly_with_its_accountant(
-    tiny_model_dir, tmp_path, monkeypatch, one_torch_thread
-):
-    """Interrupted after epoch 2 and resumed, a DP run ends with the metrics and ε of one
-    straight run: the checkpoint keeps the accountant and the noise's secret seed."""
-    import tuneforge.train.privacy as privacy
-
-    monkeypatch.setattr(privacy.secrets, "randbits", lambda bits: 1234567)
-    data = _data()
-    plan = plan_privacy(DP, len(data.train), CFG.batch_size, CFG.epochs)
-    straight: list[dict] = []
-    done = fit(
-        _model(tiny_model_dir, data),
-        data,
-        CFG,
-        on_metrics=straight.append,
-        progress=False,
-        privacy=plan,
-    )
-
-    class Stop(Exception):
-        pass
-
-    def stop_after_two(record):
-        if record["split"] == "val" and record["epoch"] >= 2:
-            raise Stop
-
-    ckpt = tmp_path / "ckpt"
-    monkeypatch.setattr(privacy.secrets, "randbits", lambda bits: 1234567)
-    with pytest.raises(Stop):
-        loop.fit(
-            _model(tiny_model_dir, data),
-            data,
-            CFG,
-            checkpoint_dir=ckpt,
-            on_metrics=stop_after_two,
-            progress=False,
-            privacy=plan,
-        )
-    assert find_checkpoint(ckpt) is not None
-    monkeypatch.setattr(privacy.secrets, "randbits", lambda bits: 7)  # the checkpoint's wins
-    resumed: list[dict] = []
-    again = fit(
-        _model(tiny_model_dir, data),
-        data,
-        CFG,
-        checkpoint_dir=ckpt,
-        resume=True,
-        on_metrics=resumed.append,
-        progress=False,
-        privacy=plan,
-    )
-    last = [r for r in straight if r["split"] == "val"][-1]
-    last_resumed = [r for r in resumed if r["split"] == "val"][-1]
-    assert last_resumed["loss"] == pytest.approx(last["loss"], rel=1e-5)
-    assert again.privacy["epsilon"] == done.privacy["epsilon"]
-
-
-def test_resume_refuses_a_checkpoint_of_other_dp_settings(
-    tiny_model_dir, tmp_path, one_torch_thread
-):
-    """A checkpoint written under another noise level cannot continue this run's account."""
-    data = _data()
-    plan = plan_privacy(DP, len(data.train), CFG.batch_size, 1)
-    ckpt = tmp_path / "ckpt"
-    fit(
-        _model(tiny_model_dir, data),
-        data,
-        replace(CFG, epochs=1),
-        checkpoint_dir=ckpt,
-        progress=False,
-        privacy=plan,
-    )
-    other = plan_privacy(replace(DP, epsilon=3.0), len(data.train), CFG.batch_size, 2)
-    with pytest.raises(RunError, match="resuming would mix two privacy accounts"):
-        fit(
-            _model(tiny_model_dir, data),
-            data,
-            replace(CFG, epochs=2),
-            checkpoint_dir=ckpt,
-            resume=True,
-            progress=False,
-            privacy=other,
-        )

@@ -25,15 +25,10 @@ from .batching import Featurizer, featurizer_for
 from .checkpoint import TrainerState, resume_checkpoint
 from .defaults import auto_epochs, ensure_resolved, is_pretrained, schedule_of, task_of
 from .distributed import DistContext, current_context, wrap
+from .dp_sgd import PrivateTraining, freeze_position_embeddings
 from .freeze import default_frozen_layers, freeze_bottom, word_embeddings
 from .precision import resolve_device, resolve_precision
-from .privacy import (
-    PrivacyPlan,
-    PrivateTraining,
-    check_private_training,
-    freeze_position_embeddings,
-    train_precision,
-)
+from .privacy import PrivacyPlan, check_private_training, train_precision
 from .progress import Progress
 
 
