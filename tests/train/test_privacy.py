@@ -66,13 +66,16 @@ def test_dp_without_epsilon_and_epsilon_without_dp_are_refused():
     assert plan_privacy(PrivacyConfig(), 200, 8, 3) is None
 
 
-def test_the_plan_meets_the_target_epsilon():
+@pytest.mark.parametrize("accountant", ["rdp", "prv"])
+def test_the_plan_meets_the_target_epsilon(accountant):
     """The planned noise spends at most the target ε over the planned steps, at
-    q = 1/ceil(n/batch)."""
-    plan = plan_privacy(DP, 200, 8, 3)
+    q = 1/ceil(n/batch), by either accountant; PRV's tighter account needs less noise."""
+    plan = plan_privacy(replace(DP, accountant=accountant), 200, 8, 3)
     assert plan.sample_rate == 1 / 25 and plan.steps == 75 and plan.delta == 1 / 2000
-    spent = epsilon_for(plan.noise_multiplier, plan.sample_rate, plan.steps, plan.delta, "rdp")
+    spent = epsilon_for(plan.noise_multiplier, plan.sample_rate, plan.steps, plan.delta, accountant)
     assert 7.5 < spent <= 8.0
+    if accountant == "prv":
+        assert plan.noise_multiplier < plan_privacy(DP, 200, 8, 3).noise_multiplier
 
 
 def test_an_epsilon_the_data_cannot_meet_says_what_would_work():

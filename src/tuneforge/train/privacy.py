@@ -12,8 +12,8 @@ What changes against a normal run, and why:
   standard deviation σ·C; σ is the smallest noise multiplier that keeps the planned steps within
   (ε, δ) by the accountant (``get_noise_multiplier``, what ``make_private_with_epsilon`` uses),
   found before the run directory exists, so an unreachable ε stores nothing.
-- **The noise is secret.** Sampling and noise come from generators seeded per epoch from 64
-  secret bits (63) drawn for the run (kept only in its checkpoints, which a finished run deletes):
+- **The noise is secret.** Sampling and noise come from generators seeded per epoch from 63
+  secret bits drawn for the run (kept only in its checkpoints, which a finished run deletes):
   ``train.seed`` is written in config.yaml, and noise derived from it could be replayed by
   anyone holding the config. Resume replays the same batches and noise from the checkpoint.
   This is Opacus without ``secure_mode`` (no torchcsprng): pseudo-random, not cryptographic.
