@@ -120,3 +120,23 @@ def test_resume_refuses_a_checkpoint_of_other_dp_settings(
             progress=False,
             privacy=other,
         )
+
+
+def test_batches_that_sample_no_example_still_take_their_noisy_step(
+    tiny_model_dir, monkeypatch, one_torch_thread
+):
+    """With one expected example per batch many Poisson batches are empty: each still counts
+    as a noisy step, so the steps taken equal the planned ones the accountant charged."""
+    import tuneforge.train.dp_sgd as dp_sgd
+    from tuneforge.types import DatasetSplits
+
+    data = small_splits()
+    few = DatasetSplits(data.train[:20], data.val, [], data.labels, "t")
+    cfg = replace(CFG, batch_size=1, epochs=1)
+    plan = plan_privacy(replace(DP, max_noise=100.0), len(few.train), 1, 1)
+    monkeypatch.setattr(dp_sgd.secrets, "randbits", lambda bits: 99)
+    empty = [b for b in dp_sgd.PrivateTraining(plan).epoch_batches(0) if not b]
+    assert empty, "this seed samples some empty batches"
+    result = fit(tiny_classifier(tiny_model_dir, few), few, cfg, progress=False, privacy=plan)
+    assert result.global_step == plan.steps == 20
+    assert result.privacy["steps"] == 20 and result.privacy["epsilon"] <= 8.0

@@ -103,7 +103,8 @@ class PrivateTraining:
         seeds = np.random.SeedSequence([self.secret, epoch]).generate_state(2, dtype=np.uint64)
         sampling = torch.Generator(device="cpu")
         sampling.manual_seed(int(seeds[0]))
-        self.noise.manual_seed(int(seeds[1]))
+        if self.noise is not None:  # attached: the noise replays with the batches
+            self.noise.manual_seed(int(seeds[1]))
         sampler = UniformWithReplacementSampler(
             num_samples=self.plan.n_train,
             sample_rate=self.plan.sample_rate,
