@@ -180,3 +180,14 @@ def test_an_image_run_with_dp_is_refused_before_a_run_exists(tmp_path, capsys):
     assert main([*argv, "--privacy", "dp", "--epsilon", "8"]) == 2
     assert "trains text classifiers; this run's task is image" in capsys.readouterr().err
     assert not (runs / "img").exists()
+
+
+def test_train_prints_the_budget_it_planned_and_spent(tmp_path, tiny_model_dir, capsys):
+    """The console names the plan before training (ε target, δ, noise) and ε spent after."""
+    data = write_csv(tmp_path / "t.csv", make_rows(20))
+    runs = tmp_path / "runs"
+    dp = ("--privacy", "dp", "--epsilon", "3", "--method", "lora", "train.epochs=1")
+    assert _train(data, tiny_model_dir, runs, "p", *dp) == 0
+    printed = capsys.readouterr()
+    assert "differential privacy: ε ≤ 3, δ = " in printed.err
+    assert "privacy: DP-SGD: ε = " in printed.out and "(target 3)" in printed.out

@@ -202,6 +202,7 @@ def train_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.train import run_train
+    from ..report.privacy import privacy_summary
     from ..store import RunDir
     from .tables import metrics_table, out, slices_tables
 
@@ -230,6 +231,9 @@ def run(args: argparse.Namespace) -> int:
     out.print(metrics_table(f"{result.eval.split} metrics", evaluated))
     for table in slices_tables(evaluated.get("slices")):
         out.print(table)
+    private = privacy_summary(result.train.privacy)
+    if private:
+        out.print(f"privacy: {private}")
     out.print(f"report:  {RunDir(result.run_dir).report_path}")
     return 0
 
