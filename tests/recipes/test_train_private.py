@@ -38,7 +38,7 @@ def private_run(tmp_path_factory, tiny_model_dir) -> Path:
 
 def test_a_private_run_records_the_epsilon_it_spent(private_run):
     """status.json holds ε spent (at most the target), δ = 1/(10·n) and the DP-SGD settings;
-    config.yaml the privacy section and fp32; the report states ε."""
+    config.yaml the privacy section and fp32; the report and the model card state ε."""
     run = private_run / "dp"
     status = json.loads((run / "status.json").read_text())
     privacy = status["privacy"]
@@ -50,6 +50,8 @@ def test_a_private_run_records_the_epsilon_it_spent(private_run):
     assert "differential privacy" in (run / "report.html").read_text()
     assert "DP-SGD: ε = " in (run / "report.html").read_text()
     assert not (run / "checkpoints").exists()  # the noise's secret goes with them
+    card = (run / "artifacts" / "model" / "README.md").read_text()
+    assert f"DP-SGD, ε = {privacy['epsilon']:.3g}" in card and "not the inputs" in card
 
 
 def test_a_private_run_exports_to_onnx_from_plain_weights(private_run):
@@ -69,6 +71,9 @@ def test_a_private_run_exports_to_onnx_from_plain_weights(private_run):
         (private_run / "dp" / "artifacts" / "onnx-fp32" / "parity.json").read_text()
     )
     assert parity["agreement"] >= 0.999
+    assert (
+        "DP-SGD, ε = " in (private_run / "dp" / "artifacts" / "onnx-fp32" / "README.md").read_text()
+    )
     argv = ["export", "dp", "--runs-dir", str(private_run), "--format", "onnx"]
     assert main([*argv, "--quantize", "int8-static"]) == 2
 

@@ -204,7 +204,10 @@ def _train_and_evaluate(
     shutdown()  # no collective follows: the other ranks may leave
     task.save_model(cm, rd)
     report = _evaluate_saved(task, data, rd, recorder, result)
-    write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
+    card = run_card_facts(rd.status(), report.to_dict(), method=cm.method)
+    if result.privacy is not None:
+        card["privacy"] = result.privacy  # status.json gets ε spent just below
+    write_model_card(rd.model_dir, card)
     recorder.succeeded(
         train_seconds=round(result.train_seconds, 2),
         examples_per_s=round(result.examples_per_s, 1),
