@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..store import RunDir
+from .examples import redacts_examples, shown_text
 from .explanations import wrong_texts_section
 from .folds import folds_section
 from .markup import CSS, Raw, escape, num, table
@@ -186,7 +187,7 @@ def _per_class(ev: dict) -> str:
     )
 
 
-def _pairs(ev: dict) -> str:
+def _pairs(ev: dict, redact_examples: bool = True) -> str:
     pairs = [p for p in ev.get("confused_pairs") or [] if isinstance(p, dict)]
     pairs.sort(key=lambda p: -p["count"] if isinstance(p.get("count"), int) else 0)
     if not pairs:
@@ -198,7 +199,8 @@ def _pairs(ev: dict) -> str:
             Raw(
                 "<ul class=ex>"
                 + "".join(
-                    f"<li>{escape(_clip(t))}</li>" for t in map(str, (p.get("examples") or [])[:3])
+                    f"<li>{escape(_clip(shown_text(t, redact_examples)))}</li>"
+                    for t in map(str, (p.get("examples") or [])[:3])
                 )
                 + "</ul>"
             ),
@@ -210,9 +212,9 @@ def _pairs(ev: dict) -> str:
     )
 
 
-def _eval_section(ev: dict) -> str:
+def _eval_section(ev: dict, redact_examples: bool = True) -> str:
     head = f"<h2>Evaluation on {escape(ev.get('split', 'test'))}</h2>"
-    body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
+    body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev, redact_examples)
     return folds_section(ev) + head + body + slices_section(ev)
 
 
@@ -233,6 +235,20 @@ def _tradeoff_section(data: dict) -> str:
         f"{escape(measured_on)}; tolerance {escape(tolerance)}"
         f" accuracy points.</p>{table(list(TRADEOFF_COLUMNS), rows, numeric=tuple(range(1, 9)))}"
         f"<img alt='trade-off chart' src=\"{chart}\">"
+    )
+
+
+def baseline_banner(verdict: object) -> str:
+    """The loud box of a run whose own baseline beat it ("" otherwise): figures and advice."""
+    if not isinstance(verdict, dict) or not verdict.get("gap_points"):
+        return ""
+    advice = "".join(f"<li>{escape(a)}</li>" for a in verdict.get("advice") or [])
+    return (
+        "<div class='alert' id='baseline-beats-model'><b>The baseline beats this model.</b> "
+        f"{escape(verdict.get('baseline', 'baseline'))} reached "
+        f"{escape(num(verdict.get('baseline_accuracy')))} accuracy where the trained model "
+        f"reached {escape(num(verdict.get('model_accuracy')))} "
+        f"({escape(num(verdict.get('gap_points'), 1))} points below). Try:<ul>{advice}</ul></div>"
     )
 
 
@@ -257,11 +273,13 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         notes.append(f"No evaluation ({rd.eval_path.name}): the run did not reach the test set.")
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
+    body.append(baseline_banner(status.get("baseline_beats_model")))
     if isinstance(ev, dict) and ev:
         # wrong_images_section is "" for text runs: only image runs list wrong images;
         # wrong_texts_section is "" unless the run holds explanations.json.
-        wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir)
-        body.append(_eval_section(ev) + wrong)
+        redact = redacts_examples(config)  # report.redact_examples, on unless the run says
+        wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir, redact)
+        body.append(_eval_section(ev, redact) + wrong)
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
         "<h2>Training</h2>"
