@@ -115,6 +115,31 @@ class MethodConfig:
     virtual_tokens: int = 16
 
 
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Differentially private training (DP-SGD through Opacus), off unless ``mode: dp``.
+
+    ``epsilon`` is the budget the whole run may spend; ``delta`` ``None`` means 1/(10·n) for
+    n training examples (a δ must stay below 1/n, else releasing one whole example would fit
+    the guarantee). ``max_grad_norm`` is the per-example clipping bound C that the noise is
+    scaled to. ``accountant``: ``rdp`` (Rényi DP, Opacus' classic) or ``prv`` (privacy random
+    variables: a tighter ε for the same noise). ``max_noise`` is the largest noise multiplier σ
+    per expected batch example (σ / expected batch size) a run accepts: beyond it each step's
+    noise is larger than the gradient it hides, and the run would learn noise.
+    """
+
+    mode: str = "none"  # none | dp
+    epsilon: float | None = None
+    delta: float | None = None  # None: 1 / (10 * n_train)
+    max_grad_norm: float = 1.0
+    accountant: str = "rdp"  # rdp | prv
+    max_noise: float = 0.5
+
+
+PRIVACY_MODES = ("none", "dp")
+ACCOUNTANTS = ("rdp", "prv")
+
+
 # What ``None`` resolves to per task. Text: measured on BANKING77 (docs/benchmarks.md); a
 # pretrained Hugging Face image model takes these too (train.defaults.schedule_of). Image: the
 # compact CNN as bench/images.py trains it (98.7% on MNIST-5k): a larger step and batch, light
@@ -182,6 +207,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     name: str | None = None
     runs_dir: str = "runs"

@@ -27,7 +27,9 @@ def register(sub) -> None:
     p.add_argument("--name", required=True, help="model name (letters, digits, - _ .)")
     p.add_argument("--stage", required=True, choices=STAGES, help="stage the version takes")
     p.add_argument(
-        "--force", action="store_true", help="promote despite a failed parity or slice gate"
+        "--force",
+        action="store_true",
+        help="promote despite a failed parity, slice or privacy gate",
     )
     p.add_argument(
         "--max-slice-gap",
@@ -37,6 +39,13 @@ def register(sub) -> None:
         "overall accuracy, judged with its bootstrap interval (train with --slice)",
     )
     add_slice(p, "the slice column --max-slice-gap judges (repeat; default: every one evaluated)")
+    p.add_argument(
+        "--max-epsilon",
+        type=float,
+        metavar="EPS",
+        help="refuse unless the run was trained with --privacy dp and spent at most this ε "
+        "(recorded in its status.json; variants that re-read the training data fail)",
+    )
     add_runs_dir(p)
     p.set_defaults(func=run_promote)
     p = add_command(
@@ -91,6 +100,7 @@ def run_promote(args: argparse.Namespace) -> int:
         force=args.force,
         max_slice_gap=args.max_slice_gap,
         slices=args.slices or (),
+        max_epsilon=args.max_epsilon,
     )
     forced = " (forced)" if v.forced else ""
     out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")

@@ -199,7 +199,7 @@ def parity_table(reports: list[dict]) -> Table:
 
 def versions_table(name: str, versions) -> Table:
     table = Table(title=f"model {name}")
-    for col in ("version", "stage", "run", "variant", "created", "note"):
+    for col in ("version", "stage", "run", "variant", "created", "privacy", "note"):
         table.add_column(col)
     for v in versions:
         table.add_row(
@@ -208,9 +208,17 @@ def versions_table(name: str, versions) -> Table:
             v.run_id,
             v.variant,
             v.created_at.strftime("%Y-%m-%d %H:%M"),
+            privacy_text(v.privacy),
             v.note or "",
         )
     return table
+
+
+def privacy_text(privacy: dict | None) -> str:
+    """``ε 7.9, δ 1e-05`` for a differentially private version, ``-`` otherwise."""
+    if not privacy or privacy.get("epsilon") is None:
+        return "-"
+    return f"ε {float(privacy['epsilon']):.3g}, δ {float(privacy['delta']):.2g}"
 
 
 # Distinct short headers for terminals too narrow for the full ones (explained in a caption).

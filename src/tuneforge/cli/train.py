@@ -18,7 +18,8 @@ EXAMPLE = (
     "  tuneforge train train-images-idx3-ubyte.gz --name mnist   |   "
     "tuneforge train pixels.csv --image-shape 28x28\n"
     "  tuneforge train tickets.csv --folds 5 --name intents-cv   |   "
-    "tuneforge train tickets.csv --slice region"
+    "tuneforge train tickets.csv --slice region\n"
+    "  tuneforge train tickets.csv --privacy dp --epsilon 8 --method lora"
 )
 
 
@@ -74,6 +75,7 @@ def register(sub) -> None:
         help="train on N processes with PyTorch DDP (runs itself under torchrun)",
     )
     p.add_argument("--name", help="run id to use (default: generated)")
+    add_privacy_flags(p)
     add_slice(
         p,
         "also evaluate the test split per value of this column of the data (repeat for more; "
@@ -93,6 +95,53 @@ def register(sub) -> None:
     add_runs_dir(p)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
     p.set_defaults(func=run)
+
+
+def add_privacy_flags(p: argparse.ArgumentParser) -> None:
+    """``--privacy dp --epsilon E [--delta AUTO] [--max-grad-norm C]``: DP-SGD (Opacus)."""
+    p.add_argument(
+        "--privacy",
+        choices=["none", "dp"],
+        help="dp: differentially private training (DP-SGD through Opacus); protects the "
+        "training examples, not the inputs sent to a deployed model (privacy.mode)",
+    )
+    p.add_argument(
+        "--epsilon",
+        type=float,
+        help="privacy budget the run may spend, e.g. 8 (smaller: more private); with --privacy dp",
+    )
+    p.add_argument(
+        "--delta",
+        metavar="AUTO|D",
+        help="privacy.delta, below 1/n (default AUTO: 1/(10 n) for n training examples)",
+    )
+    p.add_argument(
+        "--max-grad-norm",
+        type=float,
+        metavar="C",
+        help="per-example gradient clipping bound of --privacy dp (privacy.max_grad_norm, "
+        "default 1.0)",
+    )
+
+
+def _privacy_flags(args: argparse.Namespace) -> dict:
+    """The privacy keys of the flags given; ``--delta AUTO`` is the default rule."""
+    from ..errors import ConfigError
+
+    delta = args.delta
+    if delta is not None and delta.strip().lower() == "auto":
+        delta = "none"  # the config's null: 1/(10 n)
+    if args.max_grad_norm is not None and args.privacy != "dp":
+        raise ConfigError(
+            "--max-grad-norm is the per-example clipping bound of --privacy dp.",
+            hint="Add --privacy dp, or clip a normal run's gradients with train.max_grad_norm=C.",
+        )
+    return {
+        ("privacy", "mode"): args.privacy,
+        ("privacy", "epsilon"): args.epsilon,
+        ("privacy", "delta"): delta,
+        ("privacy", "max_grad_norm"): args.max_grad_norm,
+    }
 
 
 def _put(tree: dict, flags: dict) -> dict:
@@ -142,6 +191,7 @@ def train_config(args: argparse.Namespace):
             ("train", "lr"): args.lr,
             ("train", "precision"): args.precision,
             ("data", "slice_columns"): ",".join(args.slices) if args.slices else None,
+            **_privacy_flags(args),
         },
     )
     if args.name:
@@ -152,11 +202,20 @@ def train_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.train import run_train
+    from ..report.privacy import privacy_summary
     from ..store import RunDir
     from .tables import metrics_table, out, slices_tables
 
     if args.folds is not None:
         return _run_folds(args)
+    if args.nproc is not None and args.nproc > 1 and args.privacy == "dp":
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "--privacy dp trains on one process; distributed training (--nproc) with DP is "
+            "not supported.",
+            hint="Leave out --nproc.",
+        )
     if args.nproc is not None and args.nproc > 1 and "LOCAL_RANK" not in os.environ:
         from ..train.distributed import relaunch_with_torchrun
 
@@ -172,6 +231,9 @@ def run(args: argparse.Namespace) -> int:
     out.print(metrics_table(f"{result.eval.split} metrics", evaluated))
     for table in slices_tables(evaluated.get("slices")):
         out.print(table)
+    private = privacy_summary(result.train.privacy)
+    if private:
+        out.print(f"privacy: {private}")
     out.print(f"report:  {RunDir(result.run_dir).report_path}")
     return 0
 
@@ -186,6 +248,7 @@ def _run_folds(args: argparse.Namespace) -> int:
             "--folds trains every fold from the start on one process.",
             hint="Leave out --resume and --nproc with --folds.",
         )
+
     if not args.train_file and not args.config:
         raise TuneforgeError("train --folds needs a TRAIN_FILE (or --config YAML).")
     result = run_cross_validation(train_config(args), args.folds, progress=not args.no_progress)

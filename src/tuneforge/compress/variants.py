@@ -38,6 +38,8 @@ class Variant:
     images: bool = True  # exists for image models too
     export_as: tuple[str, str] | None = None  # (--format, --quantize) of `tuneforge export`
     base: str | None = None  # built first (and reused) when this variant starts from another
+    # reads the run's training examples (calibration, distillation): outside a DP run's ε
+    reads_train: bool = False
 
 
 def _hf(source: VariantSource, out: Path, _base: Path | None) -> Path:
@@ -118,6 +120,7 @@ VARIANTS: dict[str, Variant] = {
             _int8_static,
             export_as=("onnx", "int8-static"),
             base="onnx-fp32",
+            reads_train=True,
         ),
         Variant(
             "onnx-int4",
@@ -127,13 +130,20 @@ VARIANTS: dict[str, Variant] = {
             export_as=("onnx", "int4"),
             base="onnx-fp32",
         ),
-        Variant("distilled", "a student with half the blocks", _distilled, images=False),
+        Variant(
+            "distilled",
+            "a student with half the blocks",
+            _distilled,
+            images=False,
+            reads_train=True,
+        ),
         Variant(
             "distilled-int8",
             "the student as int8 ONNX",
             _distilled_int8,
             images=False,
             base="distilled",
+            reads_train=True,
         ),
     )
 }

@@ -56,6 +56,7 @@ class Method:
     summary: str
     peft_config: Callable[[MethodConfig, Any, int], Any] | None = None  # None: full fine-tuning
     images: bool = True  # whether it fits image models too
+    private_refusal: str | None = None  # why DP-SGD (--privacy dp) cannot train it; None: it can
 
 
 def is_image_model(model) -> bool:
@@ -154,13 +155,35 @@ def _prefix(cfg: MethodConfig, model, total_updates: int):
     )
 
 
+# Opacus computes per-example gradients layer by layer (Linear, Embedding, LayerNorm, ...); these
+# adapters keep their weights as bare parameters multiplied inside peft's own layers, so no
+# per-example gradient exists to clip (measured: none of them gets one).
+_BARE_WEIGHTS = (
+    "{} are bare parameters inside peft's layers, for which Opacus computes no per-example "
+    "gradient to clip"
+)
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("full", 2e-4, True, "every weight trains (word embeddings frozen by default)"),
         Method("lora", 1e-3, True, "low-rank updates on attention query/value", _lora),
-        Method("adalora", 1e-3, True, "LoRA whose ranks are reallocated during training", _adalora),
-        Method("ia3", 5e-3, True, "learned rescaling of keys, values and FFN activations", _ia3),
+        Method(
+            "adalora",
+            1e-3,
+            True,
+            "LoRA whose ranks are reallocated during training",
+            _adalora,
+            private_refusal=_BARE_WEIGHTS.format("its singular values and vectors"),
+        ),
+        Method(
+            "ia3",
+            5e-3,
+            True,
+            "learned rescaling of keys, values and FFN activations",
+            _ia3,
+            private_refusal=_BARE_WEIGHTS.format("its rescaling vectors"),
+        ),
         Method("prefix", 1e-2, False, "trained key/value prefixes in every layer", _prefix, False),
     )
 }

@@ -50,6 +50,9 @@ def run_card_facts(status: dict, evaluation: dict | None = None, **extra: Any) -
     facts: dict[str, Any] = {key: status.get(key) for key in RUN_KEYS}
     facts["name"] = status.get("run_id")
     facts["base_model"] = status.get("model_dir")
+    private = status.get("privacy")
+    if isinstance(private, dict) and private.get("epsilon") is not None:
+        facts["privacy"] = private  # a DP run's ε spent and δ (train --privacy dp)
     if evaluation:
         facts["metrics"] = {k: evaluation.get(k) for k in ("split", "n", "accuracy", "macro_f1")}
     facts.update(extra)
@@ -79,7 +82,8 @@ def write_model_card(model_dir: str | Path, facts: dict | None = None) -> Path:
     ``facts`` (all optional): name, task, labels, base_model (a directory, ``default`` or
     ``compact-cnn``), language, method, precision (of training), max_length, data_fingerprint,
     n_train/n_val/n_test, metrics ({split, n, accuracy, macro_f1}), variant, parity
-    ({agreement, max_abs_prob_diff, n}). Given facts win over the directory's.
+    ({agreement, max_abs_prob_diff, n}), privacy ({epsilon, delta} of a DP run). Given facts
+    win over the directory's.
     """
     model_dir = Path(model_dir)
     merged = {**directory_facts(model_dir)}
@@ -212,10 +216,21 @@ def _model_table(facts: dict, base_name: str | None) -> str:
         rows.append(("train / validation / test examples", shown))
     if facts.get("seed") is not None:
         rows.append(("seed", str(int(facts["seed"]))))
+    if facts.get("privacy"):
+        rows.append(("differential privacy", _privacy(facts["privacy"])))
     if not rows:
         return ""
     table = [f"| {key} | {value} |" for key, value in rows]
     return "\n".join(["## Model", "", "| | |", "|---|---|", *table, ""])
+
+
+def _privacy(privacy: dict) -> str:
+    """ε and δ of a DP-trained model, and what they protect."""
+    eps, delta = float(privacy["epsilon"]), float(privacy.get("delta") or 0)
+    return (
+        f"DP-SGD, ε = {eps:.3g}, δ = {delta:.2g}: protects the training examples, not the "
+        "inputs sent to the model"
+    )
 
 
 def _method(facts: dict) -> str:

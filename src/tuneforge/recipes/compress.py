@@ -19,7 +19,14 @@ from ..models.card import write_model_card
 from ..predict import load_predictor
 from ..store import RunDir, resolve_run
 from ..tasks import Task, open_task
-from .export import build_run_variant, card_facts, parity_samples, record_parity
+from .export import (
+    build_run_variant,
+    card_facts,
+    check_private_variant,
+    is_private_run,
+    parity_samples,
+    record_parity,
+)
 
 DEFAULT_MAX_ACCURACY_DROP = 0.5  # accuracy points a non-exact variant may lose
 
@@ -31,11 +38,21 @@ def chosen_variants(task: Task, run: RunDir, variants: list[str] | None, log) ->
         raise ConfigError(f"Unknown variants {unknown}. Known: {', '.join(COMPRESS_VARIANTS)}.")
     if variants:
         task.check_variants(variants, run.run_id)
+        for variant in variants:
+            check_private_variant(run, variant)
         return list(variants)
     chosen = [v for v in COMPRESS_VARIANTS if v == TRAINED or task.supports_variant(VARIANTS[v])]
     skipped = sorted(set(COMPRESS_VARIANTS) - set(chosen))
     if skipped:
         log(f"{task.name} run: skipping {', '.join(skipped)} (text models only)")
+    if is_private_run(run):
+        reading = [v for v in chosen if v != TRAINED and VARIANTS[v].reads_train]
+        chosen = [v for v in chosen if v not in reading]
+        if reading:
+            log(
+                f"private run: skipping {', '.join(reading)} (they read the training examples "
+                "outside the privacy budget)"
+            )
     return chosen
 
 

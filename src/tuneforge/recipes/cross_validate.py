@@ -57,6 +57,12 @@ def fold_name(parent: str, k: int) -> str:
 
 
 def _check_request(cfg: RunConfig, folds: int) -> None:
+    if cfg.privacy.mode == "dp":
+        raise ConfigError(
+            "--folds with --privacy dp is not supported: each example trains K-1 of the K "
+            "fold models, so their privacy budgets add up, which the folds do not account.",
+            hint="Train one private run without --folds.",
+        )
     if not isinstance(folds, int) or not 2 <= folds <= MAX_FOLDS:
         raise ConfigError(
             f"--folds {folds}: cross-validation needs between 2 and {MAX_FOLDS} folds.",

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 from ..compress.parity import EXACT_MAX_PROB_DIFF, EXACT_MIN_AGREEMENT, ParityReport, check_parity
-from ..compress.variants import VariantSource, build_variant, variant_for_export
-from ..errors import GateError, RunError, TuneforgeError
+from ..compress.variants import VARIANTS, VariantSource, build_variant, variant_for_export
+from ..errors import ConfigError, GateError, RunError, TuneforgeError
 from ..models.card import run_card_facts, write_model_card
 from ..predict import load_predictor
 from ..store import RunDir, resolve_run
@@ -69,9 +69,29 @@ def variant_source(run: RunDir) -> VariantSource:
     )
 
 
+def is_private_run(run: RunDir) -> bool:
+    """Whether ``run`` was trained with differential privacy (status.json says so)."""
+    return isinstance(run.status().get("privacy"), dict)
+
+
+def check_private_variant(run: RunDir, variant: str) -> None:
+    """A ConfigError for a variant that would read a private run's training examples again
+    (static int8 calibration, distillation): what it learns from them is outside the ε."""
+    found = VARIANTS.get(variant)
+    if found is not None and found.reads_train and is_private_run(run):
+        raise ConfigError(
+            f"Run '{run.run_id}' was trained with differential privacy; variant '{variant}' "
+            "would read its training examples again outside the privacy budget.",
+            hint="Use a variant built from the model alone: onnx-fp32, onnx-int8-dynamic, "
+            "torch-bf16.",
+        )
+
+
 def build_run_variant(run: RunDir, variant: str, out_dir: Path) -> Path:
-    """Build ``variant`` of ``run`` into ``out_dir``, refusing variants its task lacks."""
+    """Build ``variant`` of ``run`` into ``out_dir``, refusing variants its task lacks and,
+    for a private run, variants that read its training examples."""
     open_task(run).check_variants([variant], run.run_id)
+    check_private_variant(run, variant)
     return build_variant(variant_source(run), variant, out_dir)
 
 

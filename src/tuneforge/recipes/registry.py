@@ -3,8 +3,10 @@
 A variant may be promoted only when its recorded parity passes and, for a variant that is not
 an exact export, its accuracy loss stays within the tolerance ``compress`` measured it with;
 with ``max_slice_gap``, also only when no slice of the run's evaluation (eval.json) falls more
-than the gap below the overall accuracy (:mod:`tuneforge.evaluate.slice_gate`). ``force``
-promotes anyway and records why it was forced.
+than the gap below the overall accuracy (:mod:`tuneforge.evaluate.slice_gate`); with
+``max_epsilon``, also only when the run was trained with differential privacy and spent at most
+that ε (:func:`privacy_decision`). ``force`` promotes anyway and records why it was forced.
+The ε and δ of a private run are recorded with every version promoted from it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..compress.gate import GateDecision, accuracy_gate
-from ..compress.variants import TRAINED
+from ..compress.variants import TRAINED, VARIANTS
 from ..errors import ConfigError, GateError, RunError, TuneforgeError
 from ..evaluate.slice_gate import SliceDecision, slice_gate
 from ..evaluate.slices import ColumnSlices
@@ -81,6 +83,39 @@ def slice_decisions(
     ]
 
 
+def version_privacy(run: RunDir, variant: str) -> dict | None:
+    """The privacy budget a version of ``run:variant`` inherits (what the registry records):
+    the run's ε spent and δ, for the trained model and any variant built from it alone (DP
+    holds under post-processing); None for a run trained without DP, and for a variant that
+    read the training examples again (calibration, distillation) outside the mechanism."""
+    spent = run.status().get("privacy")
+    if not isinstance(spent, dict) or spent.get("epsilon") is None:
+        return None
+    if variant != TRAINED and variant in VARIANTS and VARIANTS[variant].reads_train:
+        return None
+    keys = ("epsilon", "delta", "target_epsilon", "accountant", "noise_multiplier", "steps")
+    return {k: spent.get(k) for k in keys}
+
+
+def privacy_decision(run: RunDir, variant: str, max_epsilon: float) -> GateDecision:
+    """Whether ``run:variant`` was trained within ``max_epsilon`` (the ``--max-epsilon`` gate)."""
+    if not max_epsilon > 0:
+        raise ConfigError(
+            f"--max-epsilon {max_epsilon}: a privacy budget is a positive number.",
+            hint="For example --max-epsilon 8.",
+        )
+    spent = version_privacy(run, variant)
+    if spent is None:
+        why = "its run was not trained with differential privacy (no ε bounds it)"
+        if variant != TRAINED and run.status().get("privacy"):
+            why = f"variant '{variant}' read the training examples outside differential privacy"
+        return GateDecision(False, f"privacy: {why}, --max-epsilon {max_epsilon:g}", 0.0)
+    eps, delta = float(spent["epsilon"]), float(spent["delta"])
+    ok = eps <= max_epsilon
+    rule = f"privacy: ε = {eps:.3g} {'≤' if ok else '>'} --max-epsilon {max_epsilon:g}"
+    return GateDecision(ok, f"{rule} (δ = {delta:.3g})", 0.0)
+
+
 def variant_gate(run: RunDir, variant: str) -> str | None:
     """Why ``variant`` must not ship, or None when its recorded parity passes the gate."""
     decision = gate_decision(run, variant)
@@ -102,10 +137,16 @@ class PromoteCheck:
     slices: list[SliceDecision]
     rules: list[str]
     problems: list[str]
+    privacy: dict | None = None  # the ε and δ the version inherits; None: not private
+    epsilon_gate: GateDecision | None = None  # the --max-epsilon decision when one was asked
 
 
 def check_promotion(
-    ref: str, runs_dir: Path, max_slice_gap: float | None = None, slices: Sequence[str] = ()
+    ref: str,
+    runs_dir: Path,
+    max_slice_gap: float | None = None,
+    slices: Sequence[str] = (),
+    max_epsilon: float | None = None,
 ) -> PromoteCheck:
     """The gate ``RUN[:VARIANT]`` meets on its way into the registry, decided, not applied."""
     if slices and max_slice_gap is None:
@@ -130,12 +171,28 @@ def check_promotion(
         judged = slice_decisions(run, max_slice_gap, slices)
         problems += [f"slices (of the trained model): {d.rule}" for d in judged if not d.passed]
         rules += [f"slices (of the trained model): {d.rule}" for d in judged]
+    epsilon_gate = None
+    if max_epsilon is not None:
+        epsilon_gate = privacy_decision(run, variant, max_epsilon)
+        rules.append(epsilon_gate.rule)
+        if not epsilon_gate.passed:
+            problems.append(epsilon_gate.rule)
     recorded = run.read_json(run.parity_path.name) or {}
     parity = None if variant == TRAINED else recorded.get(variant)
     tradeoff = run.read_json(run.tradeoff_path.name) or {}
     tolerance = tradeoff.get("max_accuracy_drop", DEFAULT_MAX_ACCURACY_DROP) if parity else None
     return PromoteCheck(
-        run, variant, artifact, decision, parity, tolerance, judged, rules, problems
+        run,
+        variant,
+        artifact,
+        decision,
+        parity,
+        tolerance,
+        judged,
+        rules,
+        problems,
+        version_privacy(run, variant),
+        epsilon_gate,
     )
 
 
@@ -147,11 +204,12 @@ def promote(
     force: bool = False,
     max_slice_gap: float | None = None,
     slices: Sequence[str] = (),
+    max_epsilon: float | None = None,
 ) -> ModelVersion:
     """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``; with
     ``max_slice_gap`` the run's slices (``slices``, default all it was evaluated by) are
-    judged too."""
-    check = check_promotion(ref, runs_dir, max_slice_gap, slices)
+    judged too, with ``max_epsilon`` its privacy budget."""
+    check = check_promotion(ref, runs_dir, max_slice_gap, slices, max_epsilon)
     problem = "; ".join(check.problems) or None
     if problem and not force:
         raise GateError(
@@ -166,6 +224,7 @@ def promote(
         stage,
         forced=bool(problem),
         note=f"forced: {problem}" if problem else "; ".join(check.rules),
+        privacy=check.privacy,
     )
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..compress.variants import TRAINED
 from ..config import load_config
 from ..errors import DataError, RunError
 from ..evaluate.compare import Comparison, compare
@@ -35,6 +36,7 @@ from ..store import ModelVersion, Registry, RunDir, list_run_dirs, open_store
 from ..store.refs import parse_model_ref, resolve_version
 from ..tasks import Task, open_task
 from ..types import DatasetSplits, LabelMap
+from .registry import version_privacy
 
 DEFAULT_MIN_GAIN = 0.005
 DEFAULT_HOLDOUT = 0.3
@@ -339,6 +341,7 @@ def run_retrain(
         plan.stage,
         note=f"retrained: {rule}",
         lineage=lineage,
+        privacy=version_privacy(candidate, TRAINED),
     )
     return RetrainResult(plan, candidate, comparison, promoted, f"promoted: {rule}")
 

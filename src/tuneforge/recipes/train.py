@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import RunConfig, dump_config, load_config, to_dict
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 from ..evaluate import EvalReport, evaluate
 from ..evaluate.baseline import baseline_verdict, verdict_message
 from ..models.card import run_card_facts, write_model_card
@@ -25,6 +25,8 @@ from ..train import TrainResult, fit
 from ..train.defaults import auto_epochs, resolve_train, schedule_of
 from ..train.distributed import init_distributed, shutdown
 from ..train.precision import resolve_device, resolve_precision
+from ..train.privacy import PrivacyPlan, check_private_training, is_private, plan_privacy
+from ..train.privacy import train_precision as private_precision
 from ..train.seed import set_seed
 from ..train.sinks import MetricSink, fan_out
 from ..types import DatasetSplits
@@ -67,6 +69,7 @@ def run_train(
     else:
         task.adopt(data)
     task.cfg = with_epochs(task.cfg, len(data.train))
+    privacy = _privacy_plan(task, len(data.train), dist.world)
     if not dist.is_main:
         _help_train(task, data, previous)
         return None
@@ -74,10 +77,19 @@ def run_train(
         log(warning)
     rd = previous or _new_run_dir(task.cfg)
     recorder = RunRecorder(rd, open_store(Path(cfg.runs_dir)))
-    _start(recorder, task, data, resume=previous is not None, log=log, facts=facts or {})
+    facts = dict(facts or {})
+    if privacy is not None:
+        facts["privacy"] = {"epsilon": None, **privacy.to_dict()}  # ε spent: known at the end
+        log(
+            f"differential privacy: ε ≤ {privacy.target_epsilon:g}, δ = {privacy.delta:.3g}, "
+            f"noise σ = {privacy.noise_multiplier:.3f}, per-example clipping at "
+            f"{privacy.max_grad_norm:g}, {privacy.steps} Poisson batches of about "
+            f"{privacy.expected_batch_size:.0f}"
+        )
+    _start(recorder, task, data, resume=previous is not None, log=log, facts=facts)
     with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
         result, report = _train_and_evaluate(
-            task, data, rd, recorder, previous is not None, progress, log, on_validation
+            task, data, rd, recorder, previous is not None, progress, log, on_validation, privacy
         )
     return TrainRunResult(rd.run_id, rd.path, report, result)
 
@@ -88,7 +100,25 @@ def resolved_config(cfg: RunConfig) -> RunConfig:
     name = task_name(cfg.data)
     pretrained = TASKS[name].starts_pretrained(cfg)
     train = resolve_train(cfg.train, name, cfg.method.name, pretrained)
+    if is_private(cfg.privacy):
+        train = private_precision(train)  # DP trains in fp32 (bf16 is refused)
     return replace(cfg, data=replace(cfg.data, task=name), train=train)
+
+
+def _privacy_plan(task: Task, n_train: int, world: int) -> PrivacyPlan | None:
+    """The DP-SGD plan of a ``--privacy dp`` run, checked before anything is stored: settings
+    it cannot make private, and an ε the data, batch size and epochs cannot meet, are refused."""
+    cfg = task.cfg
+    plan = plan_privacy(cfg.privacy, n_train, cfg.train.batch_size, cfg.train.epochs)
+    if plan is None:
+        return None
+    if not task.supports_privacy:
+        raise ConfigError(
+            f"--privacy dp trains text classifiers; this run's task is {task.name}.",
+            hint="Leave out --privacy for this run.",
+        )
+    check_private_training(cfg.train, method=cfg.method.name, world=world)
+    return plan
 
 
 def _previous_run(resume: str | None, runs_dir: Path) -> RunDir | None:
@@ -149,6 +179,7 @@ def _train_and_evaluate(
     progress: bool,
     log,
     on_validation: MetricSink | None,
+    privacy: PrivacyPlan | None = None,
 ) -> tuple[TrainResult, EvalReport]:
     def validation_only(record: dict) -> None:
         if on_validation is not None and record["split"] == "val":
@@ -172,11 +203,15 @@ def _train_and_evaluate(
         on_metrics=fan_out([recorder.log_metrics, validation_only]),
         on_resume=on_resume,
         progress=progress,
+        privacy=privacy,
     )
     shutdown()  # no collective follows: the other ranks may leave
     task.save_model(cm, rd)
     report = _evaluate_saved(task, data, rd, recorder, result, log)
-    write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
+    card = run_card_facts(rd.status(), report.to_dict(), method=cm.method)
+    if result.privacy is not None:
+        card["privacy"] = result.privacy  # status.json gets ε spent just below
+    write_model_card(rd.model_dir, card)
     verdict = baseline_verdict(report.to_dict())
     if verdict is not None:
         log(verdict_message(verdict, report.split))
@@ -189,6 +224,7 @@ def _train_and_evaluate(
         epochs_run=result.epochs_run,
         stopped_early=result.stopped_early,
         frozen_layers=result.frozen_layers,
+        **({"privacy": result.privacy} if result.privacy is not None else {}),
     )
     rd.remove_checkpoints()  # resume is only for unfinished runs
     return result, report

@@ -16,7 +16,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..config import load_config
-from ..errors import RunPruned
+from ..errors import ConfigError, RunPruned
 from ..store import study_dir
 from ..tune import Param, TuneConfig, TuneResult, open_study, summarize
 from .train import run_train
@@ -67,6 +67,13 @@ def run_tune(
     import optuna
 
     fixed = load_config(base=base, overrides=overrides)  # a bad config fails before any trial
+    if fixed.privacy.mode == "dp":
+        raise ConfigError(
+            "tune with privacy.mode=dp is not supported: every trial spends its own ε on the "
+            "same training data and the search itself is not accounted, so the chosen model's "
+            "ε would understate what was spent.",
+            hint="Tune without DP on public or synthetic data, then train one private run.",
+        )
     folder = study_dir(Path(fixed.runs_dir), cfg.study)  # the name rule, up front
     space = searched_space(space, overrides, log)
     study = open_study(cfg)

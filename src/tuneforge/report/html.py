@@ -22,6 +22,7 @@ from .explanations import wrong_texts_section
 from .folds import folds_section
 from .markup import CSS, Raw, escape, num, table
 from .plots import confusion_heatmap_png, tradeoff_png, training_curves_png
+from .privacy import privacy_summary
 from .slices import slices_section
 from .wrong_images import wrong_images_section
 
@@ -95,6 +96,7 @@ def _header(run_dir: Path, status: dict) -> str:
         "finished_at",
     ):
         facts.append((key.replace("_", " ").replace(" dir", ""), status.get(key)))
+    facts.append(("differential privacy", privacy_summary(status.get("privacy"))))
     out = (
         f"<h1>Run {escape(status.get('run_id', run_dir.name))} "
         f"<span class='state-{escape(state)}'>{escape(state)}</span></h1>"

@@ -38,6 +38,8 @@ class ModelVersionRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # JSON: where a retrained version came from (parent version, queue, label counts)
     lineage: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON: a differentially private version's budget (epsilon spent, delta, accountant)
+    privacy: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class StageEventRow(Base):
@@ -64,6 +66,7 @@ class ModelVersion:
     note: str | None
     created_at: dt.datetime
     lineage: dict | None = None
+    privacy: dict | None = None  # ε spent and δ of a DP-trained version; None: not private
 
 
 def _version(row: ModelVersionRow) -> ModelVersion:
@@ -78,6 +81,7 @@ def _version(row: ModelVersionRow) -> ModelVersion:
         row.note,
         row.created_at,
         json.loads(row.lineage) if row.lineage else None,
+        json.loads(row.privacy) if row.privacy else None,
     )
 
 
@@ -168,9 +172,11 @@ class Registry:
         forced: bool = False,
         note: str | None = None,
         lineage: dict | None = None,
+        privacy: dict | None = None,
     ) -> ModelVersion:
         """Register a new version of ``name`` and give it ``stage``; retried on a race.
-        ``lineage`` (JSON-able) says where a retrained version came from."""
+        ``lineage`` (JSON-able) says where a retrained version came from, ``privacy`` the
+        differential-privacy budget it was trained under."""
         _check_stage(stage)
         _check_name(name)
         for attempt in range(20):
@@ -196,6 +202,7 @@ class Registry:
                             note=note,
                             created_at=dt.datetime.now(dt.timezone.utc),
                             lineage=json.dumps(lineage) if lineage else None,
+                            privacy=json.dumps(privacy) if privacy else None,
                         )
                     )
                     session.flush()

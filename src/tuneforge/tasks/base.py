@@ -25,6 +25,7 @@ class Task:
     supports_folds: ClassVar[bool] = False  # a run can train on splits handed to it (folds)
     items_are_files: ClassVar[bool] = False  # a labeling queue holds file paths, not contents
     label_studio_tag: ClassVar[str] = ""  # the Label Studio object tag that shows an item
+    supports_privacy: ClassVar[bool] = False  # --privacy dp (DP-SGD) was built and tested for it
 
     def __init__(self, cfg: RunConfig | None = None) -> None:
         self._cfg = cfg

@@ -16,6 +16,7 @@ from .base import Task
 
 class TextTask(Task):
     name = "text"
+    supports_privacy = True
     split_suffix = ".jsonl"
     input_noun = "text"
     pretrained = True  # every text run fine-tunes a pretrained encoder

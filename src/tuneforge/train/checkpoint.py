@@ -59,6 +59,7 @@ class TrainerState:
     train_seconds: float = 0.0
     examples_seen: int = 0
     history: list[dict] = field(default_factory=list)
+    privacy: dict | None = None  # a DP run's accountant and secret (train/privacy.py)
 
 
 class DamagedCheckpoint(Exception):

@@ -30,6 +30,7 @@ from .checkpoint import save_checkpoint
 from .defaults import auto_epochs, ensure_resolved, schedule_of
 from .distributed import all_sum, shard
 from .precision import autocast
+from .privacy import PrivacyPlan
 from .selection import evaluate_and_select, restore_best
 from .setup import Training, prepare, updates_per_epoch
 
@@ -50,6 +51,7 @@ class TrainResult:
     resumed_from_epoch: int = 0
     frozen_layers: int = 0
     history: list[dict] = field(default_factory=list)
+    privacy: dict | None = None  # a DP run: ε spent, δ and the DP-SGD settings
 
 
 def planned_updates(
@@ -75,6 +77,7 @@ def fit(
     on_resume: Callable[[int], None] | None = None,
     progress: bool = True,
     teacher_logits: np.ndarray | None = None,
+    privacy: PrivacyPlan | None = None,
 ) -> TrainResult:
     """Fine-tune ``cm.model`` on ``data.train``, select on ``data.val``; returns a TrainResult.
 
@@ -82,7 +85,10 @@ def fit(
     in once here. With ``teacher_logits`` (one row per training example) the loss also pulls the
     model towards the teacher's softened distribution: knowledge distillation into a smaller
     model. With ``checkpoint_dir`` every epoch ends with a checkpoint, and ``resume`` continues
-    from it exactly (same batches, dropout masks, schedule and best weights).
+    from it exactly (same batches, dropout masks, schedule and best weights). With ``privacy``
+    it trains with DP-SGD (:mod:`tuneforge.train.privacy`): Poisson batches instead of length
+    buckets, per-example clipping and noise, and ``TrainResult.privacy`` the ε spent; the model
+    comes back without Opacus' hooks, as a plain module.
     """
     run = prepare(
         cm,
@@ -94,13 +100,29 @@ def fit(
         on_metrics=on_metrics,
         progress=progress,
         teacher_logits=teacher_logits,
+        privacy=privacy,
     )
+    try:
+        _run_epochs(run, checkpoint_dir)
+    finally:
+        if run.private is not None:
+            run.private.detach()
+    run.bar.close()
+    restore_best(run)
+    run.model.eval()
+    return _result(run)
+
+
+def _run_epochs(run: Training, checkpoint_dir: Path | None) -> None:
+    """Every remaining epoch, each validated and checkpointed, until done or stopped early."""
     state = run.state
     run.model.train()
     for epoch in range(state.epochs_done, run.epochs):
         _run_epoch(run, epoch)
         if not run.stopped_early:
             run.stopped_early = evaluate_and_select(run, float(epoch + 1))
+        if run.private is not None:
+            state.privacy = run.private.state()
         if checkpoint_dir is not None and run.dist.is_main:
             save_checkpoint(
                 checkpoint_dir, run.model, run.optimizer, run.scheduler, state, run.best_weights
@@ -108,10 +130,6 @@ def fit(
         if run.stopped_early:
             run.bar.message(f"early stop: no val macro-F1 gain in {state.bad_evals} evaluations")
             break
-    run.bar.close()
-    restore_best(run)
-    run.model.eval()
-    return _result(run)
 
 
 def _run_epoch(run: Training, epoch: int) -> None:
@@ -121,9 +139,12 @@ def _run_epoch(run: Training, epoch: int) -> None:
     cfg, state = run.cfg, run.state
     torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks replay exactly on resume
     epoch_start = time.perf_counter()
-    batches = length_bucketed_batches(
-        run.data.lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket_size
-    )
+    if run.private is not None:  # DP: Poisson batches, see train/privacy.py
+        batches = run.private.epoch_batches(epoch)
+    else:
+        batches = length_bucketed_batches(
+            run.data.lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket_size
+        )
     run.optimizer.zero_grad(set_to_none=True)
     run.window.loss, run.window.n = 0.0, 0
     for b, batch in enumerate(batches):
@@ -149,6 +170,9 @@ def _run_epoch(run: Training, epoch: int) -> None:
 def _accumulate(run: Training, batch: list[int]) -> None:
     """Forward and backward this rank's share of ``batch``; gradients add up until _update."""
     cfg, device = run.cfg, run.device
+    if not batch and run.private is not None:
+        run.private.empty_step_grads(run.model)  # a Poisson batch may sample no example
+        return
     part, share = shard(batch, run.dist)
     inputs = run.featurizer.collate([run.data.train[i] for i in part], train=True)
     inputs = {k: v.to(device) for k, v in inputs.items()}
@@ -161,6 +185,8 @@ def _accumulate(run: Training, batch: list[int]) -> None:
     if run.teacher_logits is not None:
         loss = _distill_loss(loss, logits.float(), run.teacher_logits[part], cfg, device)
     (loss * share / cfg.grad_accum).backward()
+    if run.private is not None and not run.private.probed:
+        run.private.check_probe(run.model, len(part))  # before the first step
     run.window.loss += loss.item() * len(part) * (share > 0)
     run.window.n += len(part) * (share > 0)
     run.window.examples += len(batch)
@@ -168,7 +194,7 @@ def _accumulate(run: Training, batch: list[int]) -> None:
 
 def _update(run: Training) -> None:
     """One optimizer step on the accumulated gradients (clipped), and the schedule's step."""
-    if run.cfg.max_grad_norm > 0:
+    if run.cfg.max_grad_norm > 0 and run.private is None:  # DP clips each example instead
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.max_grad_norm)
     run.optimizer.step()
     run.scheduler.step()
@@ -228,4 +254,5 @@ def _result(run: Training) -> TrainResult:
         resumed_from_epoch=run.resumed_from,
         frozen_layers=run.frozen_layers,
         history=state.history,
+        privacy=run.private.spent() if run.private is not None else None,
     )

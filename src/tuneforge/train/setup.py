@@ -25,8 +25,10 @@ from .batching import Featurizer, featurizer_for
 from .checkpoint import TrainerState, resume_checkpoint
 from .defaults import auto_epochs, ensure_resolved, is_pretrained, schedule_of, task_of
 from .distributed import DistContext, current_context, wrap
+from .dp_sgd import PrivateTraining, freeze_position_embeddings
 from .freeze import default_frozen_layers, freeze_bottom, word_embeddings
 from .precision import resolve_device, resolve_precision
+from .privacy import PrivacyPlan, check_private_training, train_precision
 from .progress import Progress
 
 
@@ -79,6 +81,7 @@ class Training:
     teacher_logits: np.ndarray | None = None
     stopped_early: bool = False
     window: Window = field(default_factory=Window)
+    private: PrivateTraining | None = None  # DP-SGD (train/privacy.py); None: a normal run
 
 
 def updates_per_epoch(n_train: int, cfg: TrainConfig) -> int:
@@ -97,21 +100,31 @@ def prepare(
     on_metrics: Callable[[dict], None] | None,
     progress: bool,
     teacher_logits: np.ndarray | None,
+    privacy: PrivacyPlan | None = None,
 ) -> Training:
     """The run's :class:`Training`, resumed from ``checkpoint_dir`` when ``resume`` is set.
 
     ``cfg`` is resolved here only when a default is still missing, so a run that resolved its
-    config up front trains with exactly that config.
+    config up front trains with exactly that config. With ``privacy`` the model and optimizer
+    get Opacus' per-example clipping and noise after the checkpoint is loaded, and the
+    accountant continues from it.
     """
     task, pretrained = task_of(cm), is_pretrained(cm)
     cfg = ensure_resolved(cfg, task, cm.method, pretrained)
     _validate_config(cfg)
     dist = current_context()
+    if privacy is not None:
+        cfg = train_precision(cfg)
+        check_private_training(
+            cfg, method=cm.method, world=dist.world, distill=teacher_logits is not None
+        )
     epochs = cfg.epochs or auto_epochs(len(data.train), schedule_of(task, pretrained))
     device = resolve_device()
     precision = resolve_precision(cfg.precision, device)
     model = cm.model.to(device)
     frozen_layers = _freeze(cm, model, cfg, task)
+    if privacy is not None:
+        freeze_position_embeddings(model)  # no per-example gradient: see train/privacy.py
     featurizer = featurizer_for(cm)
     encoded = _encode(cm, featurizer, data)
     per_epoch = updates_per_epoch(len(encoded.train), cfg)
@@ -123,6 +136,11 @@ def prepare(
         state, best_weights = _resume(
             checkpoint_dir, model, optimizer, scheduler, on_resume, dist.is_main
         )
+    private = None
+    if privacy is not None:
+        private = PrivateTraining(privacy)
+        optimizer = private.attach(model, optimizer)
+        private.restore(state.privacy, state.global_step)
     bar = Progress(total_updates, enabled=progress and dist.is_main)
     return Training(
         cm=cm,
@@ -146,6 +164,7 @@ def prepare(
         resumed_from=state.epochs_done,
         on_metrics=on_metrics,
         teacher_logits=teacher_logits,
+        private=private,
     )
 
 

@@ -20,6 +20,7 @@ from ..report.examples import shown_explanation, shown_text
 from ..report.explanations import METHOD_NAMES, words_html
 from ..report.html import per_class_worst_first
 from ..report.plots import best_record, moving_average, plottable
+from ..report.privacy import privacy_summary
 from ..store import RunDir, RunStore, is_valid_name
 from ..store.rundir import is_run_dir
 
@@ -221,8 +222,10 @@ def facts(status: dict) -> list[tuple[str, Any]]:
     keys += ("best_epoch", "train_seconds", "data_fingerprint", "git_sha")
     names = {"model_dir": "model", "n_train": "train examples", "n_val": "validation examples"}
     names |= {"n_test": "test examples", "train_seconds": "training seconds"}
-    return [
+    found = [
         (names.get(k, k.replace("_", " ")), status[k])
         for k in keys
         if status.get(k) not in (None, "")
     ]
+    private = privacy_summary(status.get("privacy"))
+    return found + [("differential privacy", private)] if private else found

@@ -23,7 +23,7 @@ from . import baseline
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0002"  # the newest revision in versions/; opening a store at HEAD skips alembic
+HEAD = "0003"  # the newest revision in versions/; opening a store at HEAD skips alembic
 BASELINE = "0001"  # the tables create_all made before the schema was versioned
 VERSION_TABLE = "tf_alembic_version"
 SCRIPTS = Path(__file__).parent

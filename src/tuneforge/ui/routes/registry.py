@@ -40,14 +40,14 @@ def _check_stage(stage: str) -> None:
         raise HTTPException(400, f"Unknown stage '{stage}'. Stages: {', '.join(STAGES)}.")
 
 
-def _gap(value: str) -> float | None:
-    """The optional slice gap of a form (empty: no slice gate)."""
+def _gap(value: str, field: str = "max_slice_gap") -> float | None:
+    """An optional number of a form (empty: that gate is off): the slice gap, the max ε."""
     if not value.strip():
         return None
     try:
         return float(value)
     except ValueError:
-        raise HTTPException(400, f"max_slice_gap must be a number, got {value!r}.") from None
+        raise HTTPException(400, f"{field} must be a number, got {value!r}.") from None
 
 
 @router.get("/registry", response_class=HTMLResponse)
@@ -73,10 +73,11 @@ def _promote_page(
     gap: float | None,
     status_code: int = 200,
     refusal: str | None = None,
+    max_epsilon: float | None = None,
 ) -> HTMLResponse:
     _check_stage(stage)
     try:
-        check = reg.check_promotion(ref, _runs_dir(request), gap)
+        check = reg.check_promotion(ref, _runs_dir(request), gap, max_epsilon=max_epsilon)
     except TuneforgeError as exc:
         raise _refused(exc) from None
     known = reg.versions(_runs_dir(request)).get(name, [])
@@ -91,6 +92,7 @@ def _promote_page(
         model_name=name,
         stage=stage,
         gap="" if gap is None else gap,
+        max_epsilon="" if max_epsilon is None else max_epsilon,
         holder=holder,
         refusal=refusal,
     )
@@ -98,12 +100,18 @@ def _promote_page(
 
 @router.get("/registry/promote", response_class=HTMLResponse)
 def promote_confirm(
-    request: Request, ref: str, name: str, stage: str, max_slice_gap: str = ""
+    request: Request,
+    ref: str,
+    name: str,
+    stage: str,
+    max_slice_gap: str = "",
+    max_epsilon: str = "",
 ) -> HTMLResponse:
     """What promoting ``ref`` to ``name@stage`` would meet: the gate's decision and figures."""
     if not name.strip():
         raise HTTPException(400, "Name the model to register the version under.")
-    return _promote_page(request, ref, name.strip(), stage, _gap(max_slice_gap))
+    eps = _gap(max_epsilon, "max_epsilon")
+    return _promote_page(request, ref, name.strip(), stage, _gap(max_slice_gap), max_epsilon=eps)
 
 
 @router.post("/registry/promote")
@@ -113,16 +121,25 @@ def promote(
     name: str = Form(),
     stage: str = Form(),
     max_slice_gap: str = Form(""),
+    max_epsilon: str = Form(""),
     force: str = Form(""),
 ) -> Response:
     _check_stage(stage)
-    gap = _gap(max_slice_gap)
+    gap, eps = _gap(max_slice_gap), _gap(max_epsilon, "max_epsilon")
     try:
         version = reg.promote(
-            ref, _runs_dir(request), name, stage, force=bool(force), max_slice_gap=gap
+            ref,
+            _runs_dir(request),
+            name,
+            stage,
+            force=bool(force),
+            max_slice_gap=gap,
+            max_epsilon=eps,
         )
     except GateError as exc:
-        return _promote_page(request, ref, name, stage, gap, status_code=409, refusal=exc.message)
+        return _promote_page(
+            request, ref, name, stage, gap, 409, refusal=exc.message, max_epsilon=eps
+        )
     except TuneforgeError as exc:
         raise _refused(exc) from None
     forced = " (forced)" if version.forced else ""
