@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_command, add_runs_dir, runs_dir
+from .common import abstention, add_abstention, add_command, add_runs_dir, runs_dir
 
 EXAMPLE = "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000"
 
@@ -93,6 +93,7 @@ def register(sub) -> None:
         action="store_true",
         help="also store the input texts (default: only their hash and length)",
     )
+    add_abstention(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
 
@@ -131,5 +132,6 @@ def run(args: argparse.Namespace) -> int:
         settings,
         log_predictions=not args.no_log,
         log_inputs=args.log_inputs,
+        abstain=abstention(args),
     )
     return 0

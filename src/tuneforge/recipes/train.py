@@ -27,6 +27,7 @@ from ..train.precision import resolve_device, resolve_precision
 from ..train.seed import set_seed
 from ..train.sinks import MetricSink, fan_out
 from ..types import DatasetSplits
+from .calibrate import calibrate_saved, fit_out_of_scope
 
 
 @dataclass
@@ -171,7 +172,11 @@ def _train_and_evaluate(
     )
     shutdown()  # no collective follows: the other ranks may leave
     task.save_model(cm, rd)
-    report = _evaluate_saved(task, data, rd, recorder, result)
+    # The saved artifact, not the in-memory model: it is what users will load.
+    predictor = task.predictor(rd)
+    calibrate_saved(predictor, rd, data.val, log)
+    fit_out_of_scope(predictor, rd, data.train, data.val)
+    report = _evaluate_saved(task, data, rd, recorder, result, predictor)
     write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
     recorder.succeeded(
         train_seconds=round(result.train_seconds, 2),
@@ -186,9 +191,11 @@ def _train_and_evaluate(
     return result, report
 
 
-def _evaluate_saved(task: Task, data, rd: RunDir, recorder: RunRecorder, result) -> EvalReport:
-    """Evaluate the saved artifact, not the in-memory model: it is what users will load."""
-    predictor = task.predictor(rd)
+def _evaluate_saved(
+    task: Task, data, rd: RunDir, recorder: RunRecorder, result, predictor
+) -> EvalReport:
+    """Evaluate the saved, calibrated artifact's predictor on the test split (validation
+    when there is none)."""
     test, split = (data.test, "test") if data.test else (data.val, "val")
     report = evaluate(
         predictor,

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..store import RunDir
+from .calibration import calibration_section
 from .explanations import wrong_texts_section
 from .folds import folds_section
 from .markup import CSS, Raw, escape, num, table
@@ -208,9 +209,10 @@ def _pairs(ev: dict) -> str:
     )
 
 
-def _eval_section(ev: dict) -> str:
+def _eval_section(ev: dict, run_ref: str) -> str:
     head = f"<h2>Evaluation on {escape(ev.get('split', 'test'))}</h2>"
     body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
+    body += calibration_section(ev, run_ref)
     return folds_section(ev) + head + body + slices_section(ev)
 
 
@@ -259,7 +261,7 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         # wrong_images_section is "" for text runs: only image runs list wrong images;
         # wrong_texts_section is "" unless the run holds explanations.json.
         wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir)
-        body.append(_eval_section(ev) + wrong)
+        body.append(_eval_section(ev, str(status.get("run_id") or run_dir.name)) + wrong)
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
         "<h2>Training</h2>"

@@ -58,6 +58,9 @@ class Serving:
     explain_slots: asyncio.Semaphore | None = None  # /v1/explain's concurrency limit
     # Where Label Studio's annotation events go (a tuneforge.label.studio_events.StudioIntake)
     label_intake: Any = None
+    # serve --abstain: a tuneforge.evaluate.abstain.Abstainer; the batcher's rows then end in
+    # the out-of-scope score
+    abstainer: Any = None
 
 
 def serving_of(request: Request) -> Serving:
