@@ -41,3 +41,12 @@ def test_an_uncalibrated_model_is_named_with_the_command_that_fits_it():
 def test_no_section_for_an_eval_without_calibration():
     """eval.json from before calibration (an ECE only) gives no section, and no error."""
     assert calibration_section({"expected_calibration_error": 0.1}, "r") == ""
+
+
+def test_a_temperature_left_at_one_says_why():
+    """When the validation split had no mistake to fit on, the section gives that reason
+    instead of claiming a fitted temperature."""
+    ev = _ev(1.0, True)
+    ev["calibration"]["note"] = "the model makes no mistake on the 12 val examples"
+    html = calibration_section(ev, "r")
+    assert "no mistake on the 12 val examples" in html and "fitted on the validation" not in html

@@ -109,7 +109,7 @@ def calibrate_run(ref: str, runs_dir: Path) -> CalibrateResult:
     # Everything is measured before anything is written.
     record = fit_predictor_temperature(predictor, val)
     students = _fit_students(run, val)
-    test = _test_update(run, task, predictor, record["temperature"])
+    test = _test_update(run, task, predictor, record["temperature"], record.get("note", ""))
     predictor.temperature, predictor.calibrated = record["temperature"], True
     scores = fit_scores(predictor, train, val)
 
@@ -149,7 +149,9 @@ def _fit_students(run: RunDir, val: list) -> dict[Path, dict]:
     return out
 
 
-def _test_update(run: RunDir, task: Task, predictor: Predictor, temperature: float) -> dict:
+def _test_update(
+    run: RunDir, task: Task, predictor: Predictor, temperature: float, note: str = ""
+) -> dict:
     """The test split's calibration figures and monitoring profile under the new
     temperature (the profile's confidences must be those the server will now give)."""
     from .export import run_examples
@@ -170,6 +172,8 @@ def _test_update(run: RunDir, task: Task, predictor: Predictor, temperature: flo
     predictor.temperature, predictor.calibrated = temperature, True
     probs = calibrated_softmax(logits, temperature)
     figures = {**before_and_after(logits, y, temperature), "calibrated": True}
+    if note:
+        figures["note"] = note
     profile = task.profile(predictor, test, probs).to_dict() if run.profile_path.is_file() else None
     return {"figures": figures, "profile": profile}
 

@@ -174,9 +174,9 @@ def _train_and_evaluate(
     task.save_model(cm, rd)
     # The saved artifact, not the in-memory model: it is what users will load.
     predictor = task.predictor(rd)
-    calibrate_saved(predictor, rd, data.val, log)
+    calibration = calibrate_saved(predictor, rd, data.val, log)
     fit_out_of_scope(predictor, rd, data.train, data.val)
-    report = _evaluate_saved(task, data, rd, recorder, result, predictor)
+    report = _evaluate_saved(task, data, rd, recorder, result, predictor, calibration)
     write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
     recorder.succeeded(
         train_seconds=round(result.train_seconds, 2),
@@ -192,10 +192,10 @@ def _train_and_evaluate(
 
 
 def _evaluate_saved(
-    task: Task, data, rd: RunDir, recorder: RunRecorder, result, predictor
+    task: Task, data, rd: RunDir, recorder: RunRecorder, result, predictor, calibration
 ) -> EvalReport:
     """Evaluate the saved, calibrated artifact's predictor on the test split (validation
-    when there is none)."""
+    when there is none); ``calibration``'s note (why T stayed 1) goes with the figures."""
     test, split = (data.test, "test") if data.test else (data.val, "val")
     report = evaluate(
         predictor,
@@ -206,6 +206,8 @@ def _evaluate_saved(
         seed=task.cfg.train.seed,
     )
     report.baseline = task.baseline(data.train, test)
+    if calibration and calibration.get("note"):
+        report.calibration["note"] = calibration["note"]
     rd.write_json(rd.eval_path.name, report.to_dict())
     rd.write_json(rd.profile_path.name, task.profile(predictor, test, report.probs).to_dict())
     recorder.store.log_metrics(

@@ -82,6 +82,8 @@ def calibration_section(ev: dict, run_ref: str) -> str:
             "calibration existed): its probabilities are plain softmax. Fit one without "
             f"retraining: <code>tuneforge calibrate {escape(run_ref)}</code>.</p>"
         )
+    elif cal.get("note"):
+        note = f"<p class='note'>Temperature scaling: {escape(cal['note'])}.</p>"
     else:
         note = (
             f"<p class='note'>Logits are divided by the temperature T = "

@@ -167,6 +167,7 @@ def calibration(ev: dict) -> dict | None:
     return {
         "temperature": cal.get("temperature"),
         "calibrated": fitted,
+        "note": str(cal.get("note") or ""),
         "split": str(ev.get("split", "test")),
         "rows": rows,
         "points": {
