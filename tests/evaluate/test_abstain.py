@@ -129,3 +129,45 @@ def test_the_server_answers_the_score_and_whether_it_abstained(runs):
         assert v2.status_code == 200, v2.text
         probabilities = [o for o in v2.json()["outputs"] if o["name"] == "probabilities"][0]
         assert probabilities["shape"] == [1, 3]  # the score is not glued onto the rows
+
+
+def _oos_rows() -> list[dict]:
+    """The keyword rows plus a class of out-of-scope texts labelled ``oos``."""
+    from ..conftest import make_rows
+
+    rows = make_rows(40)
+    rows += [{"text": f"weather forecast tomorrow {i}", "label": "oos"} for i in range(40)]
+    return rows
+
+
+def test_an_oos_class_is_trained_and_answered_as_unknown(tiny_model_dir, tmp_path, capsys):
+    """`train --oos-label oos` trains the class; its examples stay out of the thresholds and
+    the Gaussians, and predicting it counts as an abstention (the unknown label)."""
+    import numpy as np
+
+    from ..conftest import TINY_TRAIN
+
+    data = write_csv(tmp_path / "oos.csv", _oos_rows())
+    runs = tmp_path / "runs"
+    argv = ["train", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    assert main([*argv, "--name", "o", "--oos-label", "oos", "--no-progress", *TINY_TRAIN]) == 0
+    model_dir = RunDir(runs / "o").model_dir
+    with np.load(model_dir / "ood.npz") as arrays:
+        assert str(arrays["oos_label"]) == "oos" and arrays["means"].shape[0] == 3
+    capsys.readouterr()
+    flags = ["--abstain", "msp", "--threshold", "0", "--json", "--runs-dir", str(runs)]
+    assert main(["predict", "o", "weather forecast tomorrow", "invoice refund", *flags]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[0]["top_k"][0]["label"] == "oos"
+    assert [p["abstained"] for p in lines] == [True, False]
+    assert lines[0]["label"] == "unknown"
+
+
+def test_an_oos_label_absent_from_the_data_is_refused(tiny_model_dir, tmp_path, capsys):
+    """`--oos-label` naming no label of the data: exit 1 with the labels found, no run made."""
+    data = write_csv(tmp_path / "plain.csv", _oos_rows()[:120])
+    runs = tmp_path / "runs"
+    argv = ["train", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    assert main([*argv, "--name", "x", "--oos-label", "out_of_scope", "--no-progress"]) == 1
+    assert "--oos-label 'out_of_scope' is not a label" in capsys.readouterr().err
+    assert not (runs / "x").exists()

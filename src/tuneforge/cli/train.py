@@ -74,6 +74,11 @@ def register(sub) -> None:
         help="train on N processes with PyTorch DDP (runs itself under torchrun)",
     )
     p.add_argument("--name", help="run id to use (default: generated)")
+    p.add_argument(
+        "--oos-label",
+        help="a label of the data for out-of-scope examples (data.oos_label): trained as a "
+        "class, answered as unknown by --abstain",
+    )
     add_slice(
         p,
         "also evaluate the test split per value of this column of the data (repeat for more; "
@@ -120,6 +125,7 @@ def run_flags(args: argparse.Namespace) -> dict:
             ("data", "labels_file"): args.labels_file,
             ("data", "format"): args.format,
             ("data", "delimiter"): args.delimiter,
+            ("data", "oos_label"): args.oos_label,
             ("model", "name"): args.model,
             ("data", "seed"): args.seed,
             ("train", "seed"): args.seed,

@@ -33,11 +33,19 @@ DEFAULT_UNKNOWN = "unknown"
 DEFAULT_RECALL = 0.95
 
 
-def fit_scores(predictor, train: Sequence, val: Sequence) -> dict[str, np.ndarray]:
+def fit_scores(
+    predictor, train: Sequence, val: Sequence, oos_label: str | None = None
+) -> dict[str, np.ndarray]:
     """The arrays of ood.npz for ``predictor`` (calibrated already): validation scores of every
-    score it can give, and the class Gaussians when it can embed (torch text models)."""
+    score it can give, and the class Gaussians when it can embed (torch text models).
+    Examples labelled ``oos_label`` (a class of out-of-scope examples the model was trained
+    with) are left out: thresholds keep a share of in-scope inputs, and the Gaussians describe
+    the in-scope classes only."""
     from .evaluate import model_input
 
+    if oos_label is not None:
+        train = [e for e in train if e.label != oos_label]
+        val = [e for e in val if e.label != oos_label]
     temperature = float(getattr(predictor, "temperature", 1.0))
     val_inputs = [model_input(e) for e in val]
     logits = np.asarray(predictor.predict_logits(val_inputs))
@@ -46,12 +54,13 @@ def fit_scores(predictor, train: Sequence, val: Sequence) -> dict[str, np.ndarra
         "val_msp": msp_scores(logits, temperature),
         "val_energy": energy_scores(logits, temperature),
     }
+    if oos_label is not None:
+        arrays["oos_label"] = np.array(oos_label)
     if hasattr(predictor, "embed") and train:
-        index = {name: i for i, name in enumerate(predictor.labels)}
+        classes = [name for name in predictor.labels if name != oos_label]
+        index = {name: i for i, name in enumerate(classes)}
         features = np.asarray(predictor.embed([model_input(e) for e in train]))
-        gaussians = fit_class_gaussians(
-            features, [index[e.label] for e in train], len(predictor.labels)
-        )
+        gaussians = fit_class_gaussians(features, [index[e.label] for e in train], len(classes))
         arrays["means"] = gaussians.means.astype(np.float32)
         arrays["precision"] = gaussians.precision.astype(np.float32)
         arrays["val_mahalanobis"] = gaussians.scores(np.asarray(predictor.embed(val_inputs)))
@@ -114,6 +123,8 @@ class Abstainer:
         self.gaussians = (
             ClassGaussians(arrays["means"], arrays["precision"]) if "means" in arrays else None
         )
+        # The class of out-of-scope examples the model was trained with (--oos-label), if any.
+        self.oos_label = str(arrays["oos_label"]) if "oos_label" in arrays else None
 
     def scores(self, inputs: Sequence) -> tuple[np.ndarray, np.ndarray]:
         """(calibrated probabilities, the rule's score) of ``inputs``."""
@@ -141,7 +152,7 @@ class Abstainer:
 
         out = []
         for p, s in zip(top_k_predictions(probs, self.predictor.labels, top_k), scores):
-            abstained = bool(s < self.rule.threshold)
+            abstained = bool(s < self.rule.threshold) or p.label == self.oos_label
             label = self.rule.unknown_label if abstained else p.label
             out.append(Prediction(label, p.score, p.top_k, ood_score=float(s), abstained=abstained))
         return out
@@ -167,13 +178,14 @@ def plan_abstention(
         raise ConfigError("Give --threshold or --in-scope-recall, not both.")
     if threshold is not None:
         check_threshold(score, threshold)
-    if unknown_label in predictor.labels:
+    arrays = read_scores(artifact_dir)
+    trained_oos = str(arrays["oos_label"]) if arrays is not None and "oos_label" in arrays else None
+    if unknown_label in predictor.labels and unknown_label != trained_oos:
         raise ConfigError(
             f"--unknown-label '{unknown_label}' is one of the model's labels: an abstention "
             "would read as that intent.",
             hint="Choose another name, e.g. --unknown-label out_of_scope.",
         )
-    arrays = read_scores(artifact_dir)
     if arrays is None:
         raise ModelError(
             f"{artifact_dir} has no fitted out-of-scope scores (trained before abstention "

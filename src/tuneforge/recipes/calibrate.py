@@ -66,15 +66,31 @@ def calibrate_saved(
     return record
 
 
-def fit_out_of_scope(predictor: Predictor, rd: RunDir, train: list, val: list) -> Path | None:
+def check_oos_label(oos_label: str | None, labels, source: str) -> None:
+    """``--oos-label`` must be a label of the data (checked before the run is created)."""
+    from ..errors import DataError
+
+    if oos_label is not None and oos_label not in labels:
+        shown = ", ".join(repr(x) for x in list(labels)[:10])
+        raise DataError(
+            f"--oos-label '{oos_label}' is not a label of {source or 'the data'} (labels: "
+            f"{shown}{', ...' if len(labels) > 10 else ''}).",
+            hint="Name the label your out-of-scope rows carry, or leave out --oos-label.",
+        )
+
+
+def fit_out_of_scope(
+    predictor: Predictor, rd: RunDir, train: list, val: list, oos_label: str | None = None
+) -> Path | None:
     """Fit the out-of-scope scores of a run's saved, calibrated model (validation scores for
     thresholds; class means and shared covariance of the training split's pooled features)
-    and keep them beside the model (and its adapter); None without validation examples."""
+    and keep them beside the model (and its adapter); None without validation examples.
+    ``oos_label``'s examples are left out of both: they are what the scores look for."""
     from ..evaluate.abstain import fit_scores, write_scores
 
     if not val:
         return None
-    arrays = fit_scores(predictor, train, val)
+    arrays = fit_scores(predictor, train, val, oos_label)
     written = None
     for directory in (rd.model_dir, rd.adapter_dir):
         if directory.is_dir():
@@ -111,7 +127,7 @@ def calibrate_run(ref: str, runs_dir: Path) -> CalibrateResult:
     students = _fit_students(run, val)
     test = _test_update(run, task, predictor, record["temperature"], record.get("note", ""))
     predictor.temperature, predictor.calibrated = record["temperature"], True
-    scores = fit_scores(predictor, train, val)
+    scores = fit_scores(predictor, train, val, run.read_config_section("data").get("oos_label"))
 
     written = []
     for directory in (model_dir, run.adapter_dir, *_variant_dirs(run)):

@@ -57,7 +57,8 @@ def evaluate_run(
     examples = task.labelled(data_file, known, merged)
     in_scope = examples
     if abstainer is not None:
-        in_scope = [e for e in examples if e.label != abstainer.rule.unknown_label]
+        out_of_scope = {abstainer.rule.unknown_label, abstainer.oos_label}
+        in_scope = [e for e in examples if e.label not in out_of_scope]
         if not in_scope:
             raise DataError(
                 f"{data_file}: every row is labelled '{abstainer.rule.unknown_label}': there is "
@@ -86,10 +87,14 @@ def abstention_figures(abstainer, examples: list) -> dict:
     from ..evaluate.evaluate import model_input
     from ..evaluate.ood import open_set_figures
 
-    unknown = abstainer.rule.unknown_label
+    unknown = {abstainer.rule.unknown_label, abstainer.oos_label}
     probs, scores = abstainer.scores([model_input(e) for e in examples])
     labels = abstainer.predictor.labels
-    in_scope = np.array([e.label != unknown for e in examples])
+    in_scope = np.array([e.label not in unknown for e in examples])
+    if abstainer.oos_label is not None:  # predicting the trained out-of-scope class abstains
+        oos = labels.index(abstainer.oos_label)
+        lowest = min(float(scores.min()), abstainer.rule.threshold) - 1.0
+        scores = np.where(probs.argmax(1) == oos, lowest, scores)
     correct = np.array([labels[int(i)] == e.label for i, e in zip(probs.argmax(1), examples)])
     return {
         **abstainer.rule.as_dict(),

@@ -27,7 +27,7 @@ from ..train.precision import resolve_device, resolve_precision
 from ..train.seed import set_seed
 from ..train.sinks import MetricSink, fan_out
 from ..types import DatasetSplits
-from .calibrate import calibrate_saved, fit_out_of_scope
+from .calibrate import calibrate_saved, check_oos_label, fit_out_of_scope
 
 
 @dataclass
@@ -63,6 +63,7 @@ def run_train(
     task = open_task(resolved_config(cfg))
     task.check_slices(task.cfg.data.slices)
     data = data if data is not None else task.load_data()
+    check_oos_label(task.cfg.data.oos_label, data.labels.names, task.cfg.data.train_file)
     task.cfg = with_epochs(task.cfg, len(data.train))
     if not dist.is_main:
         _help_train(task, data, previous)
@@ -175,7 +176,7 @@ def _train_and_evaluate(
     # The saved artifact, not the in-memory model: it is what users will load.
     predictor = task.predictor(rd)
     calibration = calibrate_saved(predictor, rd, data.val, log)
-    fit_out_of_scope(predictor, rd, data.train, data.val)
+    fit_out_of_scope(predictor, rd, data.train, data.val, task.cfg.data.oos_label)
     report = _evaluate_saved(task, data, rd, recorder, result, predictor, calibration)
     write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
     recorder.succeeded(
