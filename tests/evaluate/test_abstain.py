@@ -171,3 +171,16 @@ def test_an_oos_label_absent_from_the_data_is_refused(tiny_model_dir, tmp_path, 
     assert main([*argv, "--name", "x", "--oos-label", "out_of_scope", "--no-progress"]) == 1
     assert "--oos-label 'out_of_scope' is not a label" in capsys.readouterr().err
     assert not (runs / "x").exists()
+
+
+def test_serve_refuses_a_bad_abstention_before_it_listens(runs, tmp_path, capsys):
+    """`serve --abstain` checks its rule at start-up: an msp threshold outside [0, 1] exits 2
+    and a run without fitted scores exits 1 with the command that fits them."""
+    flags = ["--port", "0", "--no-log", "--runs-dir", str(runs)]
+    assert main(["serve", "ab", "--abstain", "msp", "--threshold", "2", *flags]) == 2
+    assert "[0, 1]" in capsys.readouterr().err
+    shutil.copytree(runs / "ab", tmp_path / "old")
+    (tmp_path / "old" / "artifacts" / "model" / "ood.npz").unlink()
+    old = ["--port", "0", "--no-log", "--runs-dir", str(tmp_path)]
+    assert main(["serve", "old", "--abstain", "energy", *old]) == 1
+    assert "tuneforge calibrate old" in capsys.readouterr().err
