@@ -41,6 +41,11 @@ def add_run_flags(p: argparse.ArgumentParser, file_help: str, *, optional_file: 
         choices=list(METHODS),
         help="fine-tuning method (default full; adapters via peft, head always trained)",
     )
+    p.add_argument(
+        "--oos-label",
+        help="a label of the data for out-of-scope examples (data.oos_label): trained as a "
+        "class, answered as unknown by --abstain",
+    )
 
 
 def register(sub) -> None:
@@ -74,11 +79,6 @@ def register(sub) -> None:
         help="train on N processes with PyTorch DDP (runs itself under torchrun)",
     )
     p.add_argument("--name", help="run id to use (default: generated)")
-    p.add_argument(
-        "--oos-label",
-        help="a label of the data for out-of-scope examples (data.oos_label): trained as a "
-        "class, answered as unknown by --abstain",
-    )
     add_slice(
         p,
         "also evaluate the test split per value of this column of the data (repeat for more; "
