@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
+	bash scripts/ensure-cjk-font
 	$(VENV)/bin/tuneforge train src/tuneforge/demo/intents.csv --runs-dir $(RUNS) --name $(DEMO_RUN)
 	$(VENV)/bin/tuneforge predict $(DEMO_RUN) --runs-dir $(RUNS) --top-k 2 \
 		"hi, my parcel never showed up, where is order 4471?" \
@@ -30,6 +31,7 @@ test: $(STAMP)
 	bash scripts/ensure-postgres
 	bash scripts/ensure-label-studio
 	bash scripts/ensure-chromium
+	bash scripts/ensure-cjk-font
 	$(VENV)/bin/pytest -q
 
 lint: $(STAMP)

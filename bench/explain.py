@@ -5,11 +5,13 @@ probability drops when the top-k% attributed words are removed) and sufficiency 
 drops when only they are kept), averaged over k = 10, 20, 30, 40, 50%. Higher comprehensiveness
 and lower sufficiency are more faithful. Then the p50 latency of explaining one short text:
 integrated gradients on the torch model, occlusion on the torch, ONNX fp32 and ONNX int8
-variants; and one 28x28 image (the compact CNN, IG and occlusion).
+variants; and one 28x28 image (the compact CNN, IG and occlusion). Beside the fixed sentence,
+the p50 over real test texts explained one at a time (``--traffic``, default 200).
 
     python bench/explain.py                       # trains a BANKING77 run first (2 epochs)
     python bench/explain.py --run RUNS/banking77-... --n 500
     python bench/explain.py --n 100 --epochs 1    # a quicker, smaller measurement
+    python bench/explain.py --run RUN --speed-only  # latencies only
 
 Every figure printed is measured in this run; the model, the number of texts and epochs are
 printed with them.
@@ -139,6 +141,43 @@ def measure_faithfulness(rd: RunDir, n: int, seed: int) -> list[list[str]]:
     ]
 
 
+def p50_over_texts_ms(fn, texts: list[str]) -> float:
+    """The median time of explaining each text once (after two warm-ups): what a user sees
+    over real traffic, where the fixed sentence's p50 is one length only."""
+    fn(texts[0])
+    fn(texts[0])
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        fn(text)
+        times.append(1000 * (time.perf_counter() - start))
+    return float(np.median(times))
+
+
+def measure_traffic_speed(rd: RunDir, n: int, seed: int) -> list[list[str]]:
+    """p50 over ``n`` test texts, one explanation at a time: IG on torch, occlusion on int8."""
+    examples = run_examples(rd, "test")
+    picked = np.random.default_rng(seed + 1).choice(len(examples), n, replace=False)
+    texts = [examples[i].text for i in picked]
+    words = sorted(len(t.split()) for t in texts)
+    torch_predictor = TorchPredictor.from_dir(rd.saved_model_dir())
+    task = open_task(torch_predictor)
+    if not (rd.variant_dir("onnx-int8-dynamic") / "model.onnx").is_file():
+        export_run(str(rd.path), rd.path.parent, "onnx", "int8-dynamic")
+    int8 = load_predictor(rd.variant_dir("onnx-int8-dynamic"))
+    median_words = words[len(words) // 2]
+    return [
+        [
+            f"ig, torch, p50 over {n} test texts (median {median_words} words)",
+            f"{p50_over_texts_ms(lambda t: task.explain(torch_predictor, [t], 'ig'), texts):.1f}",
+        ],
+        [
+            f"occlusion, onnx-int8-dynamic, p50 over {n} test texts (median {median_words} words)",
+            f"{p50_over_texts_ms(lambda t: task.explain(int8, [t], 'occlusion'), texts):.1f}",
+        ],
+    ]
+
+
 def measure_speed(rd: RunDir) -> list[list[str]]:
     sentence = "I was charged twice for the same card payment, can you refund one of them?"
     torch_predictor = TorchPredictor.from_dir(rd.saved_model_dir())
@@ -193,13 +232,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs when training the run")
     parser.add_argument("--runs-dir", default="bench/results/runs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--speed-only", action="store_true", help="skip the faithfulness part")
+    parser.add_argument("--traffic", type=int, default=200, help="test texts timed one by one")
     args = parser.parse_args()
     rd = trained_run(args)
     ev = rd.read_json(rd.eval_path.name) or {}
     print(f"run {rd.run_id}: test accuracy {ev.get('accuracy', float('nan')):.4f}, n={args.n}")
-    faithful = measure_faithfulness(rd, args.n, args.seed)
-    print_table(["method", "comprehensiveness", "sufficiency", "comp. vs random"], faithful)
-    speed = measure_speed(rd)
+    faithful = [] if args.speed_only else measure_faithfulness(rd, args.n, args.seed)
+    if faithful:
+        print_table(["method", "comprehensiveness", "sufficiency", "comp. vs random"], faithful)
+    speed = measure_speed(rd) + measure_traffic_speed(rd, args.traffic, args.seed)
     print_table(["what", "p50 ms"], speed)
     out = Path("bench/results") / f"explain-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -176,7 +176,7 @@ class OnnxPredictor:
     def __init__(
         self, artifact_dir: str | Path, batch_size: int = 64, threads: int = 0, spin: bool = True
     ) -> None:
-        from .models import load_tokenizer
+        from .models.fast_tokens import load_inference_tokenizer
 
         self.dir = Path(artifact_dir)
         meta = _read_meta(self.dir)
@@ -184,7 +184,7 @@ class OnnxPredictor:
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
         self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
-        self.tokenizer = load_tokenizer(self.dir)
+        self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.temperature, self.calibrated = _temperature(artifact_temperature(self.dir))
 

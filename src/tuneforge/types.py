@@ -28,14 +28,16 @@ class ImageExample:
     an image file that is decoded only when a batch needs it (large folders need not fit in RAM).
 
     ``row`` is the 1-based data row (tables) or the position (folders, IDX) and ``source`` the
-    file it came from, for messages. Typed loosely so this module stays free of numpy/torch
-    imports; ``eq=False`` because arrays have no single truth value.
+    file it came from, for messages. ``meta`` holds other columns of a path table's row (the
+    slice columns of ``--slice``), as :class:`Example`'s does. Typed loosely so this module
+    stays free of numpy/torch imports; ``eq=False`` because arrays have no single truth value.
     """
 
     pixels: Any
     label: str
     row: int = 0
     source: str = ""
+    meta: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

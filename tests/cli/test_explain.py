@@ -12,7 +12,7 @@ from PIL import Image
 
 from tuneforge.cli import build_parser, main
 
-from ..conftest import make_rows, train_tiny_run, write_csv
+from ..conftest import TINY_TRAIN, make_rows, train_tiny_run, write_csv
 from ..tiny_images import bar_images, train_tiny_cnn, write_image_run
 
 TEXT = "email issue with 7"
@@ -124,6 +124,42 @@ def test_wrong_writes_explanations_json_and_the_report_shows_them(runs, tmp_path
     html = (copy / "kw" / "report.html").read_text()
     assert "Why the most confidently wrong texts were misread" in html
     assert "report:" in capsys.readouterr().err
+
+
+def _noisy_rows() -> list[dict]:
+    """Keyword tickets with every fifth label rotated: some test texts are bound to be wrong."""
+    rows = make_rows(20, seed=5)
+    turn = {"account": "billing", "billing": "shipping", "shipping": "account"}
+    return [{**r, "label": turn[r["label"]]} if i % 5 == 0 else r for i, r in enumerate(rows)]
+
+
+def test_training_explains_the_surest_mistakes_for_the_report(tiny_model_dir, tmp_path):
+    """A text run's report shows why its most confidently wrong test texts were misread
+    without a separate `explain --wrong`; report.explain_wrong caps them, 0 turns it off."""
+    data = write_csv(tmp_path / "noisy.csv", _noisy_rows())
+    runs = tmp_path / "runs"
+    base = ["train", str(data), "--model", str(tiny_model_dir), "--runs-dir", str(runs)]
+    for name, limit in (("two", "2"), ("none", "0")):
+        argv = [
+            *base,
+            "--name",
+            name,
+            "--no-progress",
+            *TINY_TRAIN,
+            f"report.explain_wrong={limit}",
+        ]
+        assert main(argv) == 0
+    written = json.loads((runs / "two" / "explanations.json").read_text())
+    assert written["split"] == "test" and written["method"] == "ig"
+    assert len(written["examples"]) == 2
+    assert all(e["true"] != e["label"] and e["words"] for e in written["examples"])
+    confidences = [e["score"] for e in written["examples"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert (
+        "Why the most confidently wrong texts were misread"
+        in (runs / "two" / "report.html").read_text()
+    )
+    assert not (runs / "none" / "explanations.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -176,3 +176,45 @@ def test_promote_refuses_clearly_when_the_run_has_no_such_slice(sliced, capsys):
     assert _promote(runs, "--slice", "region") == 2
     assert "needs --max-slice-gap" in capsys.readouterr().err
     assert _promote(runs, "--max-slice-gap", "5") == 2
+
+
+def _shape_table(root: Path) -> Path:
+    """A table of shape images by path, with a 'camera' column to slice by."""
+    from ..conftest import write_shapes
+
+    folder = write_shapes(root / "shapes", n_per_label=12)
+    rows = [
+        {"image": str(p.relative_to(root)), "label": p.parent.name, "camera": "a" if i % 3 else "b"}
+        for i, p in enumerate(sorted(folder.rglob("*.png")))
+    ]
+    return write_csv(root / "shapes.csv", rows, ("image", "label", "camera"))
+
+
+def test_an_image_table_is_sliced_like_a_text_table(tmp_path, capsys):
+    """train --slice on a table of image paths: eval.json has the column's slices over the
+    test images, the kept test split keeps each image's value, and evaluate --slice reads the
+    column from the table again; an image folder has no columns and is refused by name."""
+    from tuneforge.data.image_splits import load_image_split
+
+    from ..conftest import TINY_IMAGE_TRAIN
+
+    table = _shape_table(tmp_path)
+    runs = tmp_path / "runs"
+    argv = ["train", str(table), "--runs-dir", str(runs), "--name", "img", "--slice", "camera"]
+    assert main([*argv, "--no-progress", *TINY_IMAGE_TRAIN, "train.epochs=2"]) == 0
+    ev = json.loads((runs / "img" / "eval.json").read_text())
+    camera = ev["slices"]["columns"]["camera"]
+    assert {s["value"] for s in camera["slices"]} == {"a", "b"}
+    assert sum(s["support"] for s in camera["slices"]) == ev["n"]
+    kept = load_image_split(runs / "img" / "data" / "test.npz")
+    assert {e.meta["camera"] for e in kept} == {"a", "b"}
+    capsys.readouterr()
+    argv = ["evaluate", "img", "--data", str(table), "--runs-dir", str(runs), "--slice", "camera"]
+    assert main([*argv, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["slices"]["overall"]["n"] == 36
+    folder = ["train", str(tmp_path / "shapes"), "--runs-dir", str(runs), "--slice", "camera"]
+    assert main([*folder, "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "is an image folder, which has no columns to slice by" in err
+    assert "table of image paths" in err

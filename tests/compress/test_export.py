@@ -337,3 +337,38 @@ def test_text_classifier_opens_an_onnx_export(tiny_run, capsys):
     assert list(clf.classes_) == ["account", "billing", "shipping"]
     with _pytest.raises(DataError, match="ONNX"):
         clf.save(tiny_run / "copy")
+
+
+def test_static_int8_calibrates_on_any_number_of_texts(tiny_run, tmp_path):
+    """Calibration texts that do not fill the last batch (21 = 16 + 5) still quantise: the
+    static quantiser stacks equal-shaped batches, so the remainder is left out."""
+    from tuneforge.compress.quantize import quantize_int8_static
+
+    assert main(["export", "rel", "--format", "onnx", "--runs-dir", str(tiny_run)]) == 0
+    texts = [f"invoice {i} about parcel " + "word " * (i % 7) for i in range(21)]
+    out = quantize_int8_static(tiny_run / "rel" / "artifacts" / "onnx-fp32", tmp_path / "s", texts)
+    probs = load_predictor(out).predict_proba(["refund my invoice", "where is my parcel"])
+    assert probs.shape == (2, 3)
+
+
+def test_an_onnx_predictor_never_imports_torch(tiny_run):
+    """Loading, predicting and serving an ONNX variant leaves torch and transformers unloaded
+    (a separate process, so this suite's own imports do not count)."""
+    import subprocess
+    import sys
+
+    assert main(["export", "rel", "--format", "onnx", "--runs-dir", str(tiny_run)]) == 0
+    artifact = tiny_run / "rel" / "artifacts" / "onnx-fp32"
+    script = (
+        "import sys\n"
+        "from tuneforge.predict import load_predictor\n"
+        "from tuneforge.serve import ServeSettings, create_app\n"
+        f"p = load_predictor({str(artifact)!r})\n"
+        "p.predict(['refund my invoice'])\n"
+        "create_app(p, ServeSettings(), {'name': 'm'})\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -166,3 +166,29 @@ def test_text_classifier_still_works_with_scikit_learn_cross_validation(tiny_mod
     probs = cross_val_predict(clf, X, y, cv=cut, method="predict_proba")
     assert probs.shape == (24, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_an_image_folder_cross_validates_like_a_table_of_texts(tmp_path, capsys):
+    """`train FOLDER --folds 2`: two image fold runs, each with its own input normalisation
+    from its own training folds, and a parent whose out-of-fold probabilities cover every
+    image once; the parent keeps the images in that order."""
+    from tuneforge.data.image_splits import load_image_split
+
+    from ..conftest import TINY_IMAGE_TRAIN, write_shapes
+
+    folder = write_shapes(tmp_path / "shapes", n_per_label=6)
+    runs = tmp_path / "runs"
+    argv = ["train", str(folder), "--runs-dir", str(runs), "--name", "icv", "--folds", "2"]
+    assert main([*argv, "--no-progress", *TINY_IMAGE_TRAIN, "train.epochs=2"]) == 0, (
+        capsys.readouterr().err
+    )
+    parent = _json(runs / "icv" / "eval.json")
+    assert parent["cross_validation"]["runs"] == ["icv-fold1", "icv-fold2"]
+    accuracy = parent["cross_validation"]["metrics"]["accuracy"]
+    assert len(accuracy["folds"]) == 2 and 0.0 <= accuracy["mean"] <= 1.0
+    oof = np.load(runs / "icv" / "oof.npz")
+    assert oof["probs"].shape == (18, 3) and sorted(Counter(oof["fold"].tolist())) == [1, 2]
+    assert len(load_image_split(runs / "icv" / "data" / "train.npz")) == 18
+    for k in (1, 2):
+        fold = _json(runs / f"icv-fold{k}" / "eval.json")
+        assert fold["n"] == 9 and _json(runs / f"icv-fold{k}" / "status.json")["fold"] == k

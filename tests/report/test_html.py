@@ -177,14 +177,30 @@ def test_empty_or_corrupt_run_dir_still_writes_a_page(tmp_path):
 
 
 def test_urls_in_user_text_do_not_appear_in_the_source(tmp_path):
-    """A URL inside an example text is shown, but the page source holds no http(s) URL."""
+    """A URL inside an example text is redacted by default; shown as written
+    (report.redact_examples=false), the page source still holds no http(s) URL."""
     run = _run_dir(tmp_path, 2)
     ev = json.loads((run / "eval.json").read_text())
     ev["confused_pairs"][0]["examples"] = ["see https://example.com/x?a=1&b=2"]
     (run / "eval.json").write_text(json.dumps(ev))
+    assert "<li>see [URL]</li>" in write_report(run).read_text()
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(
+        yaml.safe_dump({**config, "report": {"redact_examples": False}})
+    )
     page = write_report(run).read_text()
     assert "see https&#58;//example.com/x?a=1&amp;b=2" in page
     _assert_self_contained(page)
+
+
+def test_example_texts_are_redacted_unless_the_run_says(tmp_path):
+    """The most confused pairs' examples show placeholders for personal data by default."""
+    run = _run_dir(tmp_path, 2)
+    ev = json.loads((run / "eval.json").read_text())
+    ev["confused_pairs"][0]["examples"] = ["card 4111 1111 1111 1111 from jane@example.com"]
+    (run / "eval.json").write_text(json.dumps(ev))
+    page = write_report(run).read_text()
+    assert "card [CARD] from [EMAIL]" in page and "4111" not in page
 
 
 def test_extra_sections_are_appended_at_the_end(tmp_path):

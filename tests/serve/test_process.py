@@ -4,6 +4,7 @@ on the wire, and a prediction log killed with -9 under load leaves a consistent 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import http.client
 import json
 import signal
@@ -26,6 +27,7 @@ from tuneforge.types import Prediction
 from .servers import free_port, start_server
 
 TOKEN = "process-token-0123456789"
+DAY = dt.timedelta(days=1)
 
 
 def _post(port, text, headers=None) -> int:
@@ -242,3 +244,37 @@ def test_workers_flag_serves_from_several_processes(served_run):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     assert _count(db) - before == 12
+
+
+def test_served_process_logs_inputs_redacted_and_prunes_at_start(served_run, tmp_path):
+    """`serve --log-inputs --retention 30d`: an input 40 days old is blanked as the server
+    starts (its row kept, the prune recorded), and a new input is stored with its email and
+    card as placeholders."""
+    import shutil
+
+    from tuneforge.monitor.predlog import read_logged
+
+    runs = tmp_path / "runs"
+    shutil.copytree(served_run / "srv", runs / "srv")
+    store = RunStore(f"sqlite:///{runs / 'tuneforge.db'}")
+    now = dt.datetime.now(dt.timezone.utc)
+    log = PredictionLog(store, "srv", "v0", log_inputs=True)
+
+    async def old():
+        await log.start()
+        log.record(["an old input"], [Prediction("a", 0.9, [("a", 0.9)])], 1.0, at=now - 40 * DAY)
+        await log.stop()
+
+    asyncio.run(old())
+    port = free_port()
+    proc = start_server(runs, port, "--log-inputs", "--retention", "30d")
+    try:
+        assert _post(port, "refund jane@example.com card 4111 1111 1111 1111") == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    logged = read_logged(store, "srv", now - 90 * DAY, now + DAY)
+    assert [r.text for r in logged] == [None, "refund [EMAIL] card [CARD]"]
+    record = json.loads((runs / "monitor" / "srv-retention.json").read_text())
+    assert (record["window"], record["cleared"], record["by"]) == ("30d", 1, "serve")

@@ -28,11 +28,22 @@ CASES = 600
 
 
 @pytest.fixture(scope="module")
-def app(tiny_model_dir):
+def app(tiny_model_dir, tmp_path_factory):
+    """The tiny model with every optional text endpoint on: /v1/embed and /v1/similar over an
+    index of a few texts built with its weights."""
+    from tuneforge.recipes.index import build_index
+
+    from ..conftest import write_csv
+
     predictor = TorchPredictor(
         load_model(ModelConfig(name=str(tiny_model_dir)), LabelMap(("neg", "neu", "pos")))
     )
-    return create_app(predictor, ServeSettings(token=TOKEN), {"name": "m", "version": "v1"})
+    root = tmp_path_factory.mktemp("fuzz-index")
+    rows = [{"text": t, "answer": f"a{i}"} for i, t in enumerate(("refund", "parcel", "login"))]
+    data = write_csv(root / "faq.csv", rows, ("text", "answer"))
+    _, index = build_index(str(data), str(tiny_model_dir), root / "runs", root / "index")
+    settings = ServeSettings(token=TOKEN, index=str(index))
+    return create_app(predictor, settings, {"name": "m", "version": "v1"})
 
 
 # Both warnings come from the test client being handed schemathesis' request arguments (empty

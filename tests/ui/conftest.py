@@ -363,3 +363,23 @@ def image_runs(tmp_path_factory):
     promote = ["registry", "promote", "shapes-1", "--name", "shapes", "--stage", "staging"]
     assert main([*promote, "--runs-dir", str(runs)]) == 0
     return runs
+
+
+INDEX = "faq"
+FAQ = [
+    {"id": "q1", "text": "refund my invoice", "answer": "Refunds take 3 days."},
+    {"id": "q2", "text": "where is my parcel", "answer": "Track it under Orders."},
+    {"id": "q3", "text": PWNED, "answer": PWNED},
+]
+
+
+@pytest.fixture(scope="package")
+def indexed(ui_runs):
+    """The fixture runs with an index of three answered questions built with tiny-a, in the
+    runs folder where the dashboard looks (``<runs>/indexes/faq``)."""
+    from tuneforge.cli import main
+
+    data = write_csv(ui_runs.parent / f"{INDEX}.csv", FAQ, ("id", "text", "answer"))
+    argv = ["index", "build", str(data), "--model", RUN_A, "--runs-dir", str(ui_runs)]
+    assert main([*argv, "--no-progress"]) == 0
+    return ui_runs

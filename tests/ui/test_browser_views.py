@@ -162,3 +162,22 @@ def test_an_image_dropped_in_the_playground_gets_a_heat_map(image_server, watche
     assert page.evaluate("document.getElementById('overlay').naturalWidth") > 100
     page.screenshot(path=str(artifacts / "playground-image.png"), full_page=True)
     assert watched.problems == []
+
+
+def test_the_search_page_finds_the_nearest_answered_question(
+    views_server, indexed, watched, artifacts
+):
+    """Typing a question and pressing Search lists the nearest stored questions, best first,
+    with their answers; the stored <script> stays text."""
+    page = watched.page
+    watched.open(f"{views_server.url}/search")
+    page.fill("#query-input", "where is my parcel")
+    page.fill("#k-input", "3")
+    page.click("#search-button")
+    page.wait_for_load_state("networkidle")
+    rows = page.locator("#hits tbody tr")
+    assert rows.count() == 3
+    assert "Track it under Orders." in rows.first.inner_text()
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(artifacts / "search.png"), full_page=True)
+    assert watched.problems == []

@@ -93,3 +93,46 @@ def test_a_broken_rules_file_stops_the_dashboard_before_it_starts(ui_runs, tmp_p
     bad.write_text("rules:\n  - {name: odd, metric: vibes, threshold: 1}\n", encoding="utf-8")
     assert main(["ui", "--rules", str(bad), "--runs-dir", str(ui_runs)]) == 2
     assert "rule 1 (odd)" in capsys.readouterr().err
+
+
+def _private_log(runs) -> None:
+    """Model 'private': an input with an email logged (redacted, as serve stores it) now, and
+    one 40 days old, then a prune with a 30-day window."""
+    from tuneforge.recipes.monitor import run_prune
+    from tuneforge.store import open_store
+
+    from .conftest import _log_predictions
+
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [
+        (now - dt.timedelta(days=40), "old note from bob@example.org", "billing", 0.3, 3.0),
+        (now - dt.timedelta(minutes=5), "mail me at jane@example.com", "billing", 0.31, 3.0),
+    ]
+    _log_predictions(open_store(runs), "private", rows, log_inputs=True)
+    run_prune(runs, "30d")
+
+
+def test_the_model_page_shows_stored_inputs_and_retention(tmp_path):
+    """Logged inputs appear as stored (the email as [EMAIL]); the page names the retention
+    window, what the latest prune cleared, and how many predictions still hold an input."""
+    runs = tmp_path / "runs"
+    _private_log(runs)
+    page = _client(runs).get("/monitoring/private")
+    assert page.status_code == 200
+    assert "mail me at [EMAIL]" in page.text and "@example" not in page.text
+    assert '<b id="retention-window">30d</b>' in page.text
+    assert '<b id="pruned-count">1</b>' in page.text
+    assert "1 of 2 predictions hold their input" in page.text
+
+
+def test_a_model_never_pruned_says_how_to_set_retention(tmp_path):
+    """Without a prune record the page says inputs are kept and how to limit that."""
+    from tuneforge.store import open_store
+
+    from .conftest import _log_predictions
+
+    runs = tmp_path / "runs"
+    now = dt.datetime.now(dt.timezone.utc)
+    _log_predictions(open_store(runs), "kept", [(now, "text", "billing", 0.9, 1.0)])
+    page = _client(runs).get("/monitoring/kept").text
+    assert "No retention window" in page and "monitor prune --older-than" in page

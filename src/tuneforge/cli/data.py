@@ -77,6 +77,8 @@ def _check_table(args: argparse.Namespace) -> int:
         count_tokens=lambda texts: count_tokens(tokenizer, texts),
         max_length=args.max_length,
         delimiter=args.delimiter,
+        tokenizer=tokenizer,
+        model_name=args.model,
     )
     _show(args, report, format_check_report)
     return 1 if report.blocking else 0

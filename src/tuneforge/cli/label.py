@@ -50,6 +50,12 @@ def _register_import(group) -> None:
         help="comma-separated label set of a new queue (default: the "
         "model's, set by the first 'label next')",
     )
+    p.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace emails, phones, cards, IBANs, IPs and URLs in the texts by [EMAIL], "
+        "[PHONE], ... before they are stored",
+    )
     add_format(p)
     add_delimiter(p)
     add_runs_dir(p)
@@ -252,6 +258,7 @@ def run_import(args: argparse.Namespace) -> int:
         "image_column": args.image_column,
         "format": args.format,
         "delimiter": args.delimiter,
+        "redact": args.redact,
     }
     labels = [x.strip() for x in (args.labels or "").split(",") if x.strip()]
     result = import_items(args.source, args.queue, runs_dir_of(args), options, labels)
@@ -260,6 +267,8 @@ def run_import(args: argparse.Namespace) -> int:
         f"queue {result.queue.name} ({result.queue.task}): {c.added} added, "
         f"{c.duplicates} already there or repeated"
     )
+    if args.redact:
+        _log(f"redacted: {result.redacted} item(s) held personal data, stored with placeholders")
     if result.skipped_empty:
         rows = ", ".join(map(str, result.skipped_empty[:10]))
         _log(f"skipped {len(result.skipped_empty)} empty row(s): {rows}")

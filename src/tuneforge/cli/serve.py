@@ -86,16 +86,52 @@ def register(sub) -> None:
         help="with --label-studio: store the annotation events Label Studio sends to /webhook "
         "in this labeling queue",
     )
+    p.add_argument(
+        "--embed",
+        action="store_true",
+        help="also answer POST /v1/embed (unit sentence embeddings; torch text models)",
+    )
+    p.add_argument(
+        "--index",
+        metavar="DIR",
+        help="also answer POST /v1/similar from this index (tuneforge index build, with this "
+        "model); turns /v1/embed on",
+    )
+    p.add_argument(
+        "--max-neighbours", type=int, default=100, help="the most neighbours one query may ask"
+    )
     p.add_argument("--token-file", help="bearer token file (else $TUNEFORGE_TOKEN)")
     p.add_argument("--no-log", action="store_true", help="do not log predictions to the store")
     p.add_argument(
         "--log-inputs",
-        action="store_true",
-        help="also store the input texts (default: only their hash and length)",
+        nargs="?",
+        const="redacted",
+        type=_log_inputs_mode,
+        metavar="{redacted,raw}",
+        help="also store the input texts (default: only their hash and length), with emails, "
+        "phones, cards, IBANs, IPs and URLs replaced by [EMAIL], [PHONE], ...; "
+        "'--log-inputs raw' stores them as sent",
+    )
+    p.add_argument(
+        "--retention",
+        metavar="WINDOW",
+        help="blank logged inputs older than this (e.g. 30d, 12h), at start and periodically; "
+        "hashes, labels, confidences and latencies stay",
     )
     add_abstention(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
+
+
+def _log_inputs_mode(value: str) -> str:
+    """``--log-inputs``' optional value; anything else was most likely the model, written
+    after the flag (``serve --log-inputs intents@production``)."""
+    if value not in ("redacted", "raw"):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is neither redacted nor raw; to serve it, put the model first: "
+            f"tuneforge serve {value} --log-inputs"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,6 +160,9 @@ def run(args: argparse.Namespace) -> int:
         explain_concurrency=args.explain_concurrency,
         label_studio=args.label_studio,
         label_queue=args.label_queue,
+        embed=args.embed,
+        index=args.index,
+        max_neighbours=args.max_neighbours,
     )
     serve(
         args.model,
@@ -133,5 +172,6 @@ def run(args: argparse.Namespace) -> int:
         log_predictions=not args.no_log,
         log_inputs=args.log_inputs,
         abstain=abstention(args),
+        retention=args.retention,
     )
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -395,6 +396,18 @@ def step_progress(what: str):
         bar.update(task, completed=done, total=total, description=note)
 
     return bar, update
+
+
+@contextmanager
+def chunk_progress(what: str, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for work done in chunks (``update(done, total)``): on when ``enabled``
+    and stderr is a terminal, silent otherwise."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda done, total: None
+        return
+    bar, update = step_progress(what)
+    with bar:
+        yield lambda done, total: update(done, total, "")
 
 
 # Explanations: words on a white-to-colour scale, green towards the label, red away from it.

@@ -57,7 +57,9 @@ def copy_tokenizer_and_meta(model_dir: Path, out_dir: Path, **meta) -> None:
         shutil.copy2(model_dir / "config.json", out_dir / "config.json")
     info = json.loads((model_dir / "tuneforge.json").read_text(encoding="utf-8"))
     info.update(meta)
-    (out_dir / "tuneforge.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    (out_dir / "tuneforge.json").write_text(
+        json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     if info.get("task", "text") == "text" and info.get("max_length"):
         set_tokenizer_max_length(out_dir, int(info["max_length"]))
     if (out_dir / "model.onnx").is_file():

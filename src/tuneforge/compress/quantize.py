@@ -52,17 +52,19 @@ def quantize_int8_dynamic(onnx_dir: Path, out_dir: Path) -> Path:
 class _Calibration:
     """Feeds tokenised calibration texts to onnxruntime's static quantiser, one batch at a time.
 
-    Every batch is padded to the same width: histogram calibration stacks the activations of
-    all batches, which needs equal shapes.
+    Every batch has the same shape, padded to the longest text: histogram calibration stacks
+    the activations of all batches. Only full batches go (the remainder, at most
+    batch_size - 1 texts, is left out), as for images.
     """
 
     def __init__(self, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 16):
         lengths = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
         width = max(len(ids) for ids in lengths)
+        size = min(batch_size, len(texts))
         self.batches = []
-        for start in range(0, len(texts), batch_size):
+        for start in range(0, len(texts) - size + 1, size):
             enc = tokenizer(
-                list(texts[start : start + batch_size]),
+                list(texts[start : start + size]),
                 truncation=True,
                 max_length=width,
                 padding="max_length",

@@ -170,7 +170,7 @@ def write_tradeoff(path: Path, rows, recommended: str, max_drop: float, measured
         "recommended": recommended,
         "variants": [r.to_dict() for r in rows],
     }
-    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     return data
 
 

@@ -8,6 +8,7 @@ that need it: importing the data package stays cheap for a command line that onl
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,3 +98,27 @@ def as_text(value: object) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+MISSING_VALUE = "(missing)"  # how an empty cell of a slice column is grouped
+
+
+def slice_values(
+    df: pd.DataFrame, path: str | Path, columns: Sequence[str]
+) -> list[dict[str, str]]:
+    """Per row, the cells of ``columns`` as text (an empty cell is ``(missing)``), so
+    evaluation can group examples by them. A column the table lacks, or one with no value in
+    any row, is a DataError naming the column and the table's columns."""
+    names = [str(c) for c in df.columns]
+    cells: dict[str, list[str]] = {}
+    for column in columns:
+        require_column(names, path, column, "--slice")
+        values = [as_text(v).strip() for v in df[column].tolist()]
+        if not any(values):
+            raise DataError(
+                f"{path}: slice column '{column}' is empty (no row has a value). "
+                f"Columns: {', '.join(names)}.",
+                hint="Fill it in, or slice by another column.",
+            )
+        cells[column] = [v or MISSING_VALUE for v in values]
+    return [{c: cells[c][i] for c in columns} for i in range(len(df))]

@@ -9,6 +9,7 @@ the table in :mod:`tuneforge.data.readers`.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,14 @@ import numpy as np
 
 from ..errors import DataError
 from ..types import ImageExample
-from .columns import IMAGE_COLUMNS, LABEL_CANDIDATES, as_text, pick_column, require_column
+from .columns import (
+    IMAGE_COLUMNS,
+    LABEL_CANDIDATES,
+    as_text,
+    pick_column,
+    require_column,
+    slice_values,
+)
 from .image_files import IMAGE_SUFFIXES, BadImage, read_image_file
 from .table_files import missing_file
 
@@ -71,10 +79,12 @@ def images_from_table(
     *,
     lazy: bool = False,
     bad: list[BadImage] | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> list[ImageExample]:
     """The images a table read from ``path`` names, by paths relative to the table's folder.
 
     ``row`` is the 1-based data row, as in text tables. Columns are detected when not given.
+    ``slice_columns`` are read into each image's ``meta`` (as text tables read them).
     """
     path = Path(path)
     columns = list(frame.columns)
@@ -97,15 +107,16 @@ def images_from_table(
             if numeric
             else "Pass --image-column and --label-column.",
         )
+    metas = slice_values(frame, path, slice_columns) if slice_columns else [{}] * len(frame)
     examples = []
-    for row, (file, name) in enumerate(zip(frame[image], frame[label]), start=1):
+    for row, (file, name, meta) in enumerate(zip(frame[image], frame[label], metas), start=1):
         name, file = as_text(name).strip(), as_text(file).strip()
         if not name or not file:
             what = "label" if not name else "image path"
             raise DataError(f"{path}, row {row}: the {what} is empty.", hint="Fill it in.")
         pixels = read_image_file(path.parent / file, lazy, bad, row, f"{path}, row {row}: ")
         if pixels is not None:
-            examples.append(ImageExample(pixels, name, row, str(path.parent / file)))
+            examples.append(ImageExample(pixels, name, row, str(path.parent / file), dict(meta)))
     return examples
 
 

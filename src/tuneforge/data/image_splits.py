@@ -7,6 +7,7 @@ The image counterpart of :mod:`tuneforge.data.dataset`.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,15 @@ def load_image_dataset(
 
     ``source_options`` go to :func:`read_images` (``image_column``, ``label_column``, ``shape``,
     ``labels_path`` — train's only —, ``lazy``). Any unreadable image raises DataError naming it.
+    ``slice_columns`` are read from the source the evaluated split comes from (the test file,
+    else the validation file when there is no test split, else the training file it is cut
+    from), which must have them.
     """
-    loaded = read_images(train, **source_options)
+    slices = tuple(source_options.pop("slice_columns", None) or ())
+    evaluated = "test" if test or test_fraction > 0 else "val"
+    given_files = {"val": val, "test": test}
+    from_train = slices if not given_files.get(evaluated) else ()
+    loaded = read_images(train, **source_options, slice_columns=from_train)
     counts = {e.label for e in loaded.examples}
     if len(counts) < 2:
         raise DataError(
@@ -62,7 +70,8 @@ def load_image_dataset(
     eval_options = {k: v for k, v in source_options.items() if k != "labels_path"}
     for split, path in (("val", val), ("test", test)):
         if path:
-            given[split] = read_images(path, **eval_options)
+            own = slices if split == evaluated else ()
+            given[split] = read_images(path, **eval_options, slice_columns=own)
             unseen = sorted({e.label for e in given[split].examples} - counts)
             if unseen:
                 raise DataError(
@@ -105,22 +114,28 @@ def save_image_split(path: str | Path, examples: list[ImageExample], featurizer)
         if examples
         else (np.zeros((0, featurizer.height, featurizer.width, featurizer.channels), np.uint8))
     )
+    # Slice columns travel as one JSON object per image (a unicode array, still no pickles).
+    metas = {"meta": np.array([json.dumps(e.meta) for e in examples], dtype=str)}
     np.savez_compressed(
         path,
         pixels=pixels,
         labels=np.array([e.label for e in examples], dtype=str),
         rows=np.array([e.row for e in examples], dtype=np.int64),
+        **(metas if any(e.meta for e in examples) else {}),
     )
     return Path(path)
 
 
 def load_image_split(path: str | Path) -> list[ImageExample]:
-    """The examples :func:`save_image_split` kept, with the file as their source."""
+    """The examples :func:`save_image_split` kept, with the file as their source (and their
+    slice columns, for splits that were read with them)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             pixels, labels, rows = data["pixels"], data["labels"], data["rows"]
+            metas = [json.loads(str(m)) for m in data["meta"]] if "meta" in data.files else None
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"Saved image split '{path}' cannot be read: {exc}") from None
     return [
-        ImageExample(pixels[i], str(labels[i]), int(rows[i]), str(path)) for i in range(len(labels))
+        ImageExample(pixels[i], str(labels[i]), int(rows[i]), str(path), metas[i] if metas else {})
+        for i in range(len(labels))
     ]

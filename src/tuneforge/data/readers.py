@@ -10,7 +10,7 @@ validate.py's (and image_check.py's) job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,7 @@ class ImageSourceOptions:
     labels_path: str | Path | None = None
     lazy: bool = False
     bad: list[BadImage] | None = None
+    slice_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,12 @@ def _pixel_source(path: str | Path, options: ImageSourceOptions) -> list[ImageEx
 
 def _path_table_source(path: str | Path, options: ImageSourceOptions) -> list[ImageExample]:
     return load_image_table(
-        path, options.image_column, options.label_column, lazy=options.lazy, bad=options.bad
+        path,
+        options.image_column,
+        options.label_column,
+        lazy=options.lazy,
+        bad=options.bad,
+        slice_columns=options.slice_columns,
     )
 
 
@@ -348,13 +354,17 @@ def load_image_table(
     *,
     lazy: bool = False,
     bad: list[BadImage] | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> list[ImageExample]:
     """A CSV/TSV/JSONL/Parquet table of image paths (relative to the table's folder) and labels.
 
-    ``row`` is the 1-based data row, as in text tables. Columns are detected when not given.
+    ``row`` is the 1-based data row, as in text tables. Columns are detected when not given;
+    ``slice_columns`` are read into each image's ``meta``.
     """
     frame = read_table(path)
-    return images_from_table(frame, path, image_column, label_column, lazy=lazy, bad=bad)
+    return images_from_table(
+        frame, path, image_column, label_column, lazy=lazy, bad=bad, slice_columns=slice_columns
+    )
 
 
 def read_images(
@@ -366,8 +376,18 @@ def read_images(
     labels_path: str | Path | None = None,
     lazy: bool = False,
     bad: list[BadImage] | None = None,
+    slice_columns: Sequence[str] = (),
 ) -> LoadedImages:
-    """Any supported image source → LoadedImages (``shape`` marks a CSV of pixel values)."""
-    options = ImageSourceOptions(image_column, label_column, shape, labels_path, lazy, bad)
+    """Any supported image source → LoadedImages (``shape`` marks a CSV of pixel values).
+    ``slice_columns`` need a table of image paths: other sources have no columns to slice by."""
+    slices = tuple(slice_columns)
+    options = ImageSourceOptions(image_column, label_column, shape, labels_path, lazy, bad, slices)
     reader = image_source_reader(path, options)
+    if slices and reader.name != "table":
+        raise DataError(
+            f"--slice {' '.join(slices)}: {path} is an image {reader.name}, which has no columns "
+            "to slice by.",
+            hint="Slice a table of image paths instead (columns: image, label and "
+            f"{', '.join(slices)}), or leave out --slice.",
+        )
     return LoadedImages(str(path), reader.name, reader.read(path, options), list(bad or []))

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DataError
 from ..types import Example
-from .columns import as_text, require_column, resolve_columns
+from .columns import as_text, resolve_columns, slice_values
 from .readers import TableFile, read_table_file, refuse_duplicate_columns
 
 if TYPE_CHECKING:
@@ -36,30 +35,6 @@ class LoadedFile:
     delimiter: str | None = None
     delimiter_note: str = ""
     duplicate_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
-
-
-MISSING_VALUE = "(missing)"  # how an empty cell of a slice column is grouped
-
-
-def slice_values(
-    df: pd.DataFrame, path: str | Path, columns: Sequence[str]
-) -> list[dict[str, str]]:
-    """Per row, the cells of ``columns`` as text (an empty cell is ``(missing)``), so
-    evaluation can group examples by them. A column the table lacks, or one with no value in
-    any row, is a DataError naming the column and the table's columns."""
-    names = [str(c) for c in df.columns]
-    cells: dict[str, list[str]] = {}
-    for column in columns:
-        require_column(names, path, column, "--slice")
-        values = [as_text(v).strip() for v in df[column].tolist()]
-        if not any(values):
-            raise DataError(
-                f"{path}: slice column '{column}' is empty (no row has a value). "
-                f"Columns: {', '.join(names)}.",
-                hint="Fill it in, or slice by another column.",
-            )
-        cells[column] = [v or MISSING_VALUE for v in values]
-    return [{c: cells[c][i] for c in columns} for i in range(len(df))]
 
 
 def loaded_from_frame(

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..types import Example
 from .delimiters import describe
+from .pii import pii_by_column, pii_lines, pii_message
 from .readers import read_table_file, refuse_duplicate_columns
 from .sources import LoadedFile, loaded_from_table
 from .table_files import DUPLICATE_COLUMNS_FIX, duplicate_columns_message
@@ -65,6 +66,11 @@ class CheckReport:
     delimiter_note: str = ""  # detected | given, when not the format's own
     duplicate_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
     cut_texts: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
+    # The text's scripts (share of letters) and the tokenizer's coverage of them
+    # (data/language.py); empty when no tokenizer was given.
+    language: dict = field(default_factory=dict)
+    # column → kind of personal data → rows holding it (data check only; see data/pii.py)
+    pii: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def blocking(self) -> bool:
@@ -311,11 +317,14 @@ def check_file(
     *,
     delimiter: str | None = None,
     test_fraction: float = 0.1,
+    tokenizer=None,
+    model_name: str = "default",
 ) -> CheckReport:
     """Read and check one file (``tuneforge data check``); read errors raise DataError, and a
     header that repeats a column name is a blocking problem of the report. Beyond what
     :func:`check_examples` finds, it warns when the ``test_fraction`` test split would be too
-    small per label to trust (:func:`small_test_problem`)."""
+    small per label to trust (:func:`small_test_problem`), and — given the encoder's
+    ``tokenizer`` — reports the text's scripts and warns when the encoder does not cover them."""
     table = read_table_file(path, fmt, delimiter=delimiter)
     try:
         loaded = loaded_from_table(table, path, text_column, label_column)
@@ -326,7 +335,24 @@ def check_file(
     small = small_test_problem(loaded, Counter(report.label_counts), test_fraction)
     if small is not None and not report.blocking:
         report.problems.append(small)
+    if tokenizer is not None:
+        language_check(report, [e.text for e in loaded.examples], tokenizer, model_name)
+    report.pii = pii_by_column(table.frame)
+    if report.pii:
+        report.problems.append(_warning(", ".join(report.pii), pii_message(path, report.pii)))
     return report
+
+
+def language_check(report: CheckReport, texts: list[str], tokenizer, model_name: str) -> None:
+    """Scripts and coverage into ``report.language``; a warning when coverage is poor."""
+    from .language import coverage_warning, script_shares, tokenizer_coverage
+
+    shares = script_shares(texts)
+    coverage = tokenizer_coverage(tokenizer, texts)
+    report.language = {"scripts": shares, "coverage": coverage.to_dict(), "model": model_name}
+    warning = coverage_warning(shares, coverage, model_name)
+    if warning:
+        report.problems.append(Problem("warning", report.text_column, f"{report.path}: {warning}"))
 
 
 def format_check_report(report: CheckReport) -> str:
@@ -358,6 +384,8 @@ def format_check_report(report: CheckReport) -> str:
         f"empty      texts {len(report.empty_text_rows)}   labels {len(report.empty_label_rows)}"
         f"   overlong texts {len(report.overlong_rows)}"
     )
+    if report.language:
+        lines += _language_lines(report.language)
     lines.append(f"duplicates {report.n_duplicates} repeated row(s)")
     for text, rows in report.duplicate_examples[:3]:
         lines.append(f"  {_snippet(text)} rows {_rows_text(rows, 5)}")
@@ -365,11 +393,26 @@ def format_check_report(report: CheckReport) -> str:
     for text, labels in report.conflicts[:3]:
         sample = "; ".join(f"{k!r} rows {_rows_text(v, 3)}" for k, v in labels.items())
         lines.append(f"  {_snippet(text)} -> {sample}")
+    lines += pii_lines(report.pii)
     lines.append("")
     lines += [f"{p.severity.upper()}: {p.message}" for p in report.problems]
     errors = sum(p.severity == "error" for p in report.problems)
     lines.append(f"FAILED: {errors} blocking problem(s)" if errors else "OK: no blocking problems")
     return "\n".join(lines)
+
+
+def _language_lines(language: dict) -> list[str]:
+    shares = language.get("scripts") or {}
+    shown = {s: v for s, v in shares.items() if v >= 0.001}  # a stray letter is no script
+    scripts = ", ".join(f"{s} {100 * v:.1f}%" for s, v in shown.items()) or "no letters"
+    c = language.get("coverage") or {}
+    return [
+        f"scripts    {scripts} (of letters)",
+        f"coverage   {language.get('model')}: unknown tokens {100 * c.get('unknown_share', 0):.1f}%"
+        f"   tokens/letter {c.get('tokens_per_letter', 0):.2f}   single-character "
+        f"{100 * c.get('single_char_share', 0):.1f}% of letters"
+        + ("   POOR" if c.get("poor") else ""),
+    ]
 
 
 def raise_if_blocking(report: CheckReport) -> None:

@@ -23,7 +23,7 @@ def overlay_figure(image: np.ndarray, explanation: ImageExplanation):
     from matplotlib.colors import Normalize
 
     from ..report.explanations import METHOD_NAMES
-    from ..report.plots import new_figure
+    from ..report.plots import cjk_capable, new_figure
 
     height, width = image.shape[:2]
     grey = image.mean(axis=2) if image.ndim == 3 else image
@@ -33,19 +33,20 @@ def overlay_figure(image: np.ndarray, explanation: ImageExplanation):
     colours = cmap(norm(heat))
     colours[..., 3] = 0.85 * np.abs(heat) / bound
     aspect = min(max(width / height, 0.5), 2.0)  # very long images are squeezed in the frame
-    fig = new_figure(3.6 * aspect + 1.2, 4.0)
-    ax = fig.add_subplot()
-    extent = (0, width, height, 0)
-    ax.imshow(grey, cmap="gray", vmin=0, vmax=255, extent=extent, interpolation="nearest")
-    ax.imshow(colours, extent=extent, interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(
-        f"{explanation.label} {explanation.score:.2f} · {METHOD_NAMES[explanation.method]}",
-        fontsize=9,
-    )
-    bar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.8)
-    bar.set_label("away from the label  ·  towards it", fontsize=8)
-    return fig
+    with cjk_capable():
+        fig = new_figure(3.6 * aspect + 1.2, 4.0)
+        ax = fig.add_subplot()
+        extent = (0, width, height, 0)
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=255, extent=extent, interpolation="nearest")
+        ax.imshow(colours, extent=extent, interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(
+            f"{explanation.label} {explanation.score:.2f} · {METHOD_NAMES[explanation.method]}",
+            fontsize=9,
+        )
+        bar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.8)
+        bar.set_label("away from the label  ·  towards it", fontsize=8)
+        return fig
 
 
 def save_overlay(image: np.ndarray, explanation: ImageExplanation, path: Path) -> Path:

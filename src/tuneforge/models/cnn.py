@@ -161,10 +161,14 @@ def save_cnn(cm: ImageClassifierModel, out_dir: str | Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in cm.model.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS_FILE))
-    (out_dir / CONFIG_FILE).write_text(json.dumps(asdict(cm.model.config), indent=1), "utf-8")
+    (out_dir / CONFIG_FILE).write_text(
+        json.dumps(asdict(cm.model.config), indent=1, ensure_ascii=False), "utf-8"
+    )
     meta = {"task": "image", "labels": list(cm.labels.names), **cm.featurizer.to_meta()}
-    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1), "utf-8")
-    (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
+    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
+    (out_dir / "labels.json").write_text(
+        json.dumps(list(cm.labels.names), indent=1, ensure_ascii=False), "utf-8"
+    )
     write_model_card(out_dir, {"base_model": COMPACT_CNN})
     return out_dir
 

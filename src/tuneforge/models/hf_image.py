@@ -203,9 +203,9 @@ def write_image_meta(cm: ImageClassifierModel, out_dir: Path, **extra: Any) -> N
     if source.is_file() and source.resolve() != target.resolve():
         shutil.copy2(source, target)
     names = list(cm.labels.names)
-    (out_dir / "labels.json").write_text(json.dumps(names, indent=1), "utf-8")
+    (out_dir / "labels.json").write_text(json.dumps(names, indent=1, ensure_ascii=False), "utf-8")
     meta = {"task": "image", "labels": names, **cm.featurizer.to_meta(), **extra}
-    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1), "utf-8")
+    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
 
 
 def save_image_model(cm: ImageClassifierModel, out_dir: Path) -> Path:

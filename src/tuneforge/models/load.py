@@ -303,9 +303,11 @@ def write_model_meta(cm: ClassifierModel, out_dir: Path, **extra: Any) -> None:
     (labels, max length, ``extra``)."""
     cm.tokenizer.save_pretrained(out_dir)
     set_tokenizer_max_length(out_dir, cm.max_length)
-    (out_dir / "labels.json").write_text(json.dumps(list(cm.labels.names), indent=1), "utf-8")
+    (out_dir / "labels.json").write_text(
+        json.dumps(list(cm.labels.names), indent=1, ensure_ascii=False), "utf-8"
+    )
     meta = {"max_length": cm.max_length, "labels": list(cm.labels.names), **extra}
-    (out_dir / "tuneforge.json").write_text(json.dumps(meta), "utf-8")
+    (out_dir / "tuneforge.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
 
 
 def base_reference(source_dir: str | Path | None) -> str:

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..report.markup import CSS, escape, num, table
-from ..report.plots import figure_data_uri, new_figure
+from ..report.plots import figure_data_uri, new_figure, plot_fonts
 from .drift import Profile
 from .rules import Rule
 
@@ -149,6 +149,7 @@ def from_zero(ax: Axes) -> None:
     ax.set_ylim(-0.03 * top, top)
 
 
+@plot_fonts
 def monitor_figure(
     points: Sequence[dict], reference: Profile | None = None, rules: Sequence[Rule] = ()
 ) -> Figure:

@@ -5,6 +5,12 @@ one transaction each, so a slow database never slows a request and a kill loses 
 last fraction of a second, never the store's consistency. When the database fails, the writer
 says so once, keeps the rows and retries; the queue is bounded, so an outage that outlasts it
 drops (and counts) new rows instead of growing the server's memory without limit.
+
+Logged inputs (``log_inputs``) are stored with personal data replaced by placeholders
+(``[EMAIL]``, ``[CARD]``, … : :mod:`tuneforge.data.pii`) unless ``redact_inputs`` is off; the
+writer thread redacts, so requests never wait for it. The hash is of the input as received,
+so the same input is still recognised. With a ``retention``, the writer thread also blanks
+the inputs older than its window, at start and periodically (:mod:`tuneforge.monitor.retention`).
 """
 
 from __future__ import annotations
@@ -14,15 +20,21 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, Integer, String, Text, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..errors import TuneforgeError
 from ..store.db import Base, RunStore, UTCDateTime
 from ..types import Prediction
+
+if TYPE_CHECKING:
+    from .retention import Retention
 
 log = logging.getLogger("tuneforge.predlog")
 
@@ -62,14 +74,19 @@ class PredictionLog:
         flush_every_s: float = 0.5,
         batch: int = 512,
         max_queue: int = 100_000,
+        *,
+        redact_inputs: bool = True,
+        retention: Retention | None = None,
     ) -> None:
-        self.engine = store.engine  # its schema is migrated when the store opens
+        self.store, self.engine = store, store.engine  # its schema is migrated when opened
         self.model, self.version, self.log_inputs = model, version, log_inputs
+        self.redact_inputs, self.retention = redact_inputs, retention
         self.flush_every_s, self.batch = flush_every_s, batch
         self._queue: queue.Queue[dict] = queue.Queue(maxsize=max_queue)
         self._retry: list[dict] = []  # a batch the database refused, written before new rows
         self._failing = False
         self.dropped = 0  # rows refused because the queue was full
+        self.unredacted = 0  # inputs left out because redacting them failed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,8 +147,41 @@ class PredictionLog:
                 self.dropped += 1
 
     def _run(self) -> None:
+        self._prune_if_due()
         while not self._stop.wait(self.flush_every_s):
             self._flush_or_report()
+            self._prune_if_due()
+
+    def _prune_if_due(self) -> None:
+        """Blank the inputs past the retention window when due; a database error is reported
+        and tried again at the next period, never raised (the log must go on)."""
+        clock = time.monotonic()
+        if self.retention is None or not self.retention.due(clock):
+            return
+        try:
+            cleared = self.retention.prune(self.store, self.model, clock)
+        except (SQLAlchemyError, OSError, TuneforgeError) as exc:
+            self.retention.last_run = clock
+            log.error("prediction log: cannot prune logged inputs, will retry: %s", exc)
+        else:
+            if cleared:
+                log.info("prediction log: %d logged input(s) past retention cleared", cleared)
+
+    def _prepared(self, row: dict) -> dict:
+        """A queued row as stored: its input redacted unless the server logs inputs raw. An
+        input that cannot be redacted (a detector missing or failing) is not stored at all —
+        never stored raw — and the writer goes on."""
+        if self.redact_inputs and row["input_text"]:
+            try:
+                from ..data.pii import redact
+
+                row["input_text"] = redact(row["input_text"])
+            except Exception as exc:  # the log must outlive any one input
+                if not self.unredacted:
+                    log.error("prediction log: cannot redact an input, not storing it: %r", exc)
+                self.unredacted += 1
+                row["input_text"] = None
+        return row
 
     def _flush_or_report(self) -> None:
         """Write what is queued; a database error is reported once per outage, never raised:
@@ -152,7 +202,7 @@ class PredictionLog:
             rows, self._retry = self._retry, []
             while len(rows) < self.batch:
                 try:
-                    rows.append(self._queue.get_nowait())
+                    rows.append(self._prepared(self._queue.get_nowait()))
                 except queue.Empty:
                     break
             if not rows:
@@ -190,8 +240,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 @dataclass(frozen=True)
 class LoggedInput:
-    """A logged prediction with the input it was made for (None unless the server logged
-    inputs: ``tuneforge serve --log-inputs``)."""
+    """A logged prediction with the input it was made for, as stored: redacted unless the server
+    logged raw inputs; None unless it logged inputs (``tuneforge serve --log-inputs``) or once
+    retention blanked it (``serve --retention``, ``monitor prune``)."""
 
     at: dt.datetime
     text: str | None

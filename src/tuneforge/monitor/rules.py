@@ -163,4 +163,4 @@ class AlertState:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps(self.last))
+        atomic_write_text(self.path, json.dumps(self.last, ensure_ascii=False))

@@ -97,7 +97,7 @@ class DeliveryError(Exception):
 def post_webhook(alert: dict, sink: dict) -> int:
     """POST the alert, retrying with backoff while the failure may pass; returns the attempts
     made, or raises DeliveryError with the last reason and the count."""
-    body = json.dumps(alert).encode()
+    body = json.dumps(alert, ensure_ascii=False).encode()
     timeout = float(sink.get("timeout", 5))
     tries = 0
 
@@ -134,7 +134,7 @@ def send(alert: dict, sink: dict) -> None:
         )
     elif sink["type"] == "json":
         with open(sink["path"], "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(alert) + "\n")
+            fh.write(json.dumps(alert, ensure_ascii=False) + "\n")
     else:
         post_webhook(alert, sink)
 

@@ -132,9 +132,7 @@ def _load_whole(cfg: RunConfig) -> tuple[Task, DatasetSplits]:
     whole = replace(cfg, data=replace(cfg.data, val_fraction=0.0, test_fraction=0.0))
     task = open_task(whole)
     if not task.supports_folds:
-        raise ConfigError(
-            f"--folds works on text runs, not on {task.name} runs.", hint="Leave out --folds."
-        )
+        raise ConfigError(f"--folds does not work on {task.name} runs.", hint="Leave out --folds.")
     task.check_slices(cfg.data.slices)
     data = task.load_data()
     task.cfg = cfg
@@ -248,7 +246,9 @@ def _summarise(task: Task, data, results, rd: RunDir, folds: int) -> dict:
     summary = {
         "split": f"out-of-fold ({folds} folds)",
         **classification_metrics(y.tolist(), pred, names),
-        "confused_pairs": confused_pairs(y.tolist(), pred, [e.text for e in data.train], names),
+        "confused_pairs": confused_pairs(
+            y.tolist(), pred, [task.item_content(e) for e in data.train], names
+        ),
         "expected_calibration_error": expected_calibration_error(probs, y.tolist()),
         "cross_validation": {
             "folds": folds,

@@ -160,8 +160,26 @@ def explain_wrong(
 
     model = open_explainer(ref, runs_dir, variant)
     examples = run_examples(model.run, split)
-    inputs = [model_input(e) for e in examples]
-    probs = np.asarray(model.predictor.predict_proba(inputs))
+    probs = np.asarray(model.predictor.predict_proba([model_input(e) for e in examples]))
+    result = write_wrong_explanations(model, examples, probs, split, method, steps, limit)
+    write_report(model.run.path)
+    return result
+
+
+def write_wrong_explanations(
+    model: Explainer,
+    examples: list,
+    probs: np.ndarray,
+    split: str,
+    method: str | None = None,
+    steps: int | None = None,
+    limit: int = WRONG_LIMIT,
+) -> ExplainResult:
+    """Explain the ``limit`` examples the model got wrong with the highest confidence (``probs``
+    are its probabilities for ``examples``, already computed by whoever evaluated them) and
+    write them to the run's explanations.json, which the run report shows."""
+    from ..evaluate.evaluate import model_input
+
     labels = list(model.predictor.labels)
     truth = [labels.index(e.label) if e.label in labels else -1 for e in examples]
     predicted = probs.argmax(axis=1)
@@ -170,16 +188,14 @@ def explain_wrong(
     result = ExplainResult(model.run, method or default_method(model.predictor))
     if wrong:
         result.method, result.explanations = model.explain(
-            [inputs[i] for i in wrong], method, None, steps
+            [model_input(examples[i]) for i in wrong], method, None, steps
         )
     records = [
         {**e.to_dict(), "true": examples[i].label, "row": examples[i].row}
         for i, e in zip(wrong, result.explanations)
     ]
-    run = model.run
     payload = {"split": split, "method": result.method, "examples": records}
-    result.written = run.write_json(run.explanations_path.name, payload)
-    write_report(run.path)
+    result.written = model.run.write_json(model.run.explanations_path.name, payload)
     if not wrong:
         result.notes.append(f"the model got every {split} example right: nothing to explain")
     return result

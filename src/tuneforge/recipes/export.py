@@ -102,7 +102,9 @@ def export_run(
     report = check_parity(
         reference, load_predictor(built), samples, variant.name, exact=variant.exact
     )
-    artifact_parity_path(built).write_text(json.dumps(report.to_dict(), indent=1), "utf-8")
+    artifact_parity_path(built).write_text(
+        json.dumps(report.to_dict(), indent=1, ensure_ascii=False), "utf-8"
+    )
     write_model_card(built, card_facts(run, report))
     record_parity(run, report)
     if not report.passed:

@@ -53,6 +53,7 @@ class ImportResult:
     queue: Queue
     counts: ImportCounts
     skipped_empty: list[int]
+    redacted: int = 0  # with --redact: items that held personal data (now placeholders)
 
 
 def detect_item_task(source: str, options: dict) -> str:
@@ -96,7 +97,9 @@ def import_items(
     options: dict | None = None,
     labels: Sequence[str] = (),
 ) -> ImportResult:
-    """Read ``source`` into the queue (made when new); known items are counted, not added."""
+    """Read ``source`` into the queue (made when new); known items are counted, not added.
+    ``options["redact"]`` replaces personal data in texts by placeholders before they are
+    stored (``label import --redact``)."""
     options = options or {}
     if not Path(source).exists():
         raise DataError(f"'{source}' does not exist.", hint="Pass a file or folder to import.")
@@ -108,7 +111,13 @@ def import_items(
     queue = store.open_queue(queue_name, task, labels)
     if labels and not queue.labels:
         queue = store.set_labels(queue, labels)
-    return ImportResult(queue, store.add_items(queue, items), empty)
+    redacted = 0
+    if options.get("redact"):
+        from ..data.pii import PLACEHOLDERS
+
+        marks = tuple(PLACEHOLDERS.values())
+        redacted = sum(any(m in item.content for m in marks) for item in items)
+    return ImportResult(queue, store.add_items(queue, items), empty, redacted)
 
 
 # -- next ------------------------------------------------------------------------------------

@@ -4,16 +4,27 @@ profile, alert rules with cool-down, and an HTML page of the monitored series.""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import RunError
 from ..monitor.drift import Profile, drift
 from ..monitor.predlog import read_predictions
 from ..monitor.rules import AlertState, Rule
 from ..monitor.sinks import deliver
-from ..store import RunDir, RunStore, monitor_state_path, open_store, resolve_model
+from ..store import (
+    RunDir,
+    RunStore,
+    default_store_url,
+    is_valid_name,
+    monitor_state_path,
+    open_store,
+    resolve_model,
+)
 from ..store.refs import served_name
 
 
@@ -205,3 +216,69 @@ def run_monitor(
         if not alert["delivered"]:
             log(f"alert {alert['rule']} not delivered to every sink; the next run tries again")
     return stats, [a for a in alerts if a["delivered"]]
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What ``tuneforge monitor prune`` cleared: inputs per model name, before ``cutoff``."""
+
+    store: str
+    window: str
+    cutoff: str
+    cleared: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.cleared.values())
+
+
+def existing_store(runs_dir: Path) -> RunStore:
+    """The store of ``runs_dir``, never made anew: a SQLite file that is not there is an error
+    (opening would create an empty one); an unreachable server is a RunError from the store."""
+    if not os.environ.get("TUNEFORGE_STORE_URL"):
+        path = Path(default_store_url(runs_dir).removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise RunError(
+                f"There is no store at {path}: no predictions have been logged there.",
+                hint="Point --runs-dir (or TUNEFORGE_STORE_URL) at the store the server logs to.",
+            )
+    return open_store(runs_dir)
+
+
+def run_prune(
+    runs_dir: Path, older_than: str, *, name: str | None = None, at: str | None = None
+) -> PruneResult:
+    """Blank the inputs logged before ``at`` (default now) minus ``older_than`` ('30d'), of
+    every model or of ``name``; hashes, labels, confidences and latencies stay. A store with
+    no logged predictions, or without ``name``, is a RunError: pruning it would succeed at
+    nothing, which usually means the wrong store."""
+    from ..monitor.retention import (
+        logged_counts,
+        parse_retention,
+        prune_inputs,
+        record_prune,
+        window_text,
+    )
+
+    window = parse_retention(older_than)
+    now = parse_moment(at)
+    store = existing_store(runs_dir)
+    counts = logged_counts(store)
+    if not counts:
+        raise RunError(
+            f"The store {store.url} holds no logged predictions: nothing to prune.",
+            hint="'tuneforge serve' logs them (unless --no-log); check --runs-dir or "
+            "TUNEFORGE_STORE_URL.",
+        )
+    if name is not None and name not in counts:
+        raise RunError(
+            f"No predictions are logged under '{name}' in {store.url}.",
+            hint=f"Logged names: {', '.join(counts)}.",
+        )
+    cleared = {}
+    for model in [name] if name is not None else list(counts):
+        cleared[model] = prune_inputs(store, window, model=model, now=now)
+        if is_valid_name(model):  # names from artifact folders may fit no file name
+            record_prune(runs_dir, model, window, cleared[model], now, "monitor prune")
+    cutoff = (now - window).isoformat(timespec="seconds")
+    return PruneResult(store.url, window_text(window), cutoff, cleared)

@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import TuneforgeError
+from ..errors import ConfigError, TuneforgeError
 from ..predict import Predictor, load_predictor
 from ..serve import ServeSettings, check_binding, create_app
 from ..serve.app import quiet_garbage_collector
@@ -74,7 +74,9 @@ def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Pr
         "version": run.run_id,
         "stage": stage,
         "variant": (
-            json.loads((artifact / "tuneforge.json").read_text()).get("variant", "model")
+            json.loads((artifact / "tuneforge.json").read_text(encoding="utf-8")).get(
+                "variant", "model"
+            )
             if (artifact / "tuneforge.json").is_file()
             else "model"
         ),
@@ -93,7 +95,11 @@ def app_from_env():
     abstainer = abstainer_of(
         predictor, cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"], cfg.get("abstain")
     )
-    monitor = prediction_log(Path(cfg["runs_dir"]), info, cfg["log_inputs"]) if cfg["log"] else None
+    monitor = (
+        prediction_log(Path(cfg["runs_dir"]), info, cfg["log_inputs"], cfg["retention"])
+        if cfg["log"]
+        else None
+    )
     intake = label_intake(Path(cfg["runs_dir"]), settings, predictor)
     app = create_app(
         predictor, settings, info, monitor=monitor, label_intake=intake, abstainer=abstainer
@@ -102,14 +108,37 @@ def app_from_env():
     return app
 
 
-def prediction_log(runs_dir: Path, info: dict, log_inputs: bool):
-    from ..monitor.predlog import PredictionLog
+LOG_INPUTS = ("redacted", "raw")  # --log-inputs: personal data replaced, or inputs as sent
 
+
+def prediction_log(
+    runs_dir: Path, info: dict, log_inputs: str | bool | None, retention: str | None = None
+):
+    """The served model's prediction log: inputs stored ``redacted`` or ``raw`` (None: only
+    their hash and length; True, as before there was a choice, is ``redacted``), and with a
+    ``retention`` window ('30d') the inputs older than it blanked at start and periodically."""
+    from ..monitor.predlog import PredictionLog
+    from ..monitor.retention import Retention, parse_retention
+    from ..store import retention_state_path
+
+    if isinstance(log_inputs, bool):
+        log_inputs = "redacted" if log_inputs else None
+    if log_inputs not in (None, *LOG_INPUTS):
+        raise ConfigError(
+            f"--log-inputs must be {' or '.join(LOG_INPUTS)}, got '{log_inputs}'.",
+            hint="'--log-inputs' alone stores inputs with personal data redacted.",
+        )
+    keep = None
+    if retention is not None:
+        keep = Retention(runs_dir, parse_retention(retention))
+        retention_state_path(runs_dir, info["name"])  # a name no record can have: refused now
     return PredictionLog(
         open_store(runs_dir),
         info["name"],
         info.get("version"),
-        log_inputs=log_inputs,
+        log_inputs=log_inputs is not None,
+        redact_inputs=log_inputs != "raw",
+        retention=keep,
     )
 
 
@@ -160,12 +189,24 @@ def serve(
     variant: str | None,
     settings: ServeSettings,
     log_predictions: bool = True,
-    log_inputs: bool = False,
+    log_inputs: str | bool | None = None,
+    retention: str | None = None,
     abstain: dict | None = None,
 ) -> None:
+    """Serve ``ref``; predictions are logged unless ``log_predictions`` is off, with their
+    inputs ``redacted`` or ``raw`` per ``log_inputs`` and kept for ``retention`` ('30d')."""
     import uvicorn
 
     check_binding(settings)
+    if retention is not None:
+        from ..monitor.retention import parse_retention
+
+        parse_retention(retention)  # a bad window stops the command before the model loads
+    if retention is not None and not log_predictions:
+        raise ConfigError(
+            "--retention prunes the prediction log, which --no-log turns off.",
+            hint="Drop one of the two.",
+        )
     if settings.workers > 1:
         os.environ[CONFIG_ENV] = json.dumps(
             {
@@ -175,6 +216,7 @@ def serve(
                 "settings": asdict(settings),
                 "log": log_predictions,
                 "log_inputs": log_inputs,
+                "retention": retention,
                 "abstain": abstain,
             }
         )
@@ -192,7 +234,7 @@ def serve(
     note = uncalibrated_note(predictor, ref)
     if note:
         print(note, file=sys.stderr)
-    monitor = prediction_log(runs_dir, info, log_inputs) if log_predictions else None
+    monitor = prediction_log(runs_dir, info, log_inputs, retention) if log_predictions else None
     intake = label_intake(runs_dir, settings, predictor)
     app = create_app(
         predictor, settings, info, monitor=monitor, label_intake=intake, abstainer=abstainer

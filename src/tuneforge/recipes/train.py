@@ -17,6 +17,7 @@ from pathlib import Path
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import RunError
 from ..evaluate import EvalReport, evaluate
+from ..evaluate.baseline import baseline_verdict, verdict_message
 from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
@@ -62,7 +63,10 @@ def run_train(
         cfg = replace(load_config(previous.config_path), runs_dir=cfg.runs_dir)
     task = open_task(resolved_config(cfg))
     task.check_slices(task.cfg.data.slices)
-    data = data if data is not None else task.load_data()
+    if data is None:
+        data = task.load_data()
+    else:
+        task.adopt(data)
     check_oos_label(task.cfg.data.oos_label, data.labels.names, task.cfg.data.train_file)
     task.cfg = with_epochs(task.cfg, len(data.train))
     if not dist.is_main:
@@ -177,9 +181,13 @@ def _train_and_evaluate(
     predictor = task.predictor(rd)
     calibration = calibrate_saved(predictor, rd, data.val, log)
     fit_out_of_scope(predictor, rd, data.train, data.val, task.cfg.data.oos_label)
-    report = _evaluate_saved(task, data, rd, recorder, result, predictor, calibration)
+    report = _evaluate_saved(task, data, rd, recorder, result, predictor, calibration, log)
     write_model_card(rd.model_dir, run_card_facts(rd.status(), report.to_dict(), method=cm.method))
+    verdict = baseline_verdict(report.to_dict())
+    if verdict is not None:
+        log(verdict_message(verdict, report.split))
     recorder.succeeded(
+        baseline_beats_model=verdict,
         train_seconds=round(result.train_seconds, 2),
         examples_per_s=round(result.examples_per_s, 1),
         best_epoch=result.best_epoch,
@@ -193,10 +201,18 @@ def _train_and_evaluate(
 
 
 def _evaluate_saved(
-    task: Task, data, rd: RunDir, recorder: RunRecorder, result, predictor, calibration
+    task: Task,
+    data,
+    rd: RunDir,
+    recorder: RunRecorder,
+    result,
+    predictor,
+    calibration: dict | None,
+    log: Callable[[str], None],
 ) -> EvalReport:
     """Evaluate the saved, calibrated artifact's predictor on the test split (validation
-    when there is none); ``calibration``'s note (why T stayed 1) goes with the figures."""
+    when there is none; ``calibration``'s note, why T stayed 1, goes with the figures); then
+    explain its most confident mistakes for the report."""
     test, split = (data.test, "test") if data.test else (data.val, "val")
     report = evaluate(
         predictor,
@@ -218,7 +234,26 @@ def _evaluate_saved(
         split=split,
         metrics={"accuracy": report.accuracy, "macro_f1": report.macro_f1},
     )
+    _explain_mistakes(task, predictor, rd, test, split, report, log)
     return report
+
+
+def _explain_mistakes(
+    task: Task, predictor, rd: RunDir, examples: list, split: str, report: EvalReport, log
+) -> None:
+    """The report's "why the most confidently wrong texts were misread", from the
+    probabilities the evaluation already has (``report.explain_wrong`` of them; 0: none)."""
+    limit = task.cfg.report.explain_wrong
+    if limit <= 0 or not task.explains_mistakes or report.probs is None:
+        return
+    from .explain import Explainer, write_wrong_explanations
+
+    try:
+        write_wrong_explanations(
+            Explainer(rd, predictor, task), examples, report.probs, split, limit=limit
+        )
+    except Exception as exc:  # an explanation must never fail a trained, evaluated run
+        log(f"warning: could not explain the run's mistakes ({exc}); the report lacks them")
 
 
 def _help_train(task: Task, data, previous: RunDir | None) -> None:

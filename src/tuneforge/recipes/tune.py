@@ -119,7 +119,9 @@ def run_tune(
     )
     summary = summarize(study)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "study.json").write_text(json.dumps(asdict(summary), indent=1), encoding="utf-8")
+    (folder / "study.json").write_text(
+        json.dumps(asdict(summary), indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     from ..report.tune import write_tune_report
 
     write_tune_report(folder / "report.html", summary, importances(study))

@@ -99,24 +99,26 @@ def image_block(explanation: dict, uri: str) -> str:
 def summary_png(summaries: Sequence[dict]) -> str:
     """Bar charts of the top words' mean attribution per label (the labels with the most
     texts), as a PNG data URI; "" when there is nothing to draw."""
-    from .plots import figure_data_uri, new_figure
+    from .plots import cjk_capable, figure_data_uri, new_figure
 
     shown = [s for s in summaries if s.get("words")][:_CHART_LABELS]
     if not shown:
         return ""
     cols = min(3, len(shown))
     rows = -(-len(shown) // cols)
-    fig = new_figure(4.2 * cols, 2.6 * rows)
-    for i, summary in enumerate(shown):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        words = list(summary["words"])[::-1]  # strongest at the top
-        ax.barh([str(w["word"])[:24] for w in words], [w["mean"] for w in words], color="#1a7f37")
-        for y, w in enumerate(words):
-            ax.annotate(f" ×{w['count']}", (w["mean"], y), va="center", fontsize=7)
-        ax.set_title(f"{str(summary['label'])[:40]} ({summary['n_texts']} texts)", fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.margins(x=0.25)
-    return figure_data_uri(fig)
+    with cjk_capable():
+        fig = new_figure(4.2 * cols, 2.6 * rows)
+        for i, summary in enumerate(shown):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            words = list(summary["words"])[::-1]  # strongest at the top
+            names = [str(w["word"])[:24] for w in words]
+            ax.barh(names, [w["mean"] for w in words], color="#1a7f37")
+            for y, w in enumerate(words):
+                ax.annotate(f" ×{w['count']}", (w["mean"], y), va="center", fontsize=7)
+            ax.set_title(f"{str(summary['label'])[:40]} ({summary['n_texts']} texts)", fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.margins(x=0.25)
+        return figure_data_uri(fig)
 
 
 def summary_html(summaries: Sequence[dict]) -> str:
@@ -188,9 +190,12 @@ def _legend() -> str:
     )
 
 
-def wrong_texts_section(run_dir: Path) -> str:
+def wrong_texts_section(run_dir: Path, redact_examples: bool = True) -> str:
     """The run report's attributions of its most confidently wrong texts, from the run's
-    ``explanations.json`` ("" when the run has none; a note when it cannot be read)."""
+    ``explanations.json`` ("" when the run has none; a note when it cannot be read), their
+    personal data redacted unless ``redact_examples`` is off."""
+    from .examples import shown_explanation
+
     path = RunDir(run_dir).explanations_path
     if not path.is_file():
         return ""
@@ -202,9 +207,10 @@ def wrong_texts_section(run_dir: Path) -> str:
         return head + f"<p class='note'>{escape(path.name)} could not be read ({escape(exc)}).</p>"
     if not examples:
         return ""
+    shown = [shown_explanation(e, redact_examples) for e in examples]
     rows = [
         [e.get("true", "?"), e.get("label", "?"), num(e.get("score"), 3), Raw(words_html(e))]
-        for e in examples
+        for e in shown
     ]
     method = METHOD_NAMES.get(str(data.get("method")), str(data.get("method", "")))
     intro = (

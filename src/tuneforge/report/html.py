@@ -18,6 +18,7 @@ import yaml
 
 from ..store import RunDir
 from .calibration import calibration_section
+from .examples import redacts_examples, shown_text
 from .explanations import wrong_texts_section
 from .folds import folds_section
 from .markup import CSS, Raw, escape, num, table
@@ -185,7 +186,7 @@ def _per_class(ev: dict) -> str:
     )
 
 
-def _pairs(ev: dict) -> str:
+def _pairs(ev: dict, redact_examples: bool = True) -> str:
     pairs = [p for p in ev.get("confused_pairs") or [] if isinstance(p, dict)]
     pairs.sort(key=lambda p: -p["count"] if isinstance(p.get("count"), int) else 0)
     if not pairs:
@@ -197,7 +198,8 @@ def _pairs(ev: dict) -> str:
             Raw(
                 "<ul class=ex>"
                 + "".join(
-                    f"<li>{escape(_clip(t))}</li>" for t in map(str, (p.get("examples") or [])[:3])
+                    f"<li>{escape(_clip(shown_text(t, redact_examples)))}</li>"
+                    for t in map(str, (p.get("examples") or [])[:3])
                 )
                 + "</ul>"
             ),
@@ -209,9 +211,9 @@ def _pairs(ev: dict) -> str:
     )
 
 
-def _eval_section(ev: dict, run_ref: str) -> str:
+def _eval_section(ev: dict, run_ref: str, redact_examples: bool = True) -> str:
     head = f"<h2>Evaluation on {escape(ev.get('split', 'test'))}</h2>"
-    body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev)
+    body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev, redact_examples)
     body += calibration_section(ev, run_ref)
     return folds_section(ev) + head + body + slices_section(ev)
 
@@ -236,6 +238,20 @@ def _tradeoff_section(data: dict) -> str:
     )
 
 
+def baseline_banner(verdict: object) -> str:
+    """The loud box of a run whose own baseline beat it ("" otherwise): figures and advice."""
+    if not isinstance(verdict, dict) or not verdict.get("gap_points"):
+        return ""
+    advice = "".join(f"<li>{escape(a)}</li>" for a in verdict.get("advice") or [])
+    return (
+        "<div class='alert' id='baseline-beats-model'><b>The baseline beats this model.</b> "
+        f"{escape(verdict.get('baseline', 'baseline'))} reached "
+        f"{escape(num(verdict.get('baseline_accuracy')))} accuracy where the trained model "
+        f"reached {escape(num(verdict.get('model_accuracy')))} "
+        f"({escape(num(verdict.get('gap_points'), 1))} points below). Try:<ul>{advice}</ul></div>"
+    )
+
+
 def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = None) -> Path:
     """Write ``run_dir/report.html`` from whatever the run has produced so far; return its path.
 
@@ -257,11 +273,14 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         notes.append(f"No evaluation ({rd.eval_path.name}): the run did not reach the test set.")
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
+    body.append(baseline_banner(status.get("baseline_beats_model")))
     if isinstance(ev, dict) and ev:
         # wrong_images_section is "" for text runs: only image runs list wrong images;
         # wrong_texts_section is "" unless the run holds explanations.json.
-        wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir)
-        body.append(_eval_section(ev, str(status.get("run_id") or run_dir.name)) + wrong)
+        redact = redacts_examples(config)  # report.redact_examples, on unless the run says
+        wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir, redact)
+        run_ref = str(status.get("run_id") or run_dir.name)
+        body.append(_eval_section(ev, run_ref, redact) + wrong)
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
         "<h2>Training</h2>"

@@ -23,6 +23,7 @@ tbody tr:nth-child(even){background:#f6f8fa}td.num{text-align:right}
 .card{border:1px solid #d0d7de;border-radius:8px;padding:.6rem 1rem;min-width:140px}
 .good,.state-succeeded{color:#1a7f37}.bad,.state-failed,.state-interrupted{color:#cf222e}
 .state-running,.state-pruned{color:#9a6700}.note,.card small{color:#656d76;font-size:.85rem}
+.alert{border:2px solid #cf222e;background:#fff5f5;border-radius:8px;padding:.6rem 1rem}
 img{max-width:100%;height:auto}ul.ex{margin:0;padding-left:1.1rem}code{font-size:.85em}
 """
 

@@ -8,8 +8,14 @@ pyplot never registered cannot leak or pile up across many reports.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -23,6 +29,62 @@ from .markup import data_uri
 _DPI = 100
 _TICK_CHARS = 24  # longer label names are cut in tick labels; tables show them in full
 _MAX_ANNOTATED = 20  # above this many labels the per-cell counts become unreadable
+
+
+# Fonts tried in order for every glyph: DejaVu Sans (matplotlib's own) for Latin, then the
+# first CJK font installed (Debian's fonts-noto-cjk, which the set-up installs), so Chinese
+# labels and examples render instead of as empty boxes.
+LATIN_FONT = "DejaVu Sans"
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "WenQuanYi Zen Hei")
+_F = TypeVar("_F", bound=Callable)
+
+
+@functools.cache
+def font_families() -> tuple[str, ...]:
+    """The font list figures are drawn with: Latin first, then a CJK font if one is installed."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return (LATIN_FONT, *[f for f in CJK_FONTS if f in installed][:1])
+
+
+@functools.cache
+def _warn_no_cjk_font() -> None:
+    print(
+        "warning: plots hold Chinese/Japanese/Korean text but no CJK font is installed, so it "
+        "is drawn as boxes; install one (apt-get install fonts-noto-cjk).",
+        file=sys.stderr,
+    )
+
+
+@contextmanager
+def cjk_capable() -> Iterator[None]:
+    """Figures made inside draw with :func:`font_families` (their text keeps the fonts it was
+    made with, so they may be rendered later); says once when CJK glyphs had no font. A
+    context, not a process-wide setting: a notebook importing tuneforge keeps its own fonts."""
+    from matplotlib import rc_context
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with rc_context({"font.family": list(font_families())}):
+            yield
+    missing = [w for w in caught if "missing from font" in str(w.message)]
+    if missing and len(font_families()) == 1:
+        _warn_no_cjk_font()
+    for w in caught:
+        if w not in missing:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def plot_fonts(build: _F) -> _F:
+    """A figure builder run inside :func:`cjk_capable`."""
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs):
+        with cjk_capable():
+            return build(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
@@ -150,6 +212,7 @@ def _plot_validation(
     ax_scores.legend(fontsize=8)
 
 
+@plot_fonts
 def training_curves_png(records: list[dict], best_step: int | None = None) -> str | None:
     """Training loss by step, validation loss, validation accuracy/macro-F1 by epoch.
 
@@ -172,6 +235,7 @@ def training_curves_png(records: list[dict], best_step: int | None = None) -> st
     return figure_data_uri(fig)
 
 
+@plot_fonts
 def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
     """Row-normalised confusion matrix (rows = true label, columns = predicted).
 
@@ -228,6 +292,7 @@ def confusion_heatmap_png(confusion: list[list[int]], labels: list[str]) -> str:
     return figure_data_uri(fig, tight=True)
 
 
+@plot_fonts
 def tradeoff_png(variants: list[dict], recommended: str) -> str:
     """Accuracy against single-request latency; point area proportional to size on disk."""
     fig = new_figure(7, 4.2)

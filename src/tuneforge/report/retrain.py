@@ -5,9 +5,10 @@ the rule it followed, and what went into the candidate. One self-contained file.
 from __future__ import annotations
 
 from .markup import CSS, escape, num, table
-from .plots import figure_data_uri, new_figure
+from .plots import figure_data_uri, new_figure, plot_fonts
 
 
+@plot_fonts
 def _bars_png(parts: dict) -> str:
     """Accuracy of both models per part, side by side."""
     names = list(parts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .markup import escape, num, table
-from .plots import figure_data_uri, new_figure
+from .plots import figure_data_uri, new_figure, plot_fonts
 
 _LABEL_CHARS = 32
 _JUDGED, _SMALL, _WORST = "#4c78a8", "#c6d4e6", "#cf222e"
@@ -24,6 +24,7 @@ def _label(s: dict) -> str:
     return f"{value} (n={s['support']}{small})"
 
 
+@plot_fonts
 def slice_accuracy_png(
     column: str, data: dict, overall: float, min_rows: int, confidence: float = 0.95
 ) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .markup import CSS, escape, num, table
-from .plots import figure_data_uri, new_figure
+from .plots import figure_data_uri, new_figure, plot_fonts
 
 
+@plot_fonts
 def history_png(trials: list[dict]) -> str | None:
     """Each completed trial's score by trial number, the best so far as a step line; pruned
     trials marked at the bottom, where they stopped."""
@@ -36,6 +37,7 @@ def history_png(trials: list[dict]) -> str | None:
     return figure_data_uri(fig)
 
 
+@plot_fonts
 def importance_png(importances: dict[str, float]) -> str:
     names = list(importances)[::-1]
     fig = new_figure(6, 0.45 * len(names) + 1.0)

@@ -100,7 +100,7 @@ def serving_state(
     if abstainer is not None:
         info["abstention"] = abstainer.rule.as_dict()
     slots = asyncio.Semaphore(settings.explain_concurrency) if settings.explain else None
-    return Serving(
+    serving = Serving(
         predictor,
         settings,
         info,
@@ -111,6 +111,27 @@ def serving_state(
         explain_slots=slots,
         abstainer=abstainer,
     )
+    if settings.embed or settings.index:
+        serving.encoder, serving.index = representations(predictor, settings, info)
+        serving.embed_slot = asyncio.Semaphore(1)
+    return serving
+
+
+def representations(predictor: Predictor, settings: ServeSettings, info: dict):
+    """The served model's encoder and, with ``settings.index``, the index it answers from —
+    refused at start-up when the index was built by other weights, or the model cannot embed
+    (ONNX and image models)."""
+    from ..embed import VectorIndex
+    from ..embed.encoder import predictor_encoder
+
+    name = str(info.get("name") or "the served model")
+    encoder = predictor_encoder(predictor, name)
+    if not settings.index:
+        return encoder, None
+    index = VectorIndex.load(settings.index)
+    index.check_model(encoder.fingerprint, name)
+    index.single_threaded()
+    return encoder, index
 
 
 def create_app(
@@ -138,7 +159,11 @@ def create_app(
     )
     app.state.serving = serving
     included = routes.routers(
-        serving.image, explain=settings.explain, label_studio_backend=settings.label_studio
+        serving.image,
+        explain=settings.explain,
+        label_studio_backend=settings.label_studio,
+        embed=serving.encoder is not None,
+        similar=serving.index is not None,
     )
     app.add_middleware(
         GuardAndCount,

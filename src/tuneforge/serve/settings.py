@@ -46,6 +46,11 @@ class ServeSettings:
     # events stored in the queue label_queue (none: they are refused with 409).
     label_studio: bool = False
     label_queue: str | None = None
+    # /v1/embed (``embed``) and /v1/similar over the vector index in ``index`` (a directory
+    # built by `tuneforge index build` with the served model; it turns /v1/embed on too).
+    embed: bool = False
+    index: str | None = None
+    max_neighbours: int = 100
 
     def __post_init__(self) -> None:
         from ..data.image_files import MAX_PIXELS
@@ -61,6 +66,8 @@ class ServeSettings:
             )
         if self.label_queue is not None and not self.label_studio:
             raise ConfigError("label_queue (--label-queue) needs label_studio (--label-studio) on.")
+        if self.max_neighbours < 1:
+            raise ConfigError("max_neighbours must be at least 1.")
         if self.explain_concurrency < 1:
             raise ConfigError("explain_concurrency must be at least 1.")
         timeouts = (self.header_timeout_s, self.body_timeout_s, self.keep_alive_s)

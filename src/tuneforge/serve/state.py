@@ -61,6 +61,11 @@ class Serving:
     # serve --abstain: a tuneforge.evaluate.abstain.Abstainer; the batcher's rows then end in
     # the out-of-scope score
     abstainer: Any = None
+    # /v1/embed and /v1/similar: the model's encoder (tuneforge.embed.TextEncoder), the index
+    # it answers from (tuneforge.embed.VectorIndex), one embedding batch at a time.
+    encoder: Any = None
+    index: Any = None
+    embed_slot: asyncio.Semaphore | None = None
 
 
 def serving_of(request: Request) -> Serving:

@@ -45,8 +45,15 @@ def parse_texts(payload: object, settings: ServeSettings) -> tuple[list[str], in
     except ValidationError as exc:
         raise invalid(exc) from None
     check_count(len(req.inputs), req.top_k, settings)
+    texts, truncated = checked_texts(req.inputs, settings)
+    return texts, req.top_k, truncated
+
+
+def checked_texts(inputs: list[str], settings: ServeSettings) -> tuple[list[str], list[int]]:
+    """Each text checked against the per-text limits (cut, with ``--overlong truncate``), and
+    the indexes of those cut: what every endpoint taking texts applies."""
     texts, truncated = [], []
-    for i, text in enumerate(req.inputs):
+    for i, text in enumerate(inputs):
         if not _encodable(text):
             # JSON may escape lone surrogates (\ud800); tokenizers cannot take them.
             raise Rejected(422, f"input {i} is not valid Unicode (a lone surrogate)")
@@ -57,4 +64,4 @@ def parse_texts(payload: object, settings: ServeSettings) -> tuple[list[str], in
                 )
             text, _ = text[: settings.max_chars], truncated.append(i)
         texts.append(text)
-    return texts, req.top_k, truncated
+    return texts, truncated

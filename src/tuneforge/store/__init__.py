@@ -31,6 +31,7 @@ _EXPORTS = {
     "monitor_state_path": "rundir",
     "new_run_id": "rundir",
     "resolve_run": "rundir",
+    "retention_state_path": "rundir",
     "study_dir": "rundir",
 }
 __all__ = sorted(_EXPORTS)

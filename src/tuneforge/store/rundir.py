@@ -69,9 +69,26 @@ def study_dir(runs_dir: Path | str, study: str) -> Path:
     return path_under(Path(runs_dir), "studies", check_name(study, "study name"))
 
 
+def index_dir(runs_dir: Path | str, name: str) -> Path:
+    """``<runs_dir>/indexes/<name>``: a vector index built without ``--output``."""
+    return path_under(Path(runs_dir), "indexes", check_name(name, "index name"))
+
+
+def indexes_root(runs_dir: Path | str) -> Path:
+    """``<runs_dir>/indexes``: where the dashboard looks for indexes."""
+    return Path(runs_dir) / "indexes"
+
+
 def monitor_state_path(runs_dir: Path | str, model: str) -> Path:
     """``<runs_dir>/monitor/<model>-alerts.json``: when each alert rule of a model last fired."""
     return path_under(Path(runs_dir), "monitor", f"{check_name(model, 'model name')}-alerts.json")
+
+
+def retention_state_path(runs_dir: Path | str, model: str) -> Path:
+    """``<runs_dir>/monitor/<model>-retention.json``: how long a model's logged inputs are
+    kept, and what the last prune cleared."""
+    name = f"{check_name(model, 'model name')}-retention.json"
+    return path_under(Path(runs_dir), "monitor", name)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -157,7 +174,7 @@ class RunDir:
     @property
     def explanations_path(self) -> Path:
         """Attributions of the test texts the model got wrong most confidently, for the
-        report (written by ``tuneforge explain RUN --wrong``)."""
+        report (written at the end of training, and by ``tuneforge explain RUN --wrong``)."""
         return self.path / "explanations.json"
 
     @property
@@ -265,12 +282,14 @@ class RunDir:
         One writer per run (its training process) is assumed: the merge is not locked.
         """
         status = {**self.status(), **fields}
-        atomic_write_text(self.status_path, json.dumps(status, indent=2, default=str))
+        atomic_write_text(
+            self.status_path, json.dumps(status, indent=2, default=str, ensure_ascii=False)
+        )
         return status
 
     def append_metrics(self, record: dict) -> None:
         """Append one JSON line and flush it, so a crash loses at most the line being written."""
-        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
+        line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
         with self.metrics_path.open("a+b") as fh:
             # After a kill the file may end in a cut-off line; start a new one so this record
             # is not glued onto it (and lost with it).
@@ -305,7 +324,7 @@ class RunDir:
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``name`` in the run directory atomically; returns its path."""
         path = self.path / name
-        atomic_write_text(path, json.dumps(obj, indent=1, default=str))
+        atomic_write_text(path, json.dumps(obj, indent=1, default=str, ensure_ascii=False))
         return path
 
     def read_json(self, name: str) -> Any:

@@ -71,6 +71,10 @@ class Task:
     def load_data(self) -> DatasetSplits:
         raise NotImplementedError
 
+    def adopt(self, data: DatasetSplits) -> None:
+        """Get ready to train on splits cut elsewhere (a cross-validation fold) instead of
+        :meth:`load_data`'s: whatever the task derives from its training split."""
+
     def warnings(self, data: DatasetSplits) -> list[str]:
         return []
 
@@ -149,6 +153,7 @@ class Task:
 
     # -- explanations -----------------------------------------------------------------------
     explain_methods: ClassVar[tuple[str, ...]] = ()  # which explainers this task offers
+    explains_mistakes: ClassVar[bool] = False  # a run's report explains its surest mistakes
 
     def explain(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..config import RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..types import DatasetSplits, ImageExample
 from .base import Task
 
@@ -29,6 +29,8 @@ class ImageTask(Task):
     split_suffix = ".npz"
     input_noun = "image"
     items_are_files = True
+    supports_folds = True
+    supports_slices = True  # tables of image paths carry other columns
     label_studio_tag = "Image"
 
     @staticmethod
@@ -74,9 +76,14 @@ class ImageTask(Task):
             label_column=d.label_column,
             shape=d.image_shape,
             labels_path=d.labels_file,
+            slice_columns=d.slices,
         )
-        self.featurizer = self._featurizer(data)
+        self.adopt(data)
         return data
+
+    def adopt(self, data: DatasetSplits) -> None:
+        """The input size and normalisation come from the split the model trains on."""
+        self.featurizer = self._featurizer(data)
 
     def _featurizer(self, data: DatasetSplits) -> Any:
         from ..models.cnn import CNNConfig, image_featurizer, parse_widths
@@ -168,6 +175,12 @@ class ImageTask(Task):
         from ..data.inputs import check_image_paths, read_image_inputs
         from ..label.queue import NewItem
 
+        if options.get("redact"):
+            raise DataError(
+                f"{source}: --redact replaces personal data in texts; these items are image "
+                "files, queued by path and hash, and are not changed.",
+                hint="Import the images without --redact.",
+            )
         paths = read_image_inputs(source, options.get("image_column"))
         check_image_paths(paths)
         items = [NewItem(str(Path(p).resolve()), self.item_fingerprint(p), p) for p in paths]
@@ -201,6 +214,7 @@ class ImageTask(Task):
             label_column=options.get("label_column"),
             shape=options.get("image_shape"),
             labels_path=options.get("labels_file"),
+            slice_columns=options.get("slice_columns") or (),
         )
 
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:

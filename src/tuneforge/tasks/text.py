@@ -52,14 +52,23 @@ class TextTask(Task):
         )
 
     def warnings(self, data: DatasetSplits) -> list[str]:
+        from ..data.language import coverage_warning, script_shares, tokenizer_coverage
+
+        texts = [e.text for e in data.train]
+        found = []
+        uncovered = coverage_warning(
+            script_shares(texts), tokenizer_coverage(self.tokenizer, texts), self.cfg.model.name
+        )
+        if uncovered:
+            found.append(f"WARNING: {uncovered}")
         limit = self.cfg.model.max_length
-        long_texts = sum(n > limit for n in self.count_tokens([e.text for e in data.train]))
-        if not long_texts:
-            return []
-        return [
-            f"warning: {long_texts} training texts are longer than model.max_length={limit} "
-            "tokens and will be truncated."
-        ]
+        long_texts = sum(n > limit for n in self.count_tokens(texts))
+        if long_texts:
+            found.append(
+                f"warning: {long_texts} training texts are longer than model.max_length={limit} "
+                "tokens and will be truncated."
+            )
+        return found
 
     def build_model(self, data: DatasetSplits) -> Any:
         from ..methods import apply_method
@@ -124,7 +133,10 @@ class TextTask(Task):
         ]
 
     def queue_items(self, source: str, options: dict) -> tuple[list, list[int]]:
+        """A table's texts; with ``options["redact"]`` personal data replaced by placeholders
+        before anything is stored (the fingerprint is the redacted text's)."""
         from ..data.inputs import read_texts
+        from ..data.pii import redact
         from ..label.queue import NewItem
 
         texts = read_texts(
@@ -136,6 +148,7 @@ class TextTask(Task):
         items, empty = [], []
         for row, text in enumerate(texts, start=1):
             if text.strip():
+                text = redact(text) if options.get("redact") else text
                 items.append(NewItem(text, self.item_fingerprint(text), f"{source}:{row}"))
             else:
                 empty.append(row)
@@ -183,6 +196,7 @@ class TextTask(Task):
 
     # -- explanations -----------------------------------------------------------------------
     explain_methods = ("ig", "occlusion")
+    explains_mistakes = True
 
     def explainer(self, predictor: Predictor, method: str) -> Any:
         """Word attributions: integrated gradients on the torch model's embeddings, or

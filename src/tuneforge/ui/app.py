@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from .._version import __version__
 from ..store import open_store
-from .routes import auth, labeling, monitoring, playground, registry, run, runs, studies
+from .routes import auth, labeling, monitoring, playground, registry, run, runs, search, studies
 from .security import SESSION_COOKIE, Guard
 from .settings import UISettings
 from .templating import STATIC_DIR, build_templates, render
@@ -27,7 +27,7 @@ from .templating import STATIC_DIR, build_templates, render
 # Every page group's router; a later page adds its module here and its row to templating.NAV.
 ROUTERS = (auth.router, runs.router, run.router)
 ROUTERS += (registry.router, labeling.router)
-ROUTERS += (studies.router, monitoring.router, playground.router)
+ROUTERS += (studies.router, monitoring.router, playground.router, search.router)
 SESSION_MAX_AGE_S = 12 * 3600
 
 

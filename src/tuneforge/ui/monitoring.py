@@ -21,9 +21,10 @@ from ..errors import TuneforgeError
 from ..monitor.drift import Profile
 from ..monitor.page import PSI_NOTABLE, duration_text, rule_condition, tick_labels
 from ..monitor.predlog import PredictionRow, read_logged
+from ..monitor.retention import read_prune_record
 from ..monitor.rules import AlertState, Rule, load_rules
 from ..recipes.monitor import monitored_model, series, window_stats
-from ..store import STAGES, Registry, RunStore, monitor_state_path
+from ..store import STAGES, Registry, RunStore, is_valid_name, monitor_state_path
 
 # Window choice → (length, buckets): 5-minute, hourly and 6-hourly buckets.
 WINDOWS = {
@@ -200,3 +201,14 @@ def doubtful_inputs(store: RunStore, name: str, since: dt.datetime, until: dt.da
         }
         for r in rows
     ]
+
+
+def retention(store: RunStore, name: str, runs_dir: Path) -> dict:
+    """How many of the model's predictions still hold their input, and the latest prune
+    (``serve --retention`` or ``monitor prune``): its window, when, and what it cleared."""
+    p = PredictionRow
+    query = select(func.count(p.id)).where(p.model == name, p.input_text.is_not(None))
+    with Session(store.engine) as session:
+        stored = int(session.execute(query).scalar_one())
+    record = read_prune_record(runs_dir, name) if is_valid_name(name) else None
+    return {"stored_inputs": stored, "record": record}

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from ..errors import RunError
 from ..report.calibration import FIGURES, reliability_points
+from ..report.examples import shown_explanation, shown_text
 from ..report.explanations import METHOD_NAMES, words_html
 from ..report.html import per_class_worst_first
 from ..report.plots import best_record, moving_average, plottable
@@ -108,9 +109,10 @@ def confusion(ev: dict) -> dict | None:
     return {"labels": labels, "rows": rows}
 
 
-def cell_examples(ev: dict, true: int, pred: int) -> dict:
+def cell_examples(ev: dict, true: int, pred: int, redact_examples: bool = True) -> dict:
     """What one confusion cell holds: its count and the examples eval.json keeps for it (the
-    most confused pairs keep a few texts each; correct cells keep none)."""
+    most confused pairs keep a few texts each; correct cells keep none), their personal data
+    redacted unless the run's ``report.redact_examples`` is off."""
     labels = [str(x) for x in ev.get("labels") or []]
     matrix = ev.get("confusion") or []
     if not (0 <= true < len(labels) and 0 <= pred < len(labels)) or true >= len(matrix):
@@ -125,7 +127,7 @@ def cell_examples(ev: dict, true: int, pred: int) -> dict:
         ),
         {},
     )
-    examples = [_clip(str(x)) for x in pair.get("examples") or []]
+    examples = [_clip(shown_text(str(x), redact_examples)) for x in pair.get("examples") or []]
     return {
         "true": labels[true],
         "pred": labels[pred],
@@ -181,11 +183,13 @@ def per_class(ev: dict) -> list[dict]:
     return [{"label": label, **figures} for label, figures in per_class_worst_first(ev)]
 
 
-def wrong_examples(explanations: dict) -> dict | None:
+def wrong_examples(explanations: dict, redact_examples: bool = True) -> dict | None:
     """The most confidently wrong texts with their words coloured by attribution (the
-    report's colouring: ``words_html`` escapes the text itself)."""
+    report's colouring: ``words_html`` escapes the text itself), redacted as the report is."""
     examples = [e for e in explanations.get("examples") or [] if isinstance(e, dict)]
-    examples = [e for e in examples if isinstance(e.get("words"), list)]
+    examples = [
+        shown_explanation(e, redact_examples) for e in examples if isinstance(e.get("words"), list)
+    ]
     if not examples:
         return None
     method = str(explanations.get("method", ""))

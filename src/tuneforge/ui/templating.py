@@ -33,6 +33,7 @@ NAV += [
     ("Studies", "/studies", ("/studies",)),
     ("Monitoring", "/monitoring", ("/monitoring",)),
     ("Playground", "/playground", ("/playground",)),
+    ("Search", "/search", ("/search",)),
 ]
 # The one charting library (static/vendor/README.md says which version, why, and its licence).
 CHART_JS = "vendor/chart.js-4.5.1/chart.umd.min.js"

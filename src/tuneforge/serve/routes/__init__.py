@@ -11,20 +11,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from . import embeddings, health, label_studio, model, predict, v2
 from . import explain as explain_route
-from . import health, label_studio, model, predict, v2
 
 
 def routers(
-    image: bool, explain: bool = False, label_studio_backend: bool = False
+    image: bool,
+    explain: bool = False,
+    label_studio_backend: bool = False,
+    embed: bool = False,
+    similar: bool = False,
 ) -> list[APIRouter]:
     """Every router of an app serving a text or an ``image`` model, in the order of the
     OpenAPI document; /v1/explain only when ``explain`` is on, Label Studio's ML backend
-    contract only when ``label_studio_backend`` is."""
+    contract only when ``label_studio_backend`` is, /v1/embed with ``embed`` and /v1/similar
+    with ``similar`` (a served index)."""
     content = predict.request_content(image)
     included = [predict.build_router(content), model.router, health.router, v2.router]
     if explain:
         included.insert(1, explain_route.build_router(explain_route.request_content(image)))
+    if embed or similar:
+        included.insert(1, embeddings.build_router(similar))
     if label_studio_backend:
         included.append(label_studio.build_router())
     return included

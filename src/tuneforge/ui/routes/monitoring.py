@@ -62,6 +62,7 @@ def model_page(
         rules=monitoring.rule_states(store, model, profile, rules, settings.runs_dir, now),
         history=monitoring.alert_history(sinks, model),
         doubtful=monitoring.doubtful_inputs(store, model, now - length, now),
+        retention=monitoring.retention(store, model, settings.runs_dir),
     )
 
 

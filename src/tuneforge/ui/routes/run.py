@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse
 
 from ...errors import RunError
+from ...report.examples import run_redacts_examples
 from .. import run_data
 from ..studies import study_of
 from ..templating import render
@@ -30,12 +31,13 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         state=str(files.status.get("state") or (record.state if record else "unknown")),
         error=files.status.get("error") or (record.error if record else None),
         facts=run_data.facts(files.status),
+        beaten=files.status.get("baseline_beats_model") or None,
         notes=files.notes,
         ev=files.ev,
         confusion=run_data.confusion(files.ev),
         per_class=run_data.per_class(files.ev),
         calibration=run_data.calibration(files.ev),
-        wrong=run_data.wrong_examples(files.explanations),
+        wrong=run_data.wrong_examples(files.explanations, run_redacts_examples(run.path)),
         variants=run_data.variants(files.tradeoff, files.parity),
         report=run.report_path.is_file(),
         study=study_of(run.run_id, settings_of(request).runs_dir),
@@ -48,7 +50,8 @@ def cell_json(request: Request, run_id: str, true: int, pred: int) -> JSONRespon
     run = run_or_404(request, run_id)
     ev = run_data.read_files(run).ev
     try:
-        return JSONResponse(run_data.cell_examples(ev, true, pred))
+        redact = run_redacts_examples(run.path)
+        return JSONResponse(run_data.cell_examples(ev, true, pred, redact))
     except RunError as exc:
         raise HTTPException(404, exc.message) from None
 
