@@ -170,3 +170,33 @@ def test_an_image_queue_from_folder_to_labels(trained_image_run, tmp_path, capsy
     capsys.readouterr()
     assert main(["label", "submit", str(out), *queue, "--annotator", "ana"]) == 0
     assert "3 label(s) added" in capsys.readouterr().err
+
+
+def test_an_image_run_is_calibrated_and_its_onnx_export_applies_the_temperature(
+    trained_image_run, capsys
+):
+    """Image runs fit a temperature too (and the scores that need no text encoder); an ONNX
+    export carries it, so both runtimes give the same calibrated probabilities, and abstention
+    by msp works while mahalanobis (it needs a text encoder) is refused with what to use."""
+    from tuneforge.predict import calibrated_softmax, load_predictor, write_artifact_calibration
+
+    runs_dir, data = trained_image_run
+    model_dir = runs_dir / "shapes-v1" / "artifacts" / "model"
+    record = json.loads((model_dir / "calibration.json").read_text())
+    assert record["fitted_on"] == "val"
+    with np.load(model_dir / "ood.npz") as arrays:
+        assert "val_energy" in arrays.files and "means" not in arrays.files
+    write_artifact_calibration(model_dir, {**record, "temperature": 2.0})
+    runs = ["--runs-dir", str(runs_dir)]
+    assert main(["export", "shapes-v1", "--format", "onnx", *runs]) == 0
+    files = sorted(str(p) for p in data.rglob("*.png"))[:6]
+    torch_pred = load_predictor(model_dir)
+    onnx = load_predictor(runs_dir / "shapes-v1" / "artifacts" / "onnx-fp32")
+    assert onnx.temperature == torch_pred.temperature == 2.0
+    expected = calibrated_softmax(torch_pred.predict_logits(files), 2.0)
+    np.testing.assert_allclose(onnx.predict_proba(files), expected, atol=1e-4)
+    capsys.readouterr()
+    assert main(["predict", "shapes-v1", files[0], "--abstain", "msp", "--json", *runs]) == 0
+    assert json.loads(capsys.readouterr().out)["abstained"] in (True, False)
+    assert main(["predict", "shapes-v1", files[0], "--abstain", "mahalanobis", *runs]) == 1
+    assert "msp or energy" in capsys.readouterr().err

@@ -42,6 +42,9 @@ class DataConfig:
     test_fraction: float = 0.1
     seed: int = 42
     slice_columns: str | None = None  # comma-separated: the test split is evaluated per value
+    # A label of the data that marks out-of-scope examples: trained as a class, and answered
+    # as an abstention (the unknown label) by predict/evaluate/serve --abstain.
+    oos_label: str | None = None
 
     @property
     def slices(self) -> tuple[str, ...]:

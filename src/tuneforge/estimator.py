@@ -120,11 +120,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._set_fitted(cm, _classes_of(y, labels.names))
         return self
 
-    def _set_fitted(self, cm, classes: list) -> None:
+    def _set_fitted(self, cm, classes: list, temperature: float | None = None) -> None:
         from .predict import TorchPredictor
 
         self.model_ = cm
-        self.predictor_ = TorchPredictor(cm)
+        self.predictor_ = TorchPredictor(cm, temperature=temperature)
         self.classes_ = np.asarray(classes, dtype=object if _all_text(classes) else None)
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
@@ -167,10 +167,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             est.classes_ = np.asarray(list(predictor.labels), dtype=object)
             return est
         from .models import load_trained
+        from .predict import artifact_temperature
 
         cm = load_trained(directory)
         est = cls(model=str(directory), max_length=cm.max_length)
-        est._set_fitted(cm, list(cm.labels.names))
+        # A run's saved model applies its fitted temperature here as everywhere else.
+        est._set_fitted(cm, list(cm.labels.names), artifact_temperature(directory))
         return est
 
 
@@ -324,4 +326,9 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
             dropout=net.dropout,
         )
         est._set_fitted(cm, list(cm.labels.names))
+        from .predict import artifact_temperature
+
+        found = artifact_temperature(directory)  # a run's saved model: its fitted temperature
+        if found is not None:
+            est.predictor_.temperature, est.predictor_.calibrated = found, True
         return est

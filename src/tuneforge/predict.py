@@ -33,6 +33,26 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def calibrated_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities from logits for every predictor (torch, ONNX fp32 and int8, distilled,
+    images, served): ``softmax(logits / temperature)``, float32 rows.
+
+    The one place a run's fitted temperature (calibration.json beside the model) is applied,
+    so every runtime of one run gives the same calibrated confidences; a model without one has
+    temperature 1 (plain softmax, bit for bit as before calibration existed).
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    if temperature != 1.0:
+        z = z / float(temperature)
+    return softmax(z).astype(np.float32)
+
+
+def raw_rows(rows: np.ndarray) -> np.ndarray:
+    """A ``post`` for :func:`batched_proba` that keeps a batch's outputs as they are (logits,
+    embeddings)."""
+    return rows
+
+
 def batched_proba(
     tokenizer,
     max_length: int,
@@ -74,16 +94,21 @@ class TorchPredictor:
 
     task = "text"
 
-    def __init__(self, cm, batch_size: int = 64) -> None:
+    def __init__(self, cm, batch_size: int = 64, temperature: float | None = None) -> None:
         self.cm = cm
         self.batch_size = batch_size
+        self.temperature, self.calibrated = _temperature(temperature)
         self.cm.model.eval()
 
     @classmethod
     def from_dir(cls, model_dir: str | Path, batch_size: int = 64) -> TorchPredictor:
         from .models import load_trained
 
-        return cls(load_trained(model_dir), batch_size=batch_size)
+        return cls(
+            load_trained(model_dir),
+            batch_size=batch_size,
+            temperature=artifact_temperature(model_dir),
+        )
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -98,7 +123,8 @@ class TorchPredictor:
             tensors = {k: torch.from_numpy(v).to(device) for k, v in inputs.items()}
             return model(**tensors).logits.float().cpu().numpy()
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
+        """The classifier's raw outputs (before the temperature and the softmax)."""
         return batched_proba(
             self.cm.tokenizer,
             self.cm.max_length,
@@ -106,7 +132,11 @@ class TorchPredictor:
             len(self.labels),
             self.batch_size,
             self._run_batch,
+            post=raw_rows,
         )
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return calibrated_softmax(self.predict_logits(texts), self.temperature)
 
     def predict(self, texts: Sequence[str], top_k: int = 1) -> list[Prediction]:
         return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
@@ -134,7 +164,7 @@ class TorchPredictor:
             width,
             self.batch_size,
             run_batch,
-            post=lambda rows: rows,
+            post=raw_rows,
         )
 
 
@@ -156,6 +186,7 @@ class OnnxPredictor:
         self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
         self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
+        self.temperature, self.calibrated = _temperature(artifact_temperature(self.dir))
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -164,7 +195,7 @@ class OnnxPredictor:
     def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(None, {k: v for k, v in inputs.items() if k in self._inputs})[0]
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         return batched_proba(
             self.tokenizer,
             self.max_length,
@@ -172,7 +203,11 @@ class OnnxPredictor:
             len(self._labels),
             self.batch_size,
             self._run_batch,
+            post=raw_rows,
         )
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return calibrated_softmax(self.predict_logits(texts), self.temperature)
 
     def predict(self, texts: Sequence[str], top_k: int = 1) -> list[Prediction]:
         return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
@@ -189,11 +224,19 @@ class ImagePredictor:
 
     task = "image"
 
-    def __init__(self, featurizer, labels: Sequence[str], run_batch, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        featurizer,
+        labels: Sequence[str],
+        run_batch,
+        batch_size: int = 64,
+        temperature: float | None = None,
+    ) -> None:
         self.featurizer = featurizer
         self._labels = tuple(labels)
         self._run_batch = run_batch
         self.batch_size = batch_size
+        self.temperature, self.calibrated = _temperature(temperature)
 
     @classmethod
     def from_dir(cls, model_dir: str | Path, batch_size: int = 64) -> ImagePredictor:
@@ -204,6 +247,7 @@ class ImagePredictor:
         cm = load_trained_image(model_dir)
         predictor = cls.from_model(cm, batch_size=batch_size)
         predictor.cm = cm
+        predictor.temperature, predictor.calibrated = _temperature(artifact_temperature(model_dir))
         return predictor
 
     @classmethod
@@ -236,7 +280,13 @@ class ImagePredictor:
         def run_batch(pixels: np.ndarray) -> np.ndarray:
             return session.run(None, {name: pixels})[0]
 
-        return cls(ImageFeaturizer.from_meta(meta), meta["labels"], run_batch, batch_size)
+        return cls(
+            ImageFeaturizer.from_meta(meta),
+            meta["labels"],
+            run_batch,
+            batch_size,
+            temperature=artifact_temperature(directory),
+        )
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -261,14 +311,18 @@ class ImagePredictor:
             out.append(image)
         return out
 
-    def predict_proba(self, images: Sequence) -> np.ndarray:
+    def predict_logits(self, images: Sequence) -> np.ndarray:
+        """The network's raw outputs (before the temperature and the softmax)."""
         arrays = self.pixels(images)
-        probs = np.zeros((len(arrays), len(self._labels)), dtype=np.float32)
+        logits = np.zeros((len(arrays), len(self._labels)), dtype=np.float32)
         for start in range(0, len(arrays), self.batch_size):
             chunk = arrays[start : start + self.batch_size]
             pixels = self.featurizer.tensor(chunk).numpy().astype(np.float32)
-            probs[start : start + len(chunk)] = softmax(self._run_batch(pixels))
-        return probs
+            logits[start : start + len(chunk)] = self._run_batch(pixels)
+        return logits
+
+    def predict_proba(self, images: Sequence) -> np.ndarray:
+        return calibrated_softmax(self.predict_logits(images), self.temperature)
 
     def predict(self, images: Sequence, top_k: int = 1) -> list[Prediction]:
         return top_k_predictions(self.predict_proba(images), self.labels, top_k)
@@ -332,6 +386,59 @@ def artifact_labels(directory: str | Path) -> tuple[str, ...]:
         if found:
             return tuple(str(x) for x in found)
     return ()
+
+
+def artifact_calibration(directory: str | Path) -> dict | None:
+    """A saved model's calibration record (calibration.json beside it: the fitted temperature
+    and the figures before and after), or None when it has none (a run trained before
+    calibration existed, a plain Hugging Face directory). A file that cannot be read is a
+    ModelError: silently dropping it would serve uncalibrated confidences."""
+    import json
+
+    from .errors import ModelError
+    from .store.rundir import artifact_calibration_path
+
+    path = artifact_calibration_path(directory)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        temperature = float(record["temperature"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"{path} is not a valid calibration record ({exc}).",
+            hint="Fit it again with 'tuneforge calibrate RUN', or delete the file to use "
+            "plain softmax (temperature 1).",
+        ) from None
+    if not (temperature > 0 and np.isfinite(temperature)):
+        raise ModelError(
+            f"{path}: temperature {temperature} is not a positive number.",
+            hint="Fit it again with 'tuneforge calibrate RUN'.",
+        )
+    return record
+
+
+def artifact_temperature(directory: str | Path) -> float | None:
+    """The temperature a saved model's predictors apply; None when it has no calibration."""
+    record = artifact_calibration(directory)
+    return None if record is None else float(record["temperature"])
+
+
+def write_artifact_calibration(directory: str | Path, record: dict) -> Path:
+    """Write ``record`` (see :func:`tuneforge.evaluate.calibration.fit_record`) as the
+    calibration.json of a saved model directory, atomically; returns its path."""
+    import json
+
+    from .store.rundir import artifact_calibration_path, atomic_write_text
+
+    path = artifact_calibration_path(directory)
+    atomic_write_text(path, json.dumps(record, indent=1))
+    return path
+
+
+def _temperature(found: float | None) -> tuple[float, bool]:
+    """(temperature to apply, whether one was fitted): 1 without a calibration record."""
+    return (1.0, False) if found is None else (float(found), True)
 
 
 def _read_meta(directory: Path) -> dict:

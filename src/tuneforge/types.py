@@ -89,18 +89,29 @@ class DatasetSplits(Generic[E]):
 
 @dataclass(frozen=True)
 class Prediction:
-    """The predicted label for one input, its probability and the top-k alternatives."""
+    """The predicted label for one input, its probability and the top-k alternatives.
+
+    With abstention (``--abstain``), ``ood_score`` is the input's out-of-scope score and
+    ``abstained`` whether it was below the threshold: ``label`` is then the unknown label,
+    while ``score`` and ``top_k`` still say what the nearest intents were.
+    """
 
     label: str
     score: float
     top_k: list[tuple[str, float]]
+    ood_score: float | None = None
+    abstained: bool = False
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "label": self.label,
             "score": round(self.score, 6),
             "top_k": [{"label": n, "score": round(s, 6)} for n, s in self.top_k],
         }
+        if self.ood_score is not None:
+            out["ood_score"] = round(self.ood_score, 6)
+            out["abstained"] = self.abstained
+        return out
 
 
 @runtime_checkable

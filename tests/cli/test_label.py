@@ -234,6 +234,36 @@ def test_from_log_drifted_queues_a_surging_label_even_when_sure(trained, tmp_pat
     assert set(texts) <= {i.content for i in labels.items(queue)}
 
 
+def test_from_log_abstained_queues_abstentions_without_a_suggestion(trained, capsys):
+    """With --abstained, predictions the server abstained on (logged under the unknown label)
+    are queued even when their nearest intent was sure, without an intent suggested."""
+    from tuneforge.monitor.predlog import PredictionLog
+    from tuneforge.types import Prediction
+
+    runs = trained
+    log = PredictionLog(open_store(runs), "intents", "v1", log_inputs=True)
+    preds = [
+        Prediction("unknown", 0.97, [("billing", 0.97)], ood_score=0.1, abstained=True),
+        Prediction("billing", 0.98, [("billing", 0.98)], ood_score=0.9, abstained=False),
+    ]
+
+    async def go():
+        await log.start()
+        log.record(["what is the weather", "refund my invoice"], preds, 2.0)
+        await log.stop()
+
+    asyncio.run(go())
+    argv = ["label", "from-log", "intents", "--queue", "oos", "--window", "1h"]
+    argv += ["--low-confidence", "0.01"]  # the module's other logged predictions stay out
+    assert _cli(*argv, runs=runs) == 0
+    assert " 0 queued in oos" in capsys.readouterr().err
+    assert _cli(*argv, "--abstained", runs=runs) == 0
+    assert " 1 queued in oos" in capsys.readouterr().err
+    labels, queue = _queue(runs, "oos")
+    assert [i.content for i in labels.items(queue)] == ["what is the weather"]
+    assert labels.suggestions(queue) == {}
+
+
 def test_audit_flags_rows_writes_them_and_queues_them(trained, tmp_path, capsys):
     """``label audit --run`` embeds with the run's base model, prints the flagged rows as
     JSON, writes them, and pushes them into a queue once however often it runs."""

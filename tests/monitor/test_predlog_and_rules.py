@@ -177,3 +177,19 @@ def test_a_full_queue_drops_and_counts_new_rows_instead_of_growing(store):
     assert log.dropped == 2
     asyncio.run(log.stop())
     assert len(read_predictions(store, "news")) == 3
+
+
+def test_abstentions_are_logged_and_counted_in_unknown_share(store, tmp_path):
+    """A served abstention is logged with the unknown label; the window's unknown_share is
+    the share of labels that are none of the model's, and a rule on it fires."""
+    _log(store, {1: ["bullish", "unknown", "unknown", "neutral"]})
+    assert [r.label for r in read_predictions(store, "news")].count("unknown") == 2
+    reference = Profile.from_predictions(LABELS, list(LABELS), [0.9] * 3, [5] * 3)
+    stats = window_stats(store, "news", reference, T0, T0 + dt.timedelta(minutes=10))
+    assert stats["unknown_share"] == 0.5
+    rules_file = tmp_path / "r.yaml"
+    rules_file.write_text(
+        "rules:\n  - {name: oos, metric: unknown_share, op: '>', threshold: 0.3, window: 1h}\n"
+    )
+    rules, _ = load_rules(rules_file)
+    assert rules[0].fires(stats) == (True, 0.5)

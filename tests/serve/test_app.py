@@ -202,3 +202,25 @@ def test_metrics_show_predictions_the_log_had_to_drop(predictor, tmp_path):
         assert client.post("/v1/predict", json={"inputs": ["a", "b", "c"]}).status_code == 200
         text = client.get("/metrics").text
     assert "tuneforge_prediction_log_dropped 2.0" in text
+
+
+def test_served_probabilities_are_calibrated_and_the_model_says_its_temperature(tiny_model_dir):
+    """The server answers with the predictor's calibrated probabilities (softmax of logits / T)
+    and /v1/model states the temperature and whether it was fitted."""
+    import numpy as np
+
+    from tuneforge.predict import calibrated_softmax
+    from tuneforge.types import LabelMap
+
+    cm = load_model(ModelConfig(name=str(tiny_model_dir)), LabelMap(("neg", "neu", "pos")))
+    for temperature, fitted in ((None, False), (3.0, True)):
+        predictor = TorchPredictor(cm, temperature=temperature)
+        with _client(predictor) as client:
+            info = client.get("/v1/model").json()
+            assert info["temperature"] == (temperature or 1.0)
+            assert info["calibrated"] is fitted
+            r = client.post("/v1/predict", json={"inputs": ["good"], "top_k": 3})
+        expected = calibrated_softmax(predictor.predict_logits(["good"]), temperature or 1.0)
+        scores = {p["label"]: p["score"] for p in r.json()["predictions"][0]["top_k"]}
+        got = np.array([scores[label] for label in predictor.labels])
+        np.testing.assert_allclose(got, expected[0], atol=1e-5)

@@ -50,6 +50,23 @@ def test_the_run_page_draws_its_curves(ui_server, watched):
     assert _chart_datasets(watched.page, "scores-chart") == 3
 
 
+def test_the_run_page_draws_its_reliability_diagram(ui_server, watched, artifacts):
+    """The calibration section shows ECE, Brier score and NLL before and after the
+    temperature, and the reliability diagram draws both sides against the diagonal."""
+    page = watched.page
+    watched.open(f"{ui_server.url}/runs/{RUN_A}")
+    assert _chart_datasets(page, "reliability-chart") == 3
+    labels = page.evaluate(
+        "Chart.getChart(document.getElementById('reliability-chart')).data.datasets"
+        ".map(d => d.label)"
+    )
+    assert labels[0] == "perfectly calibrated" and labels[1].startswith("before scaling")
+    rows = page.locator("#calibration tbody tr td:first-child").all_inner_texts()
+    assert any("Brier" in r for r in rows) and any("ECE" in r for r in rows)
+    page.locator("#reliability-chart").screenshot(path=str(artifacts / "reliability.png"))
+    assert watched.problems == []
+
+
 def test_compare_overlays_two_runs_curves(ui_server, watched, artifacts):
     """Ticking two runs and pressing Compare shows both runs' curves on one chart, for every
     curve the picker offers, and their metrics side by side."""

@@ -35,9 +35,10 @@ def test_the_chart_data_has_one_point_per_bucket_with_gaps(ui_runs, monitored):
     assert len(d["count"]) == len(d["ticks"]) == 24
     empty = [i for i, c in enumerate(d["count"]) if c == 0]
     assert len(empty) >= 2
-    for key in ("mean_confidence", "p50_latency_ms", "psi"):
+    for key in ("mean_confidence", "p50_latency_ms", "psi", "unknown_share"):
         assert all(d[key][i] is None for i in empty)
     full = [i for i, c in enumerate(d["count"]) if c]
+    assert all(d["unknown_share"][i] == 0.0 for i in full)  # this server never abstained
     for i in full:
         assert abs(sum(d["shares"][k][i] for k in d["labels"]) - 1) < 1e-9
         assert d["p50_latency_ms"][i] <= d["p95_latency_ms"][i] <= d["p99_latency_ms"][i]

@@ -12,6 +12,7 @@ import traceback
 from .._version import __version__
 from ..errors import TuneforgeError
 from . import (
+    calibrate,
     compress,
     data,
     embed,
@@ -39,6 +40,7 @@ COMMANDS = (
     train,
     tune,
     evaluate,
+    calibrate,
     predict,
     explain,
     export,

@@ -105,3 +105,55 @@ def source_options(args: argparse.Namespace) -> dict:
     options = {name: getattr(args, name, None) for name in names}
     options["labels_file"] = getattr(args, "labels_file", None)
     return options
+
+
+def add_abstention(p: argparse.ArgumentParser) -> None:
+    """``--abstain SCORE`` with its threshold (given, or chosen on validation for a target
+    in-scope recall) and the label an abstention gets."""
+    from ..evaluate.ood import SCORES
+
+    group = p.add_argument_group("abstention (out-of-scope inputs)")
+    group.add_argument(
+        "--abstain",
+        choices=SCORES,
+        help="answer --unknown-label where this score is below the threshold: msp (calibrated "
+        "max probability), energy, mahalanobis (text runs' trained model)",
+    )
+    group.add_argument(
+        "--in-scope-recall",
+        type=float,
+        help="choose the threshold that keeps this share of the run's validation inputs "
+        "(default 0.95)",
+    )
+    group.add_argument("--threshold", type=float, help="abstain below this score instead")
+    group.add_argument(
+        "--unknown-label", default="unknown", help="the label of an abstention (default unknown)"
+    )
+
+
+def abstention(args: argparse.Namespace) -> dict | None:
+    """The abstention flags as ``plan_abstention`` takes them; None without ``--abstain`` (the
+    other flags alone are refused: they would silently do nothing)."""
+    from ..errors import ConfigError
+
+    if args.abstain is None:
+        given = [
+            f
+            for f, v in (
+                ("--threshold", args.threshold),
+                ("--in-scope-recall", args.in_scope_recall),
+            )
+            if v is not None
+        ]
+        if given:
+            raise ConfigError(
+                f"{' and '.join(given)} without --abstain: nothing would abstain.",
+                hint="Add --abstain msp (or energy, mahalanobis).",
+            )
+        return None
+    return {
+        "score": args.abstain,
+        "threshold": args.threshold,
+        "recall": args.in_scope_recall,
+        "unknown_label": args.unknown_label,
+    }

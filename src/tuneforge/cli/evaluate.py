@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from .common import (
+    abstention,
+    add_abstention,
     add_columns,
     add_command,
     add_image_source,
@@ -18,7 +20,8 @@ from .common import (
 EXAMPLE = (
     "tuneforge evaluate intents-v1 --data new_tickets.csv\n"
     "  tuneforge evaluate intents-v1 --data new_tickets.csv --slice region --slice channel\n"
-    "  tuneforge evaluate digits-v1 --data more_digits/"
+    "  tuneforge evaluate digits-v1 --data more_digits/\n"
+    "  tuneforge evaluate intents-v1 --data with_unknown.csv --abstain energy"
 )
 
 
@@ -37,6 +40,7 @@ def register(sub) -> None:
         "also evaluate per value of this column of --data (repeat for more): accuracy, "
         "macro-F1, confidence, calibration and the gap to the overall figure",
     )
+    add_abstention(p)
     add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
@@ -44,10 +48,15 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.evaluate import evaluate_run
-    from .tables import metrics_table, out, print_json, slices_tables
+    from .tables import abstention_table, metrics_table, out, print_json, slices_tables
 
     report, path = evaluate_run(
-        args.run, runs_dir(args), args.data, source_options(args), slices=args.slices or ()
+        args.run,
+        runs_dir(args),
+        args.data,
+        source_options(args),
+        slices=args.slices or (),
+        abstain=abstention(args),
     )
     if args.json:
         print_json({**report.to_dict(), "written": str(path)})
@@ -55,5 +64,7 @@ def run(args: argparse.Namespace) -> int:
     out.print(metrics_table(f"{args.data}", report.to_dict()))
     for table in slices_tables(report.to_dict().get("slices")):
         out.print(table)
+    if report.abstention:
+        out.print(abstention_table(report.abstention))
     out.print(f"written: {path}")
     return 0

@@ -204,6 +204,11 @@ def _register_from_log(group) -> None:
         metavar="D",
         help="with --drifted: how far above the reference share counts (0.05 = 5 points)",
     )
+    p.add_argument(
+        "--abstained",
+        action="store_true",
+        help="also queue every abstention of 'serve --abstain' (inputs outside the intents)",
+    )
     add_runs_dir(p)
     p.set_defaults(func=run_from_log)
 
@@ -408,6 +413,7 @@ def run_from_log(args: argparse.Namespace) -> int:
         low_confidence=args.low_confidence,
         drifted=args.drifted,
         drift_rise=args.drift_rise,
+        abstained=args.abstained,
     )
     c = result.counts
     for label, (before, now) in result.drifted_labels.items():

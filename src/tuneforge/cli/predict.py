@@ -9,10 +9,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import TuneforgeError
-from .common import add_command, add_delimiter, add_format, add_json, add_runs_dir, runs_dir
+from .common import (
+    abstention,
+    add_abstention,
+    add_command,
+    add_delimiter,
+    add_format,
+    add_json,
+    add_runs_dir,
+    runs_dir,
+)
 
 EXAMPLE = (
     'tuneforge predict intents-v1 "where is my parcel?" --top-k 3\n'
+    '  tuneforge predict intents-v1 "what is the weather" --abstain msp --in-scope-recall 0.95\n'
     "  tuneforge predict digits-v1 seven.png three.jpg   |   "
     "tuneforge predict digits-v1 --input scans/"
 )
@@ -42,6 +52,7 @@ def register(sub) -> None:
         help="write predictions to .jsonl or .csv; '-': JSON lines on stdout",
     )
     p.add_argument("--top-k", type=int, default=1, help="alternatives per input")
+    add_abstention(p)
     add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
@@ -55,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if not texts and not args.input:
         raise TuneforgeError("predict needs TEXT (or IMAGE file) arguments or --input FILE.")
     options = {"text_column": args.text_column, "image_column": args.image_column}
+    abstain = abstention(args)
     with _stdin_file(args.input) as input_file:
         inputs, predictions, noun = predict_run(
             args.run,
@@ -63,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             input_file,
             options={**options, "format": args.format, "delimiter": args.delimiter},
             top_k=args.top_k,
+            abstain=abstain,
         )
     if args.output and args.output != "-":
         write_predictions(Path(args.output), inputs, predictions, noun)
@@ -106,7 +119,15 @@ def write_predictions(path: Path, inputs, predictions, name: str = "text") -> No
     if path.suffix == ".csv":
         import pandas as pd
 
-        rows = [{name: t, "label": p.label, "score": p.score} for t, p in zip(inputs, predictions)]
+        rows = [
+            {name: t, "label": p.label, "score": p.score}
+            | (
+                {"ood_score": p.ood_score, "abstained": p.abstained}
+                if p.ood_score is not None
+                else {}
+            )
+            for t, p in zip(inputs, predictions)
+        ]
         pd.DataFrame(rows).to_csv(path, index=False)
     else:
         path.write_text(to_json_lines(inputs, predictions, name), encoding="utf-8")

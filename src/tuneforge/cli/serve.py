@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_command, add_runs_dir, runs_dir
+from .common import abstention, add_abstention, add_command, add_runs_dir, runs_dir
 
 EXAMPLE = "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000"
 
@@ -118,6 +118,7 @@ def register(sub) -> None:
         help="blank logged inputs older than this (e.g. 30d, 12h), at start and periodically; "
         "hashes, labels, confidences and latencies stay",
     )
+    add_abstention(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
 
@@ -170,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         settings,
         log_predictions=not args.no_log,
         log_inputs=args.log_inputs,
+        abstain=abstention(args),
         retention=args.retention,
     )
     return 0

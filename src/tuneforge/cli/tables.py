@@ -47,10 +47,93 @@ def metrics_table(title: str, report: dict) -> Table:
             f"baseline {baseline['name']} accuracy",
             f"{baseline['accuracy']:.4f} ({delta:+.1f} pts)",
         )
+    for name, value in calibration_rows(report):
+        table.add_row(name, value)
     worst = sorted(report["per_class"].items(), key=lambda kv: kv[1]["f1"])[:3]
     for label, values in worst:
         if values["support"]:
             table.add_row(f"F1 {label} (weakest)", f"{values['f1']:.3f}")
+    return table
+
+
+def calibration_rows(report: dict) -> list[tuple[str, str]]:
+    """ECE and Brier score before → after temperature scaling (an eval.json's
+    ``calibration``); just the figures when the model has no fitted temperature."""
+    cal = report.get("calibration") if isinstance(report.get("calibration"), dict) else {}
+    before, after = cal.get("before"), cal.get("after")
+    if not isinstance(after, dict):
+        ece = report.get("expected_calibration_error")
+        return [("ECE", f"{ece:.4f}")] if isinstance(ece, (int, float)) else []
+    if not cal.get("calibrated") or not isinstance(before, dict):
+        return [
+            ("ECE (uncalibrated)", f"{after['expected_calibration_error']:.4f}"),
+            ("Brier (uncalibrated)", f"{after['brier_score']:.4f}"),
+        ]
+    t = cal.get("temperature")
+    return [
+        (
+            f"ECE before → after (T={t:.2f})",
+            f"{before['expected_calibration_error']:.4f} → "
+            f"{after['expected_calibration_error']:.4f}",
+        ),
+        ("Brier before → after", f"{before['brier_score']:.4f} → {after['brier_score']:.4f}"),
+    ]
+
+
+def abstention_table(figures: dict) -> Table:
+    """``evaluate --abstain``: the rule and how it does on in-scope and unknown rows."""
+    table = Table(
+        title=f"abstention: {figures['score']} below {figures['threshold']:.4g} → "
+        f"'{figures['unknown_label']}'",
+        caption=f"the threshold keeps {figures['val_recall']:.1%} of the validation inputs",
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    names = (
+        ("n_in_scope", "in-scope rows"),
+        ("n_unknown", "unknown rows"),
+        ("abstained_share", "abstained"),
+        ("in_scope_recall", "in-scope recall"),
+        ("closed_set_accuracy", "in-scope accuracy without abstention"),
+        ("in_scope_accuracy", "in-scope accuracy (abstention = wrong)"),
+        ("unknown_recall", "unknown recall"),
+        ("unknown_precision", "unknown precision"),
+        ("auroc", "AUROC in-scope vs unknown"),
+        ("fpr_at_95_recall", "unknown kept at 95% in-scope recall"),
+    )
+    for key, name in names:
+        value = figures.get(key)
+        if value is not None:
+            table.add_row(name, str(value) if isinstance(value, int) else f"{value:.4f}")
+    return table
+
+
+def calibration_table(run_id: str, record: dict, test: dict, previous: float | None) -> Table:
+    """``tuneforge calibrate``: the fitted temperature and NLL, ECE and Brier score before and
+    after it on the validation split it was fitted on (and on the test split when kept)."""
+    was = "none (temperature 1)" if previous is None else f"{previous:.4f}"
+    table = Table(
+        title=f"calibration of {run_id}",
+        caption=f"temperature {record['temperature']:.4f} (was {was}); fitted on "
+        f"{record['n']} {record['fitted_on']} examples"
+        + ("; the search stopped at a bound of its range" if record.get("at_bound") else "")
+        + (f"\n{record['note']}" if record.get("note") else ""),
+    )
+    table.add_column("split")
+    table.add_column("metric")
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    for split, figures in ((record["fitted_on"], record), ("test", test)):
+        if not figures:
+            continue
+        for key, name in (
+            ("nll", "NLL"),
+            ("expected_calibration_error", "ECE"),
+            ("brier_score", "Brier"),
+        ):
+            table.add_row(
+                split, name, f"{figures['before'][key]:.4f}", f"{figures['after'][key]:.4f}"
+            )
     return table
 
 

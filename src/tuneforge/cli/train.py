@@ -42,6 +42,11 @@ def add_run_flags(p: argparse.ArgumentParser, file_help: str, *, optional_file: 
         choices=list(METHODS),
         help="fine-tuning method (default full; adapters via peft, head always trained)",
     )
+    p.add_argument(
+        "--oos-label",
+        help="a label of the data for out-of-scope examples (data.oos_label): trained as a "
+        "class, answered as unknown by --abstain",
+    )
 
 
 def register(sub) -> None:
@@ -169,6 +174,7 @@ def run_flags(args: argparse.Namespace) -> dict:
             ("data", "labels_file"): args.labels_file,
             ("data", "format"): args.format,
             ("data", "delimiter"): args.delimiter,
+            ("data", "oos_label"): args.oos_label,
             ("model", "name"): args.model,
             ("data", "seed"): args.seed,
             ("train", "seed"): args.seed,

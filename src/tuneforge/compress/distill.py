@@ -17,6 +17,7 @@ from ..config import TrainConfig
 from ..errors import ModelError
 from ..models import ClassifierModel, load_trained, save_model
 from ..predict import TorchPredictor
+from ..store.rundir import artifact_ood_path
 from ..types import DatasetSplits, Example
 from .export import copy_tokenizer_and_meta
 
@@ -82,4 +83,19 @@ def distill(
     copy_tokenizer_and_meta(
         teacher_dir, out_dir, format="hf", variant=f"distilled-L{layers}", teacher=str(teacher_dir)
     )
+    calibrate_student(student, val, out_dir)
+    # The teacher's out-of-scope scores describe the teacher's features: not the student's.
+    artifact_ood_path(out_dir).unlink(missing_ok=True)
     return out_dir
+
+
+def calibrate_student(student: ClassifierModel, val: list[Example], out_dir: Path) -> None:
+    """A student has logits of its own: its temperature is fitted on the validation split as
+    the teacher's was (without validation examples it keeps the teacher's record, the nearest
+    estimate: it was trained to match the teacher's outputs)."""
+    if not val:
+        return
+    from ..evaluate.calibration import fit_predictor_temperature
+    from ..predict import write_artifact_calibration
+
+    write_artifact_calibration(out_dir, fit_predictor_temperature(TorchPredictor(student), val))

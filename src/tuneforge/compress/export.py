@@ -27,7 +27,11 @@ from ..models import load_trained
 from ..models.card import write_model_card
 from ..models.load import set_tokenizer_max_length
 from ..predict import artifact_task
+from ..store.rundir import CALIBRATION_FILE, OOD_FILE
 
+# What travels beside every artifact's weights; calibration.json carries the trained model's
+# temperature, so exported and quantised variants give its calibrated probabilities, and
+# ood.npz its fitted out-of-scope scores (abstention).
 TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -36,6 +40,8 @@ TOKENIZER_FILES = (
     "preprocessor_config.json",
     "labels.json",
     "tuneforge.json",
+    CALIBRATION_FILE,
+    OOD_FILE,
 )
 
 

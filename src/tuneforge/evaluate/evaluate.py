@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..types import Example, ImageExample, Predictor
+from .calibration import before_and_after, brier_score, figures
 from .metrics import classification_metrics, confused_pairs, expected_calibration_error
 from .slices import SliceReport, example_groups, slice_report
 
@@ -27,6 +28,10 @@ class EvalReport:
     wrong_images: list[dict] = field(default_factory=list)  # image runs: confidently wrong
     probs: np.ndarray | None = field(default=None, repr=False)  # kept in memory, not in JSON
     slices: SliceReport | None = None  # per value of the --slice columns
+    brier_score: float = 0.0
+    # temperature, calibrated (whether the model has a fitted one), before/after figures
+    calibration: dict = field(default_factory=dict)
+    abstention: dict = field(default_factory=dict)  # evaluate --abstain: the rule's figures
 
     @property
     def accuracy(self) -> float:
@@ -40,6 +45,11 @@ class EvalReport:
         out = {"split": self.split, **self.metrics}
         out["confused_pairs"] = self.confused
         out["expected_calibration_error"] = self.calibration_error
+        out["brier_score"] = self.brier_score
+        if self.calibration:
+            out["calibration"] = self.calibration
+        if self.abstention:
+            out["abstention"] = self.abstention
         if self.baseline:
             out["baseline"] = self.baseline
         if self.wrong_images:
@@ -89,6 +99,22 @@ def _wrong_images(
     ]
 
 
+def _probabilities(predictor: Predictor, inputs: list, y_true: list[int]) -> tuple:
+    """The predictor's (calibrated) probabilities, and the calibration figures before and
+    after its temperature when it can give its logits (tuneforge's own predictors); other
+    predictors get the figures of what they return."""
+    from ..predict import calibrated_softmax
+
+    if not hasattr(predictor, "predict_logits"):
+        probs = np.asarray(predictor.predict_proba(inputs))
+        return probs, {"temperature": None, "calibrated": False, "after": figures(probs, y_true)}
+    logits = np.asarray(predictor.predict_logits(inputs))
+    temperature = float(getattr(predictor, "temperature", 1.0))
+    calibration = before_and_after(logits, y_true, temperature)
+    calibration["calibrated"] = bool(getattr(predictor, "calibrated", False))
+    return calibrated_softmax(logits, temperature), calibration
+
+
 def evaluate(
     predictor: Predictor,
     examples: list[Example] | list[ImageExample],
@@ -114,15 +140,17 @@ def evaluate(
             f"{', '.join(map(str, rows))}) were not in the model's training labels.",
             hint="Evaluate on data with the model's labels, or retrain with examples of them.",
         )
-    probs = predictor.predict_proba([model_input(e) for e in examples])
-    y_pred = probs.argmax(axis=1).tolist()
     y_true = [index[e.label] for e in examples]
+    probs, calibration = _probabilities(predictor, [model_input(e) for e in examples], y_true)
+    y_pred = probs.argmax(axis=1).tolist()
     is_image = isinstance(examples[0], ImageExample)
     return EvalReport(
         split=split,
         metrics=classification_metrics(y_true, y_pred, labels),
         confused=confused_pairs(y_true, y_pred, [describe(e) for e in examples], labels),
         calibration_error=expected_calibration_error(probs, y_true),
+        brier_score=brier_score(probs, y_true),
+        calibration=calibration,
         wrong_images=_wrong_images(examples, probs, y_true, labels) if is_image else [],
         probs=probs,
         slices=slice_report(y_true, probs, groups, seed=seed) if groups else None,

@@ -109,8 +109,11 @@ def integrated_gradients_image(
     model = cm.model
     model.eval()
 
+    temperature = float(getattr(predictor, "temperature", 1.0))  # as predict_proba applies it
+
     def probabilities(pixel_values):
-        return torch.softmax(model(pixel_values=pixel_values).logits.float(), dim=-1)
+        logits = model(pixel_values=pixel_values).logits.float()
+        return torch.softmax(logits / temperature, dim=-1)
 
     featurizer = cm.featurizer
     pixels = featurizer.tensor(predictor.pixels(images)).float()

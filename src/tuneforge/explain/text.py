@@ -86,10 +86,12 @@ def integrated_gradients_text(
     *,
     steps: int = IG_STEPS,
     internal_batch_size: int | None = None,
+    temperature: float = 1.0,
 ) -> list[TextExplanation]:
     """Layer integrated gradients on ``cm.model``'s word embeddings (``cm``: a loaded text
     classifier with its tokenizer), one text at a time, ``steps`` interpolation points run in
-    batches of ``internal_batch_size`` (default: all at once)."""
+    batches of ``internal_batch_size`` (default: all at once). ``temperature``: the
+    predictor's, so the explained probability is the one ``predict`` gives."""
     import torch
     from captum.attr import LayerIntegratedGradients
 
@@ -98,7 +100,7 @@ def integrated_gradients_text(
 
     def probabilities(input_ids, attention_mask):
         logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-        return torch.softmax(logits.float(), dim=-1)
+        return torch.softmax(logits.float() / temperature, dim=-1)
 
     explainer = LayerIntegratedGradients(probabilities, model.get_input_embeddings())
     pad_id = cm.tokenizer.pad_token_id or 0

@@ -73,7 +73,22 @@ def directory_facts(model_dir: Path) -> dict:
         facts["base_model"] = COMPACT_CNN
     facts["adapter"] = (model_dir / "adapter_config.json").is_file()
     facts["onnx"] = (model_dir / "model.onnx").is_file()
+    temperature = _temperature(model_dir)
+    if temperature is not None:
+        facts["temperature"] = temperature
     return facts
+
+
+def _temperature(model_dir: Path) -> float | None:
+    """The fitted temperature of calibration.json beside the model (None: none, or unreadable:
+    a card is never the place that fails on it)."""
+    from ..store.rundir import artifact_calibration_path
+
+    try:
+        record = json.loads(artifact_calibration_path(model_dir).read_text(encoding="utf-8"))
+        return float(record["temperature"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def write_model_card(model_dir: str | Path, facts: dict | None = None) -> Path:
@@ -332,4 +347,12 @@ def _usage(facts: dict) -> str:
         "```",
         "",
     ]
+    if isinstance(facts.get("temperature"), (int, float)):
+        lines += [
+            f"tuneforge's predictors divide the logits by the temperature "
+            f"{facts['temperature']:.4f} of `calibration.json` (fitted on validation data) "
+            "before the softmax; other runtimes give uncalibrated probabilities unless they do "
+            "the same (`softmax(logits / T)`).",
+            "",
+        ]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ rules:
   - {name: bearish-surge, metric: label_share, label: bearish, op: ">", threshold: 0.4,
      window: 30m, cooldown: 30m, min_count: 20}
   - {name: drift, metric: psi, op: ">", threshold: 0.2, window: 1h}
+  - {name: out-of-scope, metric: unknown_share, op: ">", threshold: 0.1, window: 1h}
 sinks:
   - {type: log}
   - {type: json, path: alerts.jsonl}
@@ -33,6 +34,7 @@ METRICS = (
     "confidence_ks",
     "length_ks",
     "low_confidence_share",
+    "unknown_share",
     "p50_latency_ms",
     "p95_latency_ms",
     "count",

@@ -3,7 +3,9 @@
 Doubtful means a confidence under the threshold, and with ``drifted`` also every prediction of
 a label whose share of the window rose above its share in the run's reference profile by more
 than ``drift_rise`` — traffic the model sees more of than it was tested on, worth a person's
-look even when the model is sure. Only inputs the server logged (``serve --log-inputs``) can be
+look even when the model is sure — and with ``abstained`` every abstention of ``serve
+--abstain`` (logged under a label that is none of the model's): inputs outside its intents,
+possibly a new one. Only inputs the server logged (``serve --log-inputs``) can be
 queued; the command says so when there are none.
 """
 
@@ -43,7 +45,9 @@ def drifted_labels(
     }
 
 
-def _picked(store, name: str, since, until, low_confidence, drifted, drift_rise, profile):
+def _picked(store, name: str, since, until, low_confidence, drifted, drift_rise, profile, known):
+    """The window's doubtful predictions and the drifted labels; ``known``: the model's labels
+    when abstentions are wanted too (None: not)."""
     from ..monitor.predlog import read_logged
 
     window = read_logged(store, name, since, until)
@@ -55,7 +59,13 @@ def _picked(store, name: str, since, until, low_confidence, drifted, drift_rise,
                 hint="Leave out --drifted, or serve a model trained by this tuneforge.",
             )
         shifted = drifted_labels(profile.label_shares(), [p.label for p in window], drift_rise)
-    picked = [p for p in window if p.confidence < low_confidence or p.label in shifted]
+    picked = [
+        p
+        for p in window
+        if p.confidence < low_confidence
+        or p.label in shifted
+        or (known is not None and p.label not in known)
+    ]
     return picked, shifted
 
 
@@ -69,9 +79,11 @@ def queue_from_log(
     drifted: bool = False,
     drift_rise: float = DEFAULT_DRIFT_RISE,
     at: dt.datetime | None = None,
+    abstained: bool = False,
 ) -> FromLogResult:
     """Move the window's doubtful predictions of a served model into a queue, with the served
-    label and confidence as the suggestion; an error when none of them has its input."""
+    label and confidence as the suggestion (none for abstentions: their label is no intent);
+    an error when none of them has its input."""
     from ..monitor.rules import parse_duration
     from ..predict import artifact_labels
     from ..store.refs import resolve_model, served_name
@@ -86,7 +98,10 @@ def queue_from_log(
     end = at or dt.datetime.now(dt.timezone.utc)
     store = open_store(runs_dir)
     since = end - parse_duration(window)
-    found, shifted = _picked(store, name, since, end, low_confidence, drifted, drift_rise, profile)
+    known = set(artifact_labels(artifact)) if abstained else None
+    found, shifted = _picked(
+        store, name, since, end, low_confidence, drifted, drift_rise, profile, known
+    )
     logged = [p for p in found if p.text]
     if found and not logged:
         raise RunError(
@@ -112,6 +127,8 @@ def _suggest_logged(labels: LabelStore, queue: Queue, logged: list, model: str) 
     suggested = labels.suggestions(queue)
     rows = []
     for p in logged:
+        if p.label not in queue.labels:  # an abstention: there is no intent to suggest
+            continue
         item_id = by_fp.get(text_fingerprint(p.text))
         if item_id is not None and item_id not in suggested:
             suggested[item_id] = None  # one suggestion per item from one call

@@ -57,6 +57,7 @@ def window_stats(
         "label_shares": dict.fromkeys(labels),
         "mean_confidence": None,
         "low_confidence_share": None,
+        "unknown_share": None,
         "p50_latency_ms": None,
         "p95_latency_ms": None,
         "p99_latency_ms": None,
@@ -79,6 +80,9 @@ def window_stats(
         p99_latency_ms=float(np.percentile(latencies, 99)),
     )
     if reference is not None:
+        # Abstentions (serve --abstain) are logged with the unknown label: no label of the model.
+        known = set(reference.labels)
+        stats["unknown_share"] = float(np.mean([p.label not in known for p in preds]))
         report = drift(reference, current)
         stats.update(
             psi=report.psi,

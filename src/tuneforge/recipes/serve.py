@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,8 +17,33 @@ from ..serve.app import quiet_garbage_collector
 from ..serve.protocol import uvicorn_options
 from ..store import RunDir, open_store, resolve_model
 from ..store.refs import served_name
+from .calibrate import uncalibrated_note
 
 CONFIG_ENV = "TUNEFORGE_SERVE_CONFIG"
+
+
+def served_artifact(ref: str, runs_dir: Path, variant: str | None) -> Path:
+    """The artifact directory ``serve`` loads (an artifact directory given as is, else the
+    run's model or its ``variant``)."""
+    artifact_dir = Path(ref)
+    if (
+        artifact_dir.is_dir()
+        and (artifact_dir / "tuneforge.json").is_file()
+        and not RunDir(artifact_dir).status_path.is_file()
+    ):
+        return artifact_dir
+    run, artifact = resolve_model(ref, runs_dir)
+    return run.variant_dir(variant) if variant and variant != "model" else artifact
+
+
+def abstainer_of(predictor: Predictor, ref: str, runs_dir: Path, variant, abstain: dict | None):
+    """The server's abstention rule, checked at start-up (None without ``--abstain``)."""
+    if abstain is None:
+        return None
+    from ..evaluate.abstain import plan_abstention
+
+    artifact = served_artifact(ref, runs_dir, variant)
+    return plan_abstention(predictor, artifact, **abstain, run_ref=ref)
 
 
 def load_served_model(ref: str, runs_dir: Path, variant: str | None) -> tuple[Predictor, dict]:
@@ -66,13 +92,18 @@ def app_from_env():
     cfg = json.loads(os.environ[CONFIG_ENV])
     settings = ServeSettings(**cfg["settings"])
     predictor, info = load_served_model(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"])
+    abstainer = abstainer_of(
+        predictor, cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"], cfg.get("abstain")
+    )
     monitor = (
         prediction_log(Path(cfg["runs_dir"]), info, cfg["log_inputs"], cfg["retention"])
         if cfg["log"]
         else None
     )
     intake = label_intake(Path(cfg["runs_dir"]), settings, predictor)
-    app = create_app(predictor, settings, info, monitor=monitor, label_intake=intake)
+    app = create_app(
+        predictor, settings, info, monitor=monitor, label_intake=intake, abstainer=abstainer
+    )
     quiet_garbage_collector()
     return app
 
@@ -160,6 +191,7 @@ def serve(
     log_predictions: bool = True,
     log_inputs: str | bool | None = None,
     retention: str | None = None,
+    abstain: dict | None = None,
 ) -> None:
     """Serve ``ref``; predictions are logged unless ``log_predictions`` is off, with their
     inputs ``redacted`` or ``raw`` per ``log_inputs`` and kept for ``retention`` ('30d')."""
@@ -185,6 +217,7 @@ def serve(
                 "log": log_predictions,
                 "log_inputs": log_inputs,
                 "retention": retention,
+                "abstain": abstain,
             }
         )
         uvicorn.run(
@@ -197,9 +230,15 @@ def serve(
         )
         return
     predictor, info = load_served_model(ref, runs_dir, variant)
+    abstainer = abstainer_of(predictor, ref, runs_dir, variant, abstain)
+    note = uncalibrated_note(predictor, ref)
+    if note:
+        print(note, file=sys.stderr)
     monitor = prediction_log(runs_dir, info, log_inputs, retention) if log_predictions else None
     intake = label_intake(runs_dir, settings, predictor)
-    app = create_app(predictor, settings, info, monitor=monitor, label_intake=intake)
+    app = create_app(
+        predictor, settings, info, monitor=monitor, label_intake=intake, abstainer=abstainer
+    )
     quiet_garbage_collector()
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, **uvicorn_options(settings)

@@ -30,6 +30,7 @@ from ..train.privacy import train_precision as private_precision
 from ..train.seed import set_seed
 from ..train.sinks import MetricSink, fan_out
 from ..types import DatasetSplits
+from .calibrate import calibrate_saved, check_oos_label, fit_out_of_scope
 
 
 @dataclass
@@ -68,6 +69,7 @@ def run_train(
         data = task.load_data()
     else:
         task.adopt(data)
+    check_oos_label(task.cfg.data.oos_label, data.labels.names, task.cfg.data.train_file)
     task.cfg = with_epochs(task.cfg, len(data.train))
     privacy = _privacy_plan(task, len(data.train), dist.world)
     if not dist.is_main:
@@ -207,7 +209,14 @@ def _train_and_evaluate(
     )
     shutdown()  # no collective follows: the other ranks may leave
     task.save_model(cm, rd)
-    report = _evaluate_saved(task, data, rd, recorder, result, log)
+    # The saved artifact, not the in-memory model: it is what users will load.
+    predictor = task.predictor(rd)
+    calibration = calibrate_saved(predictor, rd, data.val, log)
+    # A private run's class statistics come from the validation split: means of the training
+    # examples' features would carry them out of the run beside the model, outside ε.
+    described = data.val if result.privacy is not None else data.train
+    fit_out_of_scope(predictor, rd, described, data.val, task.cfg.data.oos_label)
+    report = _evaluate_saved(task, data, rd, recorder, result, predictor, calibration, log)
     card = run_card_facts(rd.status(), report.to_dict(), method=cm.method)
     if result.privacy is not None:
         card["privacy"] = result.privacy  # status.json gets ε spent just below
@@ -231,11 +240,18 @@ def _train_and_evaluate(
 
 
 def _evaluate_saved(
-    task: Task, data, rd: RunDir, recorder: RunRecorder, result, log: Callable[[str], None]
+    task: Task,
+    data,
+    rd: RunDir,
+    recorder: RunRecorder,
+    result,
+    predictor,
+    calibration: dict | None,
+    log: Callable[[str], None],
 ) -> EvalReport:
-    """Evaluate the saved artifact, not the in-memory model: it is what users will load; then
+    """Evaluate the saved, calibrated artifact's predictor on the test split (validation
+    when there is none; ``calibration``'s note, why T stayed 1, goes with the figures); then
     explain its most confident mistakes for the report."""
-    predictor = task.predictor(rd)
     test, split = (data.test, "test") if data.test else (data.val, "val")
     report = evaluate(
         predictor,
@@ -246,6 +262,8 @@ def _evaluate_saved(
         seed=task.cfg.train.seed,
     )
     report.baseline = task.baseline(data.train, test)
+    if calibration and calibration.get("note"):
+        report.calibration["note"] = calibration["note"]
     rd.write_json(rd.eval_path.name, report.to_dict())
     rd.write_json(rd.profile_path.name, task.profile(predictor, test, report.probs).to_dict())
     recorder.store.log_metrics(

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..store import RunDir
+from .calibration import calibration_section
 from .examples import redacts_examples, shown_text
 from .explanations import wrong_texts_section
 from .folds import folds_section
@@ -212,9 +213,10 @@ def _pairs(ev: dict, redact_examples: bool = True) -> str:
     )
 
 
-def _eval_section(ev: dict, redact_examples: bool = True) -> str:
+def _eval_section(ev: dict, run_ref: str, redact_examples: bool = True) -> str:
     head = f"<h2>Evaluation on {escape(ev.get('split', 'test'))}</h2>"
     body = _cards(ev) + _per_class(ev) + _confusion(ev) + _pairs(ev, redact_examples)
+    body += calibration_section(ev, run_ref)
     return folds_section(ev) + head + body + slices_section(ev)
 
 
@@ -279,7 +281,8 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
         # wrong_texts_section is "" unless the run holds explanations.json.
         redact = redacts_examples(config)  # report.redact_examples, on unless the run says
         wrong = wrong_images_section(run_dir, ev) + wrong_texts_section(run_dir, redact)
-        body.append(_eval_section(ev, redact) + wrong)
+        run_ref = str(status.get("run_id") or run_dir.name)
+        body.append(_eval_section(ev, run_ref, redact) + wrong)
     curves = training_curves_png(records, best_step=status.get("best_step"))
     body.append(
         "<h2>Training</h2>"

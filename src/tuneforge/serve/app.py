@@ -63,9 +63,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def describe(predictor: Predictor, image: bool, model_info: dict | None) -> dict:
-    """What /v1/model answers: the task, labels (and input shape of an image model), then
-    ``model_info`` (name, version, variant, training-time metrics)."""
+    """What /v1/model answers: the task, labels (and input shape of an image model), the
+    temperature its probabilities are scaled by (1 and ``calibrated: false`` for a model
+    trained before calibration), then ``model_info`` (name, version, variant, training-time
+    metrics)."""
     info = {"task": "image" if image else "text", "labels": list(predictor.labels)}
+    info["temperature"] = float(getattr(predictor, "temperature", 1.0))
+    info["calibrated"] = bool(getattr(predictor, "calibrated", False))
     if image:
         featurizer = predictor.featurizer
         info["image_shape"] = [featurizer.height, featurizer.width, featurizer.channels]
@@ -78,12 +82,14 @@ def serving_state(
     settings: ServeSettings,
     model_info: dict | None,
     monitor: PredictionMonitor | None,
+    abstainer=None,
 ) -> Serving:
-    """The state one app's routes share, with its batcher sized from ``settings``."""
+    """The state one app's routes share, with its batcher sized from ``settings``; with an
+    ``abstainer`` the batcher's rows carry each input's out-of-scope score last."""
     image = open_task(predictor).name == "image"
     metrics = ServerMetrics()
     batcher = MicroBatcher(
-        predictor.predict_proba,
+        abstainer.rows if abstainer is not None else predictor.predict_proba,
         settings.max_batch_size,
         settings.max_wait_ms,
         on_batch=metrics.batch_size.observe,
@@ -91,9 +97,19 @@ def serving_state(
     if hasattr(predictor, "batch_size"):
         predictor.batch_size = settings.max_batch_size
     info = describe(predictor, image, model_info)
+    if abstainer is not None:
+        info["abstention"] = abstainer.rule.as_dict()
     slots = asyncio.Semaphore(settings.explain_concurrency) if settings.explain else None
     serving = Serving(
-        predictor, settings, info, metrics, batcher, monitor, image, explain_slots=slots
+        predictor,
+        settings,
+        info,
+        metrics,
+        batcher,
+        monitor,
+        image,
+        explain_slots=slots,
+        abstainer=abstainer,
     )
     if settings.embed or settings.index:
         serving.encoder, serving.index = representations(predictor, settings, info)
@@ -124,12 +140,15 @@ def create_app(
     model_info: dict | None = None,
     monitor: PredictionMonitor | None = None,
     label_intake=None,
+    abstainer=None,
 ) -> FastAPI:
     """The HTTP app around one loaded predictor; ``monitor`` (optional) logs predictions,
     ``label_intake`` (a :class:`tuneforge.label.studio_events.StudioIntake`, with
-    ``settings.label_studio``) stores Label Studio's annotation events."""
+    ``settings.label_studio``) stores Label Studio's annotation events, ``abstainer`` (a
+    :class:`tuneforge.evaluate.abstain.Abstainer` of ``predictor``) answers the unknown label
+    below its threshold, with each prediction's score and whether it abstained."""
     settings = settings or ServeSettings()
-    serving = serving_state(predictor, settings, model_info, monitor)
+    serving = serving_state(predictor, settings, model_info, monitor, abstainer)
     serving.label_intake = label_intake
     app = FastAPI(
         title="tuneforge model server",

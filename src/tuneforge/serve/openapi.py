@@ -38,9 +38,17 @@ class Alternative(BaseModel):
 
 class PredictionOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: str = Field(description="the most probable label")
-    score: float = Field(ge=0, le=1, description="its probability")
+    label: str = Field(
+        description="the most probable label (the unknown label when the server abstained)"
+    )
+    score: float = Field(ge=0, le=1, description="the most probable label's probability")
     top_k: list[Alternative] = Field(description="the top_k most probable labels, best first")
+    ood_score: float | None = Field(
+        None, description="serve --abstain: the out-of-scope score (higher: more in scope)"
+    )
+    abstained: bool | None = Field(
+        None, description="serve --abstain: whether the score was below the threshold"
+    )
 
 
 class PredictResponse(BaseModel):
@@ -58,6 +66,12 @@ class ModelInfo(BaseModel):
     task: str = Field(description="text or image")
     labels: list[str]
     image_shape: list[int] | None = Field(None, description="[height, width, channels]")
+    temperature: float | None = Field(
+        None, description="the logits are divided by it before the softmax (calibration)"
+    )
+    calibrated: bool | None = Field(
+        None, description="whether the temperature was fitted (false: plain softmax)"
+    )
     name: str | None = None
     version: str | None = None
     stage: str | None = None

@@ -58,6 +58,9 @@ class Serving:
     explain_slots: asyncio.Semaphore | None = None  # /v1/explain's concurrency limit
     # Where Label Studio's annotation events go (a tuneforge.label.studio_events.StudioIntake)
     label_intake: Any = None
+    # serve --abstain: a tuneforge.evaluate.abstain.Abstainer; the batcher's rows then end in
+    # the out-of-scope score
+    abstainer: Any = None
     # /v1/embed and /v1/similar: the model's encoder (tuneforge.embed.TextEncoder), the index
     # it answers from (tuneforge.embed.VectorIndex), one embedding batch at a time.
     encoder: Any = None

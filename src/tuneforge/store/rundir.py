@@ -3,10 +3,10 @@
 ``runs/<run_id>/`` holds config.yaml, status.json, metrics.jsonl, eval.json (and
 eval-<data>.json per ``tuneforge evaluate``), profile.json, parity.json, tradeoff.json,
 explanations.json, report.html, data/<split>.jsonl|npz, artifacts/<variant>/ (artifacts/model:
-the trained model) and checkpoints/; a cross-validation run holds oof.npz beside its eval.json.
-:class:`RunDir` is the only place these names are joined. JSON files are replaced atomically;
-metrics.jsonl is append-only and read tolerantly, because a training process can be killed at
-any byte.
+the trained model, with its calibration.json; every variant carries one) and checkpoints/;
+a cross-validation run holds oof.npz beside its eval.json. :class:`RunDir` is the only place
+these names are joined. JSON files are replaced atomically; metrics.jsonl is append-only and
+read tolerantly, because a training process can be killed at any byte.
 """
 
 from __future__ import annotations
@@ -44,6 +44,24 @@ def new_run_id(name: str | None) -> str:
 def artifact_parity_path(artifact_dir: Path | str) -> Path:
     """An exported artifact carries its own parity record beside the model."""
     return Path(artifact_dir) / "parity.json"
+
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def artifact_calibration_path(artifact_dir: Path | str) -> Path:
+    """A saved model's calibration record (its fitted temperature) lies beside the model, so
+    every variant built from it, and every predictor that loads it, applies the same one."""
+    return Path(artifact_dir) / CALIBRATION_FILE
+
+
+OOD_FILE = "ood.npz"
+
+
+def artifact_ood_path(artifact_dir: Path | str) -> Path:
+    """A saved model's fitted out-of-scope scores (validation scores, class means, shared
+    precision), beside the model like its calibration."""
+    return Path(artifact_dir) / OOD_FILE
 
 
 def study_dir(runs_dir: Path | str, study: str) -> Path:
@@ -142,6 +160,12 @@ class RunDir:
     def parity_path(self) -> Path:
         """Every variant's parity against the trained model, keyed by variant."""
         return artifact_parity_path(self.path)
+
+    @property
+    def calibration_path(self) -> Path:
+        """The trained model's calibration record (``artifacts/model/calibration.json``): the
+        temperature fitted on the validation split, with the figures before and after."""
+        return artifact_calibration_path(self.model_dir)
 
     @property
     def tradeoff_path(self) -> Path:

@@ -207,8 +207,9 @@ class TextTask(Task):
 
         cm = getattr(predictor, "cm", None)
         if method == "ig":
+            temperature = float(getattr(predictor, "temperature", 1.0))
             return lambda texts, target, **options: integrated_gradients_text(
-                cm, texts, target, **options
+                cm, texts, target, temperature=temperature, **options
             )
         tokenizer = cm.tokenizer if cm is not None else getattr(predictor, "tokenizer", None)
         max_length = cm.max_length if cm is not None else getattr(predictor, "max_length", 512)

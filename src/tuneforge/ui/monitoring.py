@@ -95,7 +95,7 @@ def chart_data(
     labels = (
         list(profile.labels) if profile else sorted({k for p in points for k in p["label_shares"]})
     )
-    keys = ("count", "mean_confidence", "low_confidence_share", "psi", "chi2_p")
+    keys = ("count", "mean_confidence", "low_confidence_share", "unknown_share", "psi", "chi2_p")
     keys += ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms")
     return {
         "model": name,

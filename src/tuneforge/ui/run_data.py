@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..errors import RunError
+from ..report.calibration import FIGURES, reliability_points
 from ..report.examples import shown_explanation, shown_text
 from ..report.explanations import METHOD_NAMES, words_html
 from ..report.html import per_class_worst_first
@@ -149,6 +150,34 @@ def _examples_note(kept: int, correct: bool, count: Any) -> str:
 
 def _clip(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
+
+def calibration(ev: dict) -> dict | None:
+    """The calibration figures before and after the temperature, and the reliability
+    diagram's points (the report's, from eval.json's ``calibration``)."""
+    cal = ev.get("calibration")
+    if not isinstance(cal, dict) or not isinstance(cal.get("after"), dict):
+        return None
+    fitted = bool(cal.get("calibrated")) and isinstance(cal.get("before"), dict)
+    rows = [
+        {"name": name, "before": (cal.get("before") or {}).get(key), "after": cal["after"][key]}
+        for key, name in FIGURES
+        if cal["after"].get(key) is not None
+    ]
+    points = reliability_points(cal)
+    if not fitted:
+        points.pop("before", None)
+    return {
+        "temperature": cal.get("temperature"),
+        "calibrated": fitted,
+        "note": str(cal.get("note") or ""),
+        "split": str(ev.get("split", "test")),
+        "rows": rows,
+        "points": {
+            k: [{"x": b["confidence"], "y": b["accuracy"], "n": b["count"]} for b in v]
+            for k, v in points.items()
+        },
+    }
 
 
 def per_class(ev: dict) -> list[dict]:

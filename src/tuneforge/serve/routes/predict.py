@@ -88,8 +88,9 @@ async def parse(request: Request, body: bytes, serving: Serving) -> ParsedInputs
     return ParsedInputs(pixels, top_k, [], blobs, sizes)
 
 
-async def probabilities(serving: Serving, inputs: list) -> list[np.ndarray] | None:
-    """The model's rows for ``inputs`` through the micro-batcher; None past the timeout."""
+async def scored_rows(serving: Serving, inputs: list) -> list[np.ndarray] | None:
+    """The batcher's rows for ``inputs`` (probabilities, then the out-of-scope score when the
+    server abstains); None past the timeout."""
     metrics, batcher = serving.metrics, serving.batcher
     metrics.queue_depth.set(batcher.depth + len(inputs))
     try:
@@ -98,6 +99,15 @@ async def probabilities(serving: Serving, inputs: list) -> list[np.ndarray] | No
         return None
     finally:
         metrics.queue_depth.set(batcher.depth)
+
+
+async def probabilities(serving: Serving, inputs: list) -> list[np.ndarray] | None:
+    """The model's probability rows for ``inputs`` through the micro-batcher; None past the
+    timeout."""
+    rows = await scored_rows(serving, inputs)
+    if rows is None or serving.abstainer is None:
+        return rows
+    return [np.asarray(r)[..., :-1] for r in rows]
 
 
 def note(serving: Serving, parsed: ParsedInputs, predictions: list[Prediction], ms: float) -> None:
@@ -120,11 +130,15 @@ async def predict(request: Request):
     except Rejected as exc:
         return rejection_response(exc)
     start = time.perf_counter()
-    rows = await probabilities(serving, parsed.inputs)
+    rows = await scored_rows(serving, parsed.inputs)
     if rows is None:
         timeout = serving.settings.request_timeout_s
         return error_response(503, f"no result within {timeout} s; retry later")
-    predictions = top_k_predictions(np.vstack(rows), serving.predictor.labels, parsed.top_k)
+    stacked = np.vstack(rows)
+    if serving.abstainer is None:
+        predictions = top_k_predictions(stacked, serving.predictor.labels, parsed.top_k)
+    else:
+        predictions = serving.abstainer.decide(stacked[:, :-1], stacked[:, -1], parsed.top_k)
     note(serving, parsed, predictions, 1000 * (time.perf_counter() - start))
     out = {
         "model": serving.info.get("name"),

@@ -24,7 +24,7 @@ from .. import tensors
 from ..inputs import Rejected, error_response, parse_json, read_body
 from ..openapi import answers, request_schema
 from ..state import Serving, serving_of
-from .predict import ParsedInputs, note, probabilities
+from .predict import ParsedInputs, note, scored_rows
 
 BINARY_HEADER = "inference-header-content-length"
 
@@ -133,11 +133,16 @@ async def infer(name: str, request: Request):
     except Rejected as exc:
         return error_response(exc.status, exc.message)
     start = time.perf_counter()
-    rows = await probabilities(serving, parsed.inputs)
+    rows = await scored_rows(serving, parsed.inputs)
     if rows is None:
         return error_response(503, f"no result within {settings.request_timeout_s} s; retry later")
-    probs = np.vstack(rows)
-    predictions = top_k_predictions(probs, serving.predictor.labels, 1)
+    stacked = np.vstack(rows)
+    if serving.abstainer is None:
+        probs = stacked
+        predictions = top_k_predictions(probs, serving.predictor.labels, 1)
+    else:  # the label tensor says "unknown" where the server abstains
+        probs = stacked[:, :-1]
+        predictions = serving.abstainer.decide(probs, stacked[:, -1])
     note(serving, parsed, predictions, 1000 * (time.perf_counter() - start))
     out: dict = {"model_name": name}
     if serving.info.get("version"):

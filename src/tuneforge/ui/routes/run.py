@@ -1,5 +1,6 @@
 """One run's page: its facts, curves, confusion matrix (hover for counts, click a cell for its
-examples), per-class table, most confidently wrong texts, and its release variants."""
+examples), per-class table, calibration (reliability diagram), most confidently wrong texts,
+and its release variants."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
         ev=files.ev,
         confusion=run_data.confusion(files.ev),
         per_class=run_data.per_class(files.ev),
+        calibration=run_data.calibration(files.ev),
         wrong=run_data.wrong_examples(files.explanations, run_redacts_examples(run.path)),
         variants=run_data.variants(files.tradeoff, files.parity),
         report=run.report_path.is_file(),

@@ -139,8 +139,35 @@ function tradeoffChart() {
       y: axis("test accuracy", { grace: "25%" }) } } });
 }
 
+function reliabilityChart() {
+  const canvas = document.getElementById("reliability-chart");
+  if (!canvas) return;
+  const sides = JSON.parse(canvas.dataset.points);
+  const temperature = Number(canvas.dataset.temperature);
+  const datasets = [{ label: "perfectly calibrated", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }],
+    borderColor: "#8c959f", borderDash: [6, 4], borderWidth: 1, pointRadius: 0 }];
+  const styles = {
+    before: ["before scaling (T = 1)", "#8c959f", "rect"],
+    after: [`after scaling (T = ${Number.isFinite(temperature) ? temperature.toFixed(2) : "1"})`, PALETTE[0], "circle"],
+  };
+  for (const key of ["before", "after"]) {
+    if (!sides[key]) continue;
+    const [label, color, style] = styles[key];
+    datasets.push({ label: label, data: sides[key], borderColor: color, backgroundColor: color,
+      pointStyle: style, pointRadius: 4, borderWidth: 2 });
+  }
+  draw(canvas, { type: "line", data: { datasets: datasets }, options: {
+    plugins: { title: titled("Reliability diagram"), tooltip: { callbacks: {
+      label: (item) => item.raw.n === undefined ? item.dataset.label
+        : `${item.dataset.label}: confidence ${item.parsed.x.toFixed(3)}, accuracy ${item.parsed.y.toFixed(3)} (${item.raw.n} predictions)`,
+    } } },
+    scales: { x: axis("confidence (mean of the bin)", { min: 0, max: 1 }),
+      y: axis("accuracy", { min: 0, max: 1 }) } } });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   runCharts().catch((error) => console.warn("training curves:", error));
   compareChart().catch((error) => console.warn("compare curves:", error));
   tradeoffChart();
+  reliabilityChart();
 });

@@ -35,10 +35,16 @@ function sharesChart(d) {
 }
 
 function confidenceChart(d) {
-  bucketChart(document.getElementById("confidence-chart"), "Confidence", d.ticks, [
+  const datasets = [
     line("mean confidence", d.mean_confidence, PALETTE[0]),
     line("low-confidence share (< 0.5)", d.low_confidence_share, "#bf8700", { pointStyle: "rect" }),
-  ], "confidence / share", { max: 1 });
+  ];
+  // Drawn once the server abstains (serve --abstain): the share answered with the unknown label.
+  if ((d.unknown_share || []).some((v) => v)) {
+    datasets.push(line("abstained share (unknown label)", d.unknown_share, PALETTE[3], { pointStyle: "triangle" }));
+  }
+  bucketChart(document.getElementById("confidence-chart"), "Confidence", d.ticks, datasets,
+    "confidence / share", { max: 1 });
 }
 
 function latencyChart(d) {
