@@ -196,3 +196,24 @@ def test_train_prints_the_budget_it_planned_and_spent(tmp_path, tiny_model_dir, 
     printed = capsys.readouterr()
     assert "differential privacy: ε ≤ 3, δ = " in printed.err
     assert "privacy: DP-SGD: ε = " in printed.out and "(target 3)" in printed.out
+
+
+def test_the_out_of_scope_class_means_of_a_private_run_come_from_validation(private_run):
+    """The Gaussians kept beside a private model describe the validation split, not the
+    training examples ε protects: their class means are the validation features' means."""
+    import numpy as np
+
+    from tuneforge.evaluate.abstain import read_scores
+    from tuneforge.predict import load_predictor
+    from tuneforge.recipes.export import run_examples
+    from tuneforge.store import RunDir
+
+    run = RunDir(private_run / "dp")
+    scores = read_scores(run.saved_model_dir())
+    predictor = load_predictor(run.saved_model_dir())
+    labels = list(predictor.labels)
+    val = run_examples(run, "val")
+    features = np.asarray(predictor.embed([e.text for e in val]))
+    for k, name in enumerate(labels):
+        rows = [i for i, e in enumerate(val) if e.label == name]
+        np.testing.assert_allclose(scores["means"][k], features[rows].mean(axis=0), atol=1e-4)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .markup import escape, num, table
-from .plots import figure_data_uri, new_figure
+from .plots import figure_data_uri, new_figure, plot_fonts
 
 FIGURES = (
     ("nll", "negative log-likelihood"),
@@ -34,6 +34,7 @@ def reliability_points(calibration: dict) -> dict[str, list[dict]]:
     return out
 
 
+@plot_fonts
 def reliability_png(points: dict[str, list[dict]], temperature: Any) -> str:
     """Accuracy against mean confidence per bin, before (grey) and after (blue) scaling, with
     the diagonal of perfect calibration; a marker's area grows with its bin's count."""
