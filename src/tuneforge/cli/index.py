@@ -18,7 +18,7 @@ def register(sub) -> None:
     p = add_command(
         group,
         "build",
-        "Embed a file's texts with a model and index them (exact up to 10k items, HNSW above).",
+        "Embed a file's texts with a model and index them (exact up to 2,000 items, HNSW above).",
         EXAMPLE,
     )
     p.add_argument("data", help="table of texts (CSV/TSV/JSONL/Parquet)")
