@@ -13,10 +13,9 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..evaluate import EvalReport, evaluate
-from ..predict import load_predictor
 from ..store import resolve_model
 from ..tasks import open_task
-from .calibrate import uncalibrated_note
+from .predict import open_predictor
 
 
 def evaluate_run(
@@ -37,15 +36,7 @@ def evaluate_run(
     figures are measured on the others, and ``abstention`` in the report says how the rule
     does on all of them (in-scope accuracy, unknown recall and precision, AUROC, FPR@95)."""
     run, artifact = resolve_model(ref, runs_dir)
-    predictor = load_predictor(artifact)
-    abstainer = None
-    if abstain is not None:
-        from ..evaluate.abstain import plan_abstention
-
-        abstainer = plan_abstention(predictor, artifact, **abstain, run_ref=ref)
-    note = uncalibrated_note(predictor, ref)
-    if note:
-        log(note)
+    predictor, abstainer = open_predictor(ref, artifact, abstain, log)
     task = open_task(predictor)
     slices = tuple(dict.fromkeys(slices))
     task.check_slices(slices)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError
 from ..predict import load_predictor
 from ..store import resolve_model
 from ..tasks import open_task
-from ..types import Prediction
+from ..types import Prediction, Predictor
 from .calibrate import uncalibrated_note
 
 
@@ -32,6 +33,23 @@ def predict_run(
     threshold, recall, unknown_label): inputs below the out-of-scope threshold get the
     unknown label; the request is checked before anything is read or predicted."""
     _, artifact = resolve_model(ref, runs_dir)
+    predictor, abstainer = open_predictor(ref, artifact, abstain, log)
+    task = open_task(predictor)
+    items = task.inputs(list(inputs), input_file, options or {})
+    if not items:
+        raise DataError(
+            f"Nothing to predict: no {task.input_noun}s given and none read from the input."
+        )
+    model = abstainer if abstainer is not None else predictor
+    return items, model.predict(items, top_k=top_k), task.input_noun
+
+
+def open_predictor(
+    ref: str, artifact: Path, abstain: dict | None, log: Callable[[str], None]
+) -> tuple[Predictor, Any]:
+    """The predictor of ``artifact`` and, with ``abstain`` (score, threshold, recall,
+    unknown_label), its checked abstention rule; says once when the model has no fitted
+    temperature. What `predict` and `evaluate` both start with."""
     predictor = load_predictor(artifact)
     abstainer = None
     if abstain is not None:
@@ -41,11 +59,4 @@ def predict_run(
     note = uncalibrated_note(predictor, ref)
     if note:
         log(note)
-    task = open_task(predictor)
-    items = task.inputs(list(inputs), input_file, options or {})
-    if not items:
-        raise DataError(
-            f"Nothing to predict: no {task.input_noun}s given and none read from the input."
-        )
-    model = abstainer if abstainer is not None else predictor
-    return items, model.predict(items, top_k=top_k), task.input_noun
+    return predictor, abstainer

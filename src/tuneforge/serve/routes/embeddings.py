@@ -109,19 +109,32 @@ async def _vectors(serving: Serving, texts: list[str]):
         return None
 
 
-async def embed(request: Request):
-    """A unit sentence embedding per input text (mean-pooled, as the index's are)."""
+async def _embedded(request: Request, schema: type[BaseModel]):
+    """(serving, the checked request, its unit vectors), or the 4xx/503 answer to send: what
+    both endpoints start with. /v1/similar's ``k`` is held to ``--max-neighbours`` here."""
     serving = serving_of(request)
     try:
-        parsed = await _parsed(request, serving, EmbedRequest)
+        parsed = await _parsed(request, serving, schema)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        req, texts = parsed
+        limit = serving.settings.max_neighbours
+        if getattr(req, "k", 0) > limit:
+            raise Rejected(422, f"k is {req.k}; the limit is {limit}")
     except Rejected as exc:
         return rejection_response(exc)
-    if isinstance(parsed, JSONResponse):
-        return parsed
-    _, texts = parsed
     vectors = await _vectors(serving, texts)
     if vectors is None:
         return error_response(503, "no embedding within the request timeout; retry later")
+    return serving, req, vectors
+
+
+async def embed(request: Request):
+    """A unit sentence embedding per input text (mean-pooled, as the index's are)."""
+    done = await _embedded(request, EmbedRequest)
+    if isinstance(done, JSONResponse):
+        return done
+    serving, _, vectors = done
     return JSONResponse(
         {
             "model": serving.info.get("name"),
@@ -134,20 +147,10 @@ async def embed(request: Request):
 
 async def similar_items(request: Request):
     """The ``k`` nearest items of the served index for each input, with their fields."""
-    serving = serving_of(request)
-    try:
-        parsed = await _parsed(request, serving, SimilarRequest)
-        if not isinstance(parsed, JSONResponse) and parsed[0].k > serving.settings.max_neighbours:
-            limit = serving.settings.max_neighbours
-            raise Rejected(422, f"k is {parsed[0].k}; the limit is {limit}")
-    except Rejected as exc:
-        return rejection_response(exc)
-    if isinstance(parsed, JSONResponse):
-        return parsed
-    req, texts = parsed
-    vectors = await _vectors(serving, texts)
-    if vectors is None:
-        return error_response(503, "no embedding within the request timeout; retry later")
+    done = await _embedded(request, SimilarRequest)
+    if isinstance(done, JSONResponse):
+        return done
+    serving, req, vectors = done
     found = serving.index.search(vectors, req.k)
     return JSONResponse(
         {
