@@ -5,7 +5,7 @@ plain (uncalibrated) maximum softmax.
 Per draw of intents (``--draws``, default 3) and score: in-scope accuracy (an abstention on an
 in-scope text counts as wrong) against the closed-set accuracy of the same model, unknown
 recall and precision at the threshold that keeps 95% of the validation texts, AUROC, and the
-share of unknown texts kept at 95% in-scope recall (FPR@95). Goal (issue #15): the best score
+share of unknown texts kept at 95% in-scope recall (FPR@95). Goal: the best score
 within 1 point of closed-set in-scope accuracy, recalling at least 60% of the unknown texts.
 
     python bench/open_intent.py                                   # 3 draws, full data

@@ -5,7 +5,7 @@ Every cell trains through the recipe behind `tuneforge train --privacy dp --epsi
 same split and seed, each in its own process, and is tested on the held-out split (SST-2's
 validation split, whose test labels are not public; BANKING77's test split). Prints test
 accuracy, the gap to the non-private run, the ε actually spent, δ, the noise multiplier,
-training seconds and examples/s. Goal (issue 16): at ε = 8 within 3 points of the
+training seconds and examples/s. Goal: at ε = 8 within 3 points of the
 non-private run on SST-2.
 
     python bench/privacy.py                                     # both data sets, LoRA

@@ -5,9 +5,9 @@
    shipped M and ef, and other efConstruction values) against the exact inner-product scan,
    with build time and the p50 time of one query.
 2. ``/v1/similar`` through the real server (uvicorn on loopback, one client, one query at a
-   time): p50 and p99 at 10k items (the real embeddings; exact, as the index chooses below 20k)
-   and at ``--large`` items (random unit vectors, as the issue allows; HNSW). The latency
-   includes embedding the query with the served torch model.
+   time): p50 and p99 at 10k items (the real embeddings; HNSW above 2,000, as the index
+   chooses) and at ``--large`` items (random unit vectors: only latency is measured there).
+   The latency includes embedding the query with the served torch model.
 
     python bench/similar.py                 # 1M random vectors for the large index
     python bench/similar.py --large 100000  # a quicker run

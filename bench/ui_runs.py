@@ -1,5 +1,5 @@
 """The dashboard's runs page over 1,000 runs: server-side render time, and the first page in a
-real browser (Debian's Chromium under Playwright), against the issue's target of 1 s on 2 cores.
+real browser (Debian's Chromium under Playwright), against a target of 1 s on 2 cores.
 
 Each synthetic run is what training leaves: a store row with its ~50 flattened config keys and
 ~70 logged metrics (training loss, 8 validation epochs, test figures), and a run directory

@@ -2,7 +2,7 @@
 catalogue coverage, and the baselines a practitioner tries first (popularity, item-kNN on
 co-occurrence).
 
-Leave-last-out is the protocol of the recommendation literature (and of the issue): each user's
+Leave-last-out is the protocol of the recommendation literature: each user's
 last interaction (by time, then by file order) is held out, everything before it trains, and a
 model ranks every item the user has not seen; with one held-out item per user HR@k is the share
 of users whose item is in their top k, NDCG@k discounts it by its rank (1/log2(rank+1)), and
