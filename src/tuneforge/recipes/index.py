@@ -78,7 +78,6 @@ def search_index(
     index_path: str | Path, queries: list[str], runs_dir: Path, k: int = 5
 ) -> tuple[VectorIndex, list[list[Hit]]]:
     """The ``k`` nearest items of each query, by the index's own model."""
-    queries = [q for q in queries if q is not None]
     if not queries or any(not q.strip() for q in queries):
         raise DataError("search needs a non-empty query text.")
     index = VectorIndex.load(index_path)
