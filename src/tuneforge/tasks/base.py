@@ -152,6 +152,11 @@ class Task:
         """What to predict: ``given`` plus what ``input_file`` holds."""
         raise NotImplementedError
 
+    def input_stream(self, input_file: str, options: dict) -> Any:
+        """What ``input_file`` holds as a :class:`tuneforge.data.stream.InputStream`, read
+        in chunks: what `predict --output` works through, resumably."""
+        raise NotImplementedError
+
     # -- explanations -----------------------------------------------------------------------
     explain_methods: ClassVar[tuple[str, ...]] = ()  # which explainers this task offers
     explains_mistakes: ClassVar[bool] = False  # a run's report explains its surest mistakes

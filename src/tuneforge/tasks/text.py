@@ -195,6 +195,17 @@ class TextTask(Task):
         )
         return [*given, *texts]
 
+    def input_stream(self, input_file: str, options: dict) -> Any:
+        from ..data.stream import open_text_stream
+
+        return open_text_stream(
+            input_file,
+            options.get("text_column"),
+            options.get("id_column"),
+            options.get("format"),
+            delimiter=options.get("delimiter"),
+        )
+
     # -- explanations -----------------------------------------------------------------------
     explain_methods = ("ig", "occlusion")
     explains_mistakes = True
