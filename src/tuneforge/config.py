@@ -139,6 +139,11 @@ class PrivacyConfig:
     max_noise: float = 0.5
 
 
+# Retraining: a candidate is promoted past production only when it gains at least this much
+# accuracy on the fixed evaluation set; this share of the queue's new labels is held back.
+RETRAIN_MIN_GAIN = 0.005
+RETRAIN_HOLDOUT = 0.3
+
 PRIVACY_MODES = ("none", "dp")
 ACCOUNTANTS = ("rdp", "prv")
 

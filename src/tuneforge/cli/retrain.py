@@ -12,7 +12,7 @@ EXAMPLE = "tuneforge retrain intents@production --queue support --min-gain 0.01 
 
 
 def register(sub) -> None:
-    from ..recipes.retrain import DEFAULT_HOLDOUT, DEFAULT_MIN_GAIN
+    from ..config import RETRAIN_HOLDOUT, RETRAIN_MIN_GAIN
 
     p = add_command(
         sub,
@@ -26,13 +26,13 @@ def register(sub) -> None:
     p.add_argument(
         "--min-gain",
         type=float,
-        default=DEFAULT_MIN_GAIN,
+        default=RETRAIN_MIN_GAIN,
         help="promote only when candidate accuracy − production accuracy is at least this",
     )
     p.add_argument(
         "--holdout",
         type=float,
-        default=DEFAULT_HOLDOUT,
+        default=RETRAIN_HOLDOUT,
         help="share of the new labels held back for the comparison (stratified)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the new labels' split")

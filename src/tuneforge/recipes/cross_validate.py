@@ -28,8 +28,7 @@ import numpy as np
 from ..config import RunConfig, dump_config, to_dict
 from ..data import stratified_split
 from ..errors import ConfigError, DataError, RunError
-from ..evaluate import classification_metrics, confused_pairs
-from ..evaluate.metrics import expected_calibration_error
+from ..evaluate.metrics import classification_metrics, confused_pairs, expected_calibration_error
 from ..evaluate.slices import example_groups, slice_report
 from ..store import RunDir, RunRecorder, new_run_id, open_store
 from ..store.names import check_name

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..compress.variants import TRAINED
-from ..config import load_config
+from ..config import RETRAIN_HOLDOUT, RETRAIN_MIN_GAIN, load_config
 from ..errors import DataError, RunError
 from ..evaluate.compare import Comparison, compare
 from ..label.queue import LabelStore, Queue, majority_labels
@@ -37,9 +37,6 @@ from ..store.refs import parse_model_ref, resolve_version
 from ..tasks import Task, open_task
 from ..types import DatasetSplits, LabelMap
 from .registry import version_privacy
-
-DEFAULT_MIN_GAIN = 0.005
-DEFAULT_HOLDOUT = 0.3
 
 
 @dataclass(frozen=True)
@@ -148,8 +145,8 @@ def plan_retrain(
     queue_name: str,
     runs_dir: Path,
     *,
-    holdout: float = DEFAULT_HOLDOUT,
-    min_gain: float = DEFAULT_MIN_GAIN,
+    holdout: float = RETRAIN_HOLDOUT,
+    min_gain: float = RETRAIN_MIN_GAIN,
     seed: int = 0,
 ) -> RetrainPlan:
     """Everything a retrain would do, decided and checked before anything is trained."""
@@ -309,8 +306,8 @@ def run_retrain(
     queue_name: str,
     runs_dir: Path,
     *,
-    holdout: float = DEFAULT_HOLDOUT,
-    min_gain: float = DEFAULT_MIN_GAIN,
+    holdout: float = RETRAIN_HOLDOUT,
+    min_gain: float = RETRAIN_MIN_GAIN,
     seed: int = 0,
     dry_run: bool = False,
     progress: bool = True,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import ConfigError, RunError
-from ..evaluate import EvalReport, evaluate
 from ..evaluate.baseline import baseline_verdict, verdict_message
+from ..evaluate.evaluate import EvalReport, evaluate
 from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name

@@ -85,7 +85,7 @@ class TextTask(Task):
         return TorchPredictor.from_dir(rd.model_dir)
 
     def baseline(self, train: list[Example], test: list[Example]) -> dict:
-        from ..evaluate import tfidf_baseline
+        from ..evaluate.baseline import tfidf_baseline
 
         return tfidf_baseline(train, test)
 
