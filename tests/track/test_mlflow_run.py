@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tuneforge.cli import main
 
 from ..conftest import make_rows, write_csv
-from .conftest import QUICK_TRAIN, need, train_argv
+from .conftest import QUICK_TRAIN, train_argv
+
+
+@pytest.fixture
+def store_uri(tracked_train) -> str:
+    """The local store ``tracked_train`` created: later tests add their runs to it (each new
+    MLflow database costs seconds of migrations)."""
+    return f"sqlite:///{tracked_train.runs / 'mlflow' / 'mlflow.db'}"
 
 
 def _client(uri: str):
@@ -88,14 +97,15 @@ def test_tracking_server_on_loopback(tmp_path, tiny_model_dir, mlflow_server, on
     assert not (runs / "mlflow").exists()  # nothing local when a server is named
 
 
-def test_tune_trials_are_child_runs_of_the_study(tmp_path, tiny_model_dir, one_torch_thread):
+def test_tune_trials_are_child_runs_of_the_study(
+    tmp_path, tiny_model_dir, store_uri, one_torch_thread
+):
     """``tune --track mlflow``: the study is one MLflow run and each trial a child run of it
     (``mlflow.parentRunId``), tagged with the study as parent; the study logs its best value
-    and its summary."""
-    need("mlflow")
+    and its summary. TensorBoard keeps the trials' folders inside the study's."""
     runs = tmp_path / "runs"
     data = write_csv(tmp_path / "t.csv", make_rows(20))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = store_uri
     code = main(
         [
             "tune",
@@ -111,6 +121,8 @@ def test_tune_trials_are_child_runs_of_the_study(tmp_path, tiny_model_dir, one_t
             "--no-prune",
             "--track",
             f"mlflow={uri}",
+            "--track",
+            f"tensorboard={tmp_path / 'tb'}",
             *QUICK_TRAIN,
             "train.epochs=1",
         ]
@@ -126,6 +138,7 @@ def test_tune_trials_are_child_runs_of_the_study(tmp_path, tiny_model_dir, one_t
         assert trial.data.tags["mlflow.parentRunId"] == study.info.run_id
         assert trial.data.tags["tuneforge.parent_run"] == "s1"
         assert "val/macro_f1" in trial.data.metrics
+        assert (tmp_path / "tb" / "s1" / f"s1-t{n}").is_dir()  # TensorBoard: trials in the study
 
 
 def test_promoted_version_serves_the_same_predictions(tracked_train, mlflow_server, monkeypatch):
@@ -166,3 +179,63 @@ def test_promoted_version_serves_the_same_predictions(tracked_train, mlflow_serv
     np.testing.assert_allclose(answer[columns].to_numpy(), probs, rtol=0, atol=1e-6)
     version = _client(url).get_model_version_by_alias("intents", "production")
     assert version.tags["tuneforge.run_id"] == "tracked"
+
+
+def test_retrain_candidate_is_tracked_with_its_production_parent(tracked_train, store_uri):
+    """``retrain --track mlflow=URI``: the candidate is an MLflow run tagged with the
+    production version's run as parent, and carries the comparison (gain, McNemar p) and the
+    retrain page."""
+    import datetime as dt
+
+    from tuneforge.label.queue import Annotation, LabelStore, NewItem, text_fingerprint
+    from tuneforge.store import open_store
+
+    runs = tracked_train.runs
+    promote = ["registry", "promote", "tracked", "--name", "rt", "--stage", "production"]
+    assert main([*promote, "--runs-dir", str(runs)]) == 0
+    labels = LabelStore(open_store(runs))
+    queue = labels.open_queue("rt-queue", "text")
+    rows = make_rows(4, seed=5)
+    labels.add_items(queue, [NewItem(r["text"], text_fingerprint(r["text"]), "new") for r in rows])
+    ids = {i.content: i.id for i in labels.items(queue)}
+    when = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    labels.add_annotations(
+        queue, [Annotation(ids[r["text"]], r["label"], "ana", when, "csv") for r in rows]
+    )
+    uri = store_uri
+    argv = ["retrain", "rt@production", "--queue", "rt-queue", "--min-gain", "1", "--no-progress"]
+    code = main([*argv, "--track", f"mlflow={uri}", "--runs-dir", str(runs)])
+    assert code == 3  # a gain of 1 (100 points) is never met: not promoted, still tracked
+    client = _client(uri)
+    experiment = client.get_experiment_by_name("tuneforge").experiment_id
+    found = client.search_runs([experiment], "tags.`tuneforge.parent_run` = 'tracked'")
+    (candidate,) = found
+    assert candidate.data.tags["tuneforge.parent_run"] == "tracked"
+    assert candidate.info.status == "FINISHED"
+    assert "retrain/gain" in candidate.data.metrics and "val/macro_f1" in candidate.data.metrics
+    files = {a.path for a in client.list_artifacts(candidate.info.run_id)}
+    assert {"retrain.json", "retrain.html", "report.html"} <= files
+
+
+def test_a_resumed_run_continues_its_mlflow_run(store_uri):
+    """An interrupted run is closed as KILLED (state ``interrupted``); resumed under the same
+    run id it continues the same MLflow run, whose history then holds both parts."""
+    from tuneforge.track import RunFacts, Tracking, TrackTarget, tracked
+
+    uri = store_uri
+    tracking = Tracking([TrackTarget("mlflow", uri)], checked=True)
+    facts = RunFacts("r1", {"train": {"lr": 0.1}}, {"tuneforge.seed": "1"})
+    with pytest.raises(KeyboardInterrupt):
+        with tracked(tracking, facts) as run:
+            run.log_metrics({"split": "train", "step": 1, "epoch": 0.5, "loss": 2.0})
+            raise KeyboardInterrupt
+    client = _client(uri)
+    first = _run_of(client, "r1")
+    assert first.info.status == "KILLED" and first.data.tags["tuneforge.state"] == "interrupted"
+    with tracked(tracking, facts) as run:
+        run.log_metrics({"split": "train", "step": 2, "epoch": 1.0, "loss": 1.0})
+    again = _run_of(client, "r1")
+    assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
+    history = client.get_metric_history(again.info.run_id, "train/loss")
+    assert sorted((m.step, m.value) for m in history) == [(1, 2.0), (2, 1.0)]
+    assert again.data.params == {"train.lr": "0.1"}
