@@ -81,3 +81,25 @@ def test_a_tracker_failing_mid_run_is_dropped_once(tmp_path, monkeypatch):
     with pytest.raises(TrackingError, match="server went away"):
         with tracked(required, RunFacts("r2")) as run:
             run.log_metrics({"split": "train", "step": 0, "epoch": 0.1, "loss": 1.0})
+
+
+def test_a_tracker_refusing_to_open_fails_the_run_it_would_record(
+    tmp_path, tiny_model_dir, monkeypatch, capsys
+):
+    """Under ``--track-required``, a tracker that passes the probe but refuses the run (a
+    rejected request) fails the run before training, and the run is marked failed, not left
+    running."""
+    import json
+
+    def refuse(*args):
+        raise PermissionError("403 Forbidden")
+
+    monkeypatch.setitem(backends_module.BACKENDS, "tensorboard", refuse)
+    runs = tmp_path / "runs"
+    data = write_csv(tmp_path / "t.csv", make_rows(10))
+    argv = train_argv(data, tiny_model_dir, runs, "refused", *QUICK_TRAIN)
+    code = main([*argv, "--track", f"tensorboard={tmp_path / 'tb'}", "--track-required"])
+    assert code == 1
+    assert "403 Forbidden" in capsys.readouterr().err
+    status = json.loads((runs / "refused" / "status.json").read_text())
+    assert status["state"] == "failed" and "403 Forbidden" in status["error"]

@@ -180,10 +180,13 @@ def add_track(p: argparse.ArgumentParser) -> None:
 def tracking_of(args: argparse.Namespace, root: Path):
     """The Tracking of ``--track``/``$TUNEFORGE_TRACK`` for runs under ``root`` (none: no
     tracking), its targets probed. Messages go to stderr."""
+    import os
     import sys
 
     from ..track import Tracking, parse_targets
 
+    if os.environ.get("RANK", "0") != "0":  # a torchrun helper rank: rank 0 alone records
+        return Tracking([], checked=True)
     targets = parse_targets(args.track, root)
     if args.track_required and not targets:
         from ..errors import ConfigError

@@ -34,7 +34,7 @@ from ..evaluate.slices import example_groups, slice_report
 from ..store import RunDir, RunRecorder, new_run_id, open_store
 from ..store.names import check_name
 from ..tasks import Task, open_task
-from ..track import NO_TRACKING, Tracking, tracked
+from ..track import NO_TRACKING, Tracking
 from ..types import DatasetSplits
 from .train import TrainRunResult, resolved_config, run_train, track_facts, track_outcome
 
@@ -174,7 +174,9 @@ def run_cross_validation(
     recorder = RunRecorder(rd, open_store(runs_dir))
     _start_parent(recorder, task, data, folds, names)
     log(f"run {parent}: {folds}-fold cross-validation of {len(data.train)} examples")
-    with tracked(tracking, track_facts(cfg, data, parent, {})) as track:
+    with recorder.recording():  # a tracker refusing to open (required) fails the run
+        opened = tracking.start(track_facts(cfg, data, parent, {}))
+    with opened.closing() as track:
         children = tracking.children(track, tags={"tuneforge.parent_run": parent})
         with recorder.recording(finally_=lambda: _write_report(rd, log)):
             results = _train_folds(cfg, data, folds, names, progress, log, children)

@@ -21,7 +21,7 @@ from ..evaluate.baseline import baseline_verdict, verdict_message
 from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
-from ..track import NO_TRACKING, RunFacts, TrackedRun, Tracking, tracked
+from ..track import NO_TRACKING, RunFacts, TrackedRun, Tracking
 from ..train import TrainResult, fit
 from ..train.defaults import auto_epochs, resolve_train, schedule_of
 from ..train.distributed import init_distributed, shutdown
@@ -96,7 +96,9 @@ def run_train(
             f"{privacy.expected_batch_size:.0f}"
         )
     _start(recorder, task, data, resume=previous is not None, log=log, facts=facts)
-    with tracked(tracking, track_facts(task.cfg, data, rd.run_id, facts)) as track:
+    with recorder.recording():  # a tracker refusing to open (required) fails the run
+        opened = tracking.start(track_facts(task.cfg, data, rd.run_id, facts))
+    with opened.closing() as track:
         with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
             result, report = _train_and_evaluate(
                 task,

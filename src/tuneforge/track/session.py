@@ -150,35 +150,41 @@ class TrackedRun:
         """Close the run in every tracker: succeeded, failed, interrupted or pruned."""
         self._each(lambda b: b.end(state))
 
+    @contextmanager
+    def closing(self) -> Iterator[TrackedRun]:
+        """Around the tracked work: whatever ends the block closes the run with that state."""
+        try:
+            yield self
+        except RunPruned:
+            self._end_quietly("pruned")
+            raise
+        except KeyboardInterrupt:
+            self._end_quietly("interrupted")
+            raise
+        except BaseException:
+            self._end_quietly("failed")
+            raise
+        self.end("succeeded")
+
+    def _end_quietly(self, state: str) -> None:
+        """Close a run that is ending on an exception: a tracker's own failure (under
+        ``--track-required``) must not replace the error that ended the run."""
+        try:
+            self.end(state)
+        except TrackingError:
+            pass
+
 
 NO_TRACKING = Tracking([], checked=True)
 
 
 @contextmanager
 def tracked(tracking: Tracking | None, facts: RunFacts) -> Iterator[TrackedRun]:
-    """A tracked run around a block; whatever ends the block closes it with that state."""
-    run = (tracking or NO_TRACKING).start(facts)
-    try:
+    """A tracked run around a block; whatever ends the block closes it with that state. (A
+    flow that has already marked its run started opens it with ``start`` under its recorder
+    instead, so a tracker refusing to open under ``--track-required`` fails that run.)"""
+    with (tracking or NO_TRACKING).start(facts).closing() as run:
         yield run
-    except RunPruned:
-        _end_quietly(run, "pruned")
-        raise
-    except KeyboardInterrupt:
-        _end_quietly(run, "interrupted")
-        raise
-    except BaseException:
-        _end_quietly(run, "failed")
-        raise
-    run.end("succeeded")
-
-
-def _end_quietly(run: TrackedRun, state: str) -> None:
-    """Close a run that is ending on an exception: a tracker's own failure (under
-    ``--track-required``) must not replace the error that ended the run."""
-    try:
-        run.end(state)
-    except TrackingError:
-        pass
 
 
 def eval_figures(evaluation: dict) -> dict[str, float]:
