@@ -103,3 +103,23 @@ def test_a_tracker_refusing_to_open_fails_the_run_it_would_record(
     assert "403 Forbidden" in capsys.readouterr().err
     status = json.loads((runs / "refused" / "status.json").read_text())
     assert status["state"] == "failed" and "403 Forbidden" in status["error"]
+
+
+def test_a_tracker_off_in_one_trial_stays_off_for_the_next(tmp_path, monkeypatch):
+    """When a tracker fails inside one trial of a study, later trials do not try it again and
+    nothing more is said: one line for the whole search."""
+    opened: list[str] = []
+
+    class OpensThenFails(Failing):
+        def __init__(self, facts):
+            opened.append(facts.run_id)
+
+    monkeypatch.setitem(backends_module.BACKENDS, "mlflow", lambda t, f, p: OpensThenFails(f))
+    lines: list[str] = []
+    gone = TrackTarget("mlflow", "http://gone")
+    study = Tracking([gone], log=lines.append, checked=True).start(RunFacts("study"))
+    trials = study.tracking.children(study)
+    for n in range(3):
+        with tracked(trials, RunFacts(f"study-t{n}")) as run:
+            run.log_metrics({"split": "val", "step": 1, "epoch": 1.0, "macro_f1": 0.5})
+    assert opened == ["study", "study-t0"] and len(lines) == 1

@@ -37,7 +37,8 @@ class RunFacts:
 
 class Tracking:
     """The trackers of one command; ``parents`` (per target) make its runs children, and
-    ``tags`` go on each of its runs."""
+    ``tags`` go on each of its runs. A tracker turned off is off for its children too (a
+    study's later trials), and said once."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class Tracking:
         parents: dict[TrackTarget, Any] | None = None,
         checked: bool = False,
         tags: dict[str, str] | None = None,
+        off: set[TrackTarget] | None = None,
     ) -> None:
         self.targets = list(targets)
         self.required = required
@@ -55,6 +57,7 @@ class Tracking:
         self.parents = dict(parents or {})
         self.checked = checked
         self.tags = dict(tags or {})
+        self.off = off if off is not None else set()  # shared with children: said once
 
     def __bool__(self) -> bool:
         return bool(self.targets)
@@ -80,6 +83,8 @@ class Tracking:
             )
         if target in self.targets:
             self.targets.remove(target)
+        if target not in self.off:
+            self.off.add(target)
             self.log(f"tracking to {target} is off: {problem}; the run goes on untracked")
 
     def start(self, facts: RunFacts) -> TrackedRun:
@@ -89,7 +94,7 @@ class Tracking:
         self.check()
         facts = RunFacts(facts.run_id, facts.params, {**self.tags, **facts.tags})
         opened = []
-        for target in list(self.targets):
+        for target in [t for t in self.targets if t not in self.off]:
             try:
                 opened.append((target, open_backend(target, facts, self.parents.get(target))))
             except Exception as exc:  # a tracker must not end the run it records
@@ -107,6 +112,7 @@ class Tracking:
             parents=handles,
             checked=True,
             tags={**self.tags, **(tags or {})},
+            off=self.off,
         )
 
 
