@@ -8,6 +8,7 @@ few round trips. A resumed run (``train --resume``) continues the MLflow run wit
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -37,6 +38,9 @@ def client_for(uri: str):
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     from mlflow import MlflowClient
+
+    # "Creating initial MLflow database tables..." would sit among the run's own lines.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
 
     return MlflowClient(tracking_uri=uri)
 

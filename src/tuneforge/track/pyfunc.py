@@ -30,6 +30,10 @@ class TuneforgeModel(mlflow.pyfunc.PythonModel):
     """MLflow's view of a tuneforge predictor: inputs in, one row per input out (``label``,
     ``score`` and ``prob:<label>`` for every label, in the model's label order)."""
 
+    # MLflow's switch (as for its ChatModel) to leave ``predict`` unwrapped: no type-hint
+    # validation and no warning that the hints are missing (see the module docstring).
+    _skip_type_hint_validation = True
+
     def load_context(self, context) -> None:
         from ..predict import load_predictor
 
