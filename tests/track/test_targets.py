@@ -56,3 +56,20 @@ def test_probe_of_an_unwritable_folder(tmp_path):
     problem = probe(TrackTarget("tensorboard", str(tmp_path / "file" / "tb")))
     assert problem is not None and "cannot create" in problem
     assert probe(TrackTarget("tensorboard", str(tmp_path / "tb"))) is None
+
+
+def test_commands_read_tuneforge_track_when_no_flag_is_given(tmp_path, monkeypatch):
+    """``TUNEFORGE_TRACK`` reaches a command's tracking (and is probed) when it has no
+    ``--track``; a flag given replaces it."""
+    import argparse
+
+    from tuneforge.cli.common import tracking_of
+
+    monkeypatch.setenv("TUNEFORGE_TRACK", f"tensorboard={tmp_path / 'tb'}")
+    args = argparse.Namespace(track=None, track_required=False)
+    tracking = tracking_of(args, tmp_path)
+    assert tracking.checked and tracking.targets == [
+        TrackTarget("tensorboard", str(tmp_path / "tb"))
+    ]
+    args.track = [f"tensorboard={tmp_path / 'other'}"]
+    assert tracking_of(args, tmp_path).targets[0].where == str(tmp_path / "other")
