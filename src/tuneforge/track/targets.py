@@ -109,12 +109,12 @@ def _probe_server(uri: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as answer:
             if answer.status >= 400:
-                return f"{url} answered HTTP {answer.status}"
+                return f"its /health answered HTTP {answer.status}"
     except urllib.error.HTTPError as exc:
-        return f"{url} answered HTTP {exc.code}"
+        return f"its /health answered HTTP {exc.code}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return f"{uri} is not reachable ({reason})"
+        return f"not reachable ({reason})"
     return None
 
 
