@@ -47,6 +47,9 @@ def calibrated_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarr
     return softmax(z).astype(np.float32)
 
 
+EMBEDDING_OUTPUT = "sentence_embedding"  # a text ONNX export's second output (export.py)
+
+
 def raw_rows(rows: np.ndarray) -> np.ndarray:
     """A ``post`` for :func:`batched_proba` that keeps a batch's outputs as they are (logits,
     embeddings)."""
@@ -93,6 +96,7 @@ class TorchPredictor:
     """
 
     task = "text"
+    embeds = True  # its encoder's pooled representation: `embed`
 
     def __init__(self, cm, batch_size: int = 64, temperature: float | None = None) -> None:
         self.cm = cm
@@ -113,6 +117,14 @@ class TorchPredictor:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.cm.labels.names
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.cm.model.config.hidden_size)
+
+    @property
+    def source_dir(self) -> Path:
+        return Path(self.cm.source_dir)
 
     def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         import torch
@@ -156,7 +168,7 @@ class TorchPredictor:
                 mask = tensors["attention_mask"].unsqueeze(-1).float()
                 return ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
 
-        width = int(model.config.hidden_size)
+        width = self.embedding_dim
         return batched_proba(
             self.cm.tokenizer,
             self.cm.max_length,
@@ -169,7 +181,11 @@ class TorchPredictor:
 
 
 class OnnxPredictor:
-    """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch."""
+    """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch.
+
+    A text export has two outputs, ``logits`` and ``sentence_embedding`` (the encoder's mean-pooled last
+    layer, what :meth:`TorchPredictor.embed` gives): each call asks only for the one it needs.
+    Exports made before the second output existed predict as before and cannot embed."""
 
     task = "text"
 
@@ -186,14 +202,45 @@ class OnnxPredictor:
         self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
         self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        self.embeds = EMBEDDING_OUTPUT in outputs
+        shape = outputs[EMBEDDING_OUTPUT].shape if self.embeds else []
+        self.embedding_dim = int(shape[-1]) if shape and isinstance(shape[-1], int) else 0
         self.temperature, self.calibrated = _temperature(artifact_temperature(self.dir))
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self._labels
 
+    @property
+    def source_dir(self) -> Path:
+        return self.dir
+
+    def _run(self, output: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {k: v for k, v in inputs.items() if k in self._inputs}
+        return self.session.run([output], feed)[0]
+
     def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return self.session.run(None, {k: v for k, v in inputs.items() if k in self._inputs})[0]
+        return self._run("logits", inputs)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One vector per text, as the trained model's ``embed`` gives it (see the class)."""
+        from .errors import ModelError
+
+        if not self.embeds:
+            raise ModelError(
+                f"{self.dir} was exported without the embedding output.",
+                hint="Export it again (tuneforge compress RUN, or tuneforge export RUN).",
+            )
+        return batched_proba(
+            self.tokenizer,
+            self.max_length,
+            texts,
+            self.embedding_dim,
+            self.batch_size,
+            lambda inputs: self._run(EMBEDDING_OUTPUT, inputs),
+            post=raw_rows,
+        )
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         return batched_proba(

@@ -264,9 +264,11 @@ def to_json_lines(
 
 def parity_table(reports: list[dict]) -> Table:
     table = Table(title="parity with the trained model")
-    for col in ("variant", "n", "agreement", "max |Δp|", "mean |Δp|", "accuracy", "Δ acc", "ok"):
+    columns = ("variant", "n", "agreement", "max |Δp|", "mean |Δp|", "accuracy", "Δ acc")
+    for col in (*columns, "min cos emb", "ok"):
         table.add_column(col, justify="left" if col == "variant" else "right")
     for r in reports:
+        cosine = r.get("embedding_min_cosine")
         table.add_row(
             r["variant"],
             str(r["n"]),
@@ -275,6 +277,7 @@ def parity_table(reports: list[dict]) -> Table:
             f"{r['mean_abs_prob_diff']:.1e}",
             f"{r['candidate_accuracy']:.4f}",
             f"{100 * r['accuracy_delta']:+.2f} pts",
+            "-" if cosine is None else f"{cosine:.4f}",
             ("yes" if r["passed"] else "NO") if r["exact"] else "by gate",
         )
     return table
