@@ -59,6 +59,10 @@ def run_train(
     ranks return None. ``data`` are splits already cut (a cross-validation fold) to train on
     instead of the config's files; ``facts`` go to status.json beside the run's own.
     """
+    if TASKS[task_name(cfg.data)].trains_itself:  # recommend: two towers, ranking evaluation
+        from .recommend import train_recommender
+
+        return train_recommender(cfg, resume=resume, progress=progress, log=log)  # type: ignore[return-value]
     dist = init_distributed()
     previous = _previous_run(resume, Path(cfg.runs_dir))
     if previous is not None:
