@@ -58,3 +58,15 @@ TINY_RECOMMEND = [
     "recommend.hidden=32",
     "data.cold_fraction=0.2",
 ]
+
+
+def train_shop(root: Path, model_dir: Path, name: str = "shop", *extra: str) -> Path:
+    """Train a recommend run on the tiny shop through the CLI; returns the runs dir."""
+    from tuneforge.cli import main
+
+    events, items = write_shop(root / name)
+    runs = root / "runs"
+    argv = ["train", str(events), "--items", str(items), "--model", str(model_dir)]
+    argv += ["--runs-dir", str(runs), "--name", name, "--no-progress", *TINY_RECOMMEND, *extra]
+    assert main(argv) == 0
+    return runs
