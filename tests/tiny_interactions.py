@@ -61,10 +61,15 @@ TINY_RECOMMEND = [
 
 
 def train_shop(root: Path, model_dir: Path, name: str = "shop", *extra: str) -> Path:
-    """Train a recommend run on the tiny shop through the CLI; returns the runs dir."""
+    """Train a recommend run on the tiny shop (``root/name``'s files when there are, else
+    written) through the CLI; returns the runs dir."""
     from tuneforge.cli import main
 
-    events, items = write_shop(root / name)
+    folder = root / name
+    if (folder / "items.csv").is_file():
+        events, items = folder / "interactions.csv", folder / "items.csv"
+    else:
+        events, items = write_shop(folder)
     runs = root / "runs"
     argv = ["train", str(events), "--items", str(items), "--model", str(model_dir)]
     argv += ["--runs-dir", str(runs), "--name", name, "--no-progress", *TINY_RECOMMEND, *extra]
