@@ -81,6 +81,19 @@ class RecommendTask(Task):
         fingerprint = _fingerprint([data.train_file, data.items_file])
         return RecommendData(catalogue, log, fingerprint)
 
+    def supports_variant(self, variant: Any) -> bool:
+        return False
+
+    def check_variants(self, names, run_id: str) -> None:
+        """A recommender ships as it is saved (towers in safetensors, the item index)."""
+        raise ModelError(
+            f"Run '{run_id}' is a recommend run: its release is its saved model (safetensors "
+            "towers and the FAISS item index); ONNX and quantised variants exist for "
+            "classifiers.",
+            hint=f"Promote it as it is (tuneforge registry promote {run_id} --name NAME), or "
+            f"serve it (tuneforge serve {run_id}).",
+        )
+
     def build_model(self, data: Any) -> Any:
         """The towers for ``data`` = (text width, item count), shaped by ``recommend.*``."""
         from dataclasses import asdict
