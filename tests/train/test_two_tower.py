@@ -4,6 +4,7 @@ before it, and in-batch negatives learn a split that random towers do not know."
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from tuneforge.evaluate.ranking import evaluate_ranking, leave_last_out
 from tuneforge.models.two_tower import TwoTowerConfig, build_two_tower
@@ -38,6 +39,7 @@ def test_the_towers_learn_two_tastes_from_in_batch_negatives(one_torch_thread):
     history, test = leave_last_out(users, items, 60, 20)
     train, val = leave_last_out(history.users, history.items, 60, 20)
     text = rng.normal(size=(20, 8)).astype(np.float32)
+    torch.manual_seed(0)  # the towers' initial weights
     model = build_two_tower(TwoTowerConfig(text_dim=8, n_items=20, dim=8, hidden=16))
     before = evaluate_ranking(tower_scores(model, text, history), history, test, ks=(3,))
     result = fit_two_tower(model, text, train, val, TowerTraining(epochs=15, batch_size=32))

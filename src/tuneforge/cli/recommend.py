@@ -38,7 +38,6 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..recipes.recommend import recommend
-    from .search import hits_table
     from .tables import out
 
     history = None
@@ -59,8 +58,28 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"model": args.model, "items": [h.to_dict() for h in hits]}))
         return 0
     who = f"user {args.user}" if args.user is not None else f"history {', '.join(history or [])}"
-    out.print(hits_table(f"{who}", hits, "text"))
+    out.print(items_table(f"recommended for {who}", hits))
     return 0
+
+
+def items_table(title: str, hits):
+    """Rank, score, id, the item's text and its other fields."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(title), title_justify="left")
+    for name in ("#", "score", "id", "text", "fields"):
+        table.add_column(name, overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        rest = {k: v for k, v in hit.fields.items() if k != "text"}
+        table.add_row(
+            str(rank),
+            f"{hit.score:.3f}",
+            escape(hit.id),
+            escape(str(hit.fields.get("text", ""))),
+            escape(json.dumps(rest, ensure_ascii=False)) if rest else "",
+        )
+    return table
 
 
 def print_trained(result) -> int:

@@ -32,6 +32,7 @@ from ..evaluate.ranking import (
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_model
 from ..tasks import open_task
 from ..tasks.recommend import RecommendData, embed_items, open_recommender, save_recommender
+from ..train.seed import set_seed
 from ..train.two_tower import TowerTraining, fit_two_tower, tower_scores
 
 KS = (10, 20)
@@ -116,6 +117,7 @@ def _train_and_evaluate(task, cfg, data: RecommendData, encoder, rd, recorder, l
         lr=cfg.train.lr,
         seed=cfg.train.seed,
     )
+    set_seed(cfg.train.seed)  # the towers' initial weights: a run repeats
     model = task.build_model((text.shape[1], data.n_items))
     result = fit_two_tower(model, text, train, val, loop, recorder.log_metrics, say)
     say(f"best epoch {result.best_epoch} of {result.epochs_run} ({result.train_seconds:.1f} s)")
@@ -178,6 +180,7 @@ def _cold_start(task, cfg, data: RecommendData, text, loop: TowerTraining, say) 
         return {}
     train, val = leave_last_out(warm.users, warm.items, data.n_users, data.n_items)
     say(f"cold-start split: {len(cold)} items held out of training, {len(test)} users tested")
+    set_seed(cfg.train.seed)
     model = task.build_model((text.shape[1], data.n_items))
     fit_two_tower(model, text, train, val, loop)
     rng = np.random.default_rng(cfg.train.seed)
