@@ -107,3 +107,23 @@ def test_bad_interactions_store_nothing(tiny_model_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "interactions.csv" in err and "ghost" in err and "rows 5" in err
     assert not (runs / "bad").exists()
+
+
+def test_a_promoted_recommender_answers_by_its_registry_name(shop_run, capsys):
+    """registry promote takes a recommend run as it is; NAME@production then recommends."""
+    runs, run_id = shop_run
+    promote = ["registry", "promote", run_id, "--name", "shop-rec", "--stage", "production"]
+    assert main([*promote, "--runs-dir", str(runs)]) == 0
+    capsys.readouterr()
+    argv = ["recommend", "shop-rec@production", "--user", "u2", "-k", "2", "--json"]
+    assert main([*argv, "--runs-dir", str(runs)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["items"]) == 2
+
+
+def test_a_search_over_recommend_runs_is_refused(shop_run, tiny_model_dir, tmp_path, capsys):
+    """tune would search classifier settings: a recommend config is refused, naming train."""
+    events, items = write_shop(tmp_path)
+    argv = ["tune", str(events), "--model", str(tiny_model_dir), "--trials", "1"]
+    argv += ["--runs-dir", str(tmp_path / "runs"), f"data.items_file={items}"]
+    assert main(argv) != 0
+    assert "a recommend run" in capsys.readouterr().err

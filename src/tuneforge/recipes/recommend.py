@@ -60,8 +60,17 @@ def train_recommender(
     resume: str | None = None,
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    alone: bool = True,
 ) -> RecommendRunResult:
-    """Train, evaluate, save and report a recommend run; recorded whatever happens."""
+    """Train, evaluate, save and report a recommend run; recorded whatever happens.
+    ``alone`` False: a search or cross-validation asked, which recommend runs do not take."""
+    if not alone:
+        raise ConfigError(
+            "tune and train --folds search and cross-validate classifiers; a recommend run "
+            "is evaluated leave-last-out and on its cold-start split by train itself.",
+            hint="Train it with tuneforge train FILE --task recommend --items ITEMS; set the "
+            "towers with recommend.* overrides.",
+        )
     if resume:
         raise ConfigError(
             "A recommend run trains in seconds to minutes and cannot be resumed.",

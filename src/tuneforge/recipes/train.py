@@ -62,7 +62,10 @@ def run_train(
     if TASKS[task_name(cfg.data)].trains_itself:  # recommend: two towers, ranking evaluation
         from .recommend import train_recommender
 
-        return train_recommender(cfg, resume=resume, progress=progress, log=log)  # type: ignore[return-value]
+        split_elsewhere = on_validation is not None or data is not None  # tune, --folds
+        return train_recommender(
+            cfg, resume=resume, progress=progress, log=log, alone=not split_elsewhere
+        )  # type: ignore[return-value]
     dist = init_distributed()
     previous = _previous_run(resume, Path(cfg.runs_dir))
     if previous is not None:
