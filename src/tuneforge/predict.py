@@ -452,18 +452,21 @@ def _read_meta(directory: Path) -> dict:
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def load_predictor(artifact: str | Path, batch_size: int = 64, *, spin: bool = True) -> Predictor:
+def load_predictor(
+    artifact: str | Path, batch_size: int = 64, *, spin: bool = True, threads: int = 0
+) -> Predictor:
     """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
     model directory or a run's peft adapter); text or image as its tuneforge.json says.
-    ``spin=False``: ONNX worker threads sleep between calls (see :func:`_onnx_session`)."""
+    ``spin=False``: ONNX worker threads sleep between calls (see :func:`_onnx_session`);
+    ``threads``: an ONNX session's threads (0: one per core; a worker of many wants 1)."""
     from .errors import ModelError
 
     path = Path(artifact)
     image = artifact_task(path) == "image"
     if (path / "model.onnx").is_file():
         if image:
-            return ImagePredictor.from_onnx(path, batch_size=batch_size, spin=spin)
-        return OnnxPredictor(path, batch_size=batch_size, spin=spin)
+            return ImagePredictor.from_onnx(path, batch_size, threads, spin)
+        return OnnxPredictor(path, batch_size=batch_size, threads=threads, spin=spin)
     if image:
         return ImagePredictor.from_dir(path, batch_size=batch_size)
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():

@@ -21,7 +21,7 @@ def shop_run(tiny_model_dir, tmp_path_factory):
     runs = root / "runs"
     argv = ["train", str(events), "--items", str(items), "--model", str(tiny_model_dir)]
     argv += ["--runs-dir", str(runs), "--name", "shop", "--no-progress", *TINY_RECOMMEND]
-    assert main(argv) == 0
+    assert main([*argv, "--track", "tensorboard"]) == 0
     return runs, "shop"
 
 
@@ -43,6 +43,7 @@ def test_a_recommend_run_is_a_normal_run_with_ranking_figures(shop_run):
         model / "index" / "index.faiss"
     ).is_file()
     assert not list(run.rglob("*.pkl")) and not list(run.rglob("*.pt"))
+    assert list((runs / "tensorboard" / run_id).glob("events.out.tfevents.*"))  # --track
 
 
 def test_recommendations_leave_out_what_the_user_has_seen(shop_run, capsys):

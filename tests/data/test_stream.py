@@ -94,3 +94,20 @@ def test_list_stream_chunks_inputs_already_in_memory():
         (1, [1], ["b"]),
         (2, [2], ["c"]),
     ]
+
+
+def test_pieces_of_a_parquet_folder_start_where_a_resumed_job_does(tmp_path):
+    """Pieces (what a many-worker engine reads in parallel) are one per part still to read,
+    numbered globally; read one after the other they give the rows from the start row on."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = _rows(10)[["text"]]
+    frame.iloc[:6].to_parquet(folder / "a.parquet", row_group_size=4)
+    frame.iloc[6:].to_parquet(folder / "b.parquet")
+    stream = open_text_stream(folder)
+    pieces = stream.pieces(start=5, size=3)
+    assert [(p.start, p.rows) for p in pieces] == [(5, 1), (6, 4)]
+    chunks = [c for p in pieces for c in p.read()]
+    assert [i for c in chunks for i in c.ids] == list(range(5, 10))
+    assert [t for c in chunks for t in c.items] == frame["text"].tolist()[5:]
+    assert [(p.start, p.rows) for p in stream.pieces(start=7)] == [(7, 3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,8 @@ EXAMPLE = (
     '  tuneforge predict intents-v1 "what is the weather" --abstain msp --in-scope-recall 0.95\n'
     "  tuneforge predict digits-v1 seven.png three.jpg   |   "
     "tuneforge predict digits-v1 --input scans/\n"
-    "  tuneforge predict intents@production --input tickets/ --output preds.parquet --resume"
+    "  tuneforge predict intents@production --input tickets/ --output preds.parquet --resume\n"
+    "  tuneforge predict intents@production --input tickets/ --output preds.parquet --engine ray"
 )
 
 
@@ -67,6 +69,21 @@ def register(sub) -> None:
         "--overwrite", action="store_true", help="replace an existing --output (once finished)"
     )
     p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="with --output: predict in this process (local), or on Ray Data's pool of "
+        "workers (ray; a cluster on this machine unless --ray-address)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="the Ray cluster to join, HOST:PORT (default: $RAY_ADDRESS, else start one here)",
+    )
+    p.add_argument(
+        "--workers", type=int, help="--engine ray: predictors at once (default: one per CPU)"
+    )
+    p.add_argument(
         "--chunk-rows",
         type=int,
         help="rows read, predicted and written at a time with --output (default: 16384)",
@@ -91,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     with _stdin_file(args.input) as input_file:
         if args.output and args.output != "-":
             return _to_file(args, texts, input_file, options, abstain)
+        if args.engine != "local":
+            raise TuneforgeError(
+                f"--engine {args.engine} writes its predictions to a file: add --output FILE."
+            )
         inputs, predictions, noun = predict_run(
             args.run,
             runs_dir(args),
@@ -111,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 def _to_file(args, texts, input_file, options, abstain) -> int:
     """The chunked, resumable path: progress with rows/s, and a word on how to go on when
     stopped (exit 130, every finished chunk kept)."""
+    from ..batch.engines import EngineOptions
     from ..recipes.predict import predict_file
     from .tables import rows_progress
 
@@ -129,6 +151,8 @@ def _to_file(args, texts, input_file, options, abstain) -> int:
                 resume=args.resume,
                 overwrite=args.overwrite,
                 chunk_rows=args.chunk_rows,
+                engine=args.engine,
+                engine_options=EngineOptions(args.workers, args.ray_address),
                 progress=update,
             )
     except KeyboardInterrupt:

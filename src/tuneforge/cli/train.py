@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from ..errors import TuneforgeError
-from .common import add_columns, add_command, add_image_source, add_runs_dir, add_slice
+from .common import (
+    add_columns,
+    add_command,
+    add_image_source,
+    add_runs_dir,
+    add_slice,
+    add_track,
+    tracking_of,
+)
 
 EXAMPLE = (
     "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4\n"
@@ -20,6 +29,7 @@ EXAMPLE = (
     "  tuneforge train tickets.csv --folds 5 --name intents-cv   |   "
     "tuneforge train tickets.csv --slice region\n"
     "  tuneforge train tickets.csv --privacy dp --epsilon 8 --method lora\n"
+    "  tuneforge train tickets.csv --track mlflow=http://mlflow.internal:5000 --track tensorboard\n"
     "  tuneforge train interactions.csv --task recommend --items items.csv --name shop-rec"
 )
 
@@ -99,6 +109,7 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
     p.add_argument("--config", help="YAML config (see configs/); flags and key=value beat it")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    add_track(p)
     add_runs_dir(p)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
     p.set_defaults(func=run)
@@ -253,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
         return relaunch_with_torchrun(args.argv, args.nproc)
     if not args.resume and not args.train_file and not args.config:
         raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
-    result = run_train(train_config(args), resume=args.resume, progress=not args.no_progress)
+    cfg = train_config(args)
+    tracking = tracking_of(args, Path(cfg.runs_dir))
+    result = run_train(cfg, resume=args.resume, progress=not args.no_progress, tracking=tracking)
     if result is None:  # a helper rank of a torchrun job: rank 0 reports the run
         return 0
     if isinstance(result.eval, dict):  # a recommend run: ranking figures
@@ -286,7 +299,13 @@ def _run_folds(args: argparse.Namespace) -> int:
 
     if not args.train_file and not args.config:
         raise TuneforgeError("train --folds needs a TRAIN_FILE (or --config YAML).")
-    result = run_cross_validation(train_config(args), args.folds, progress=not args.no_progress)
+    cfg = train_config(args)
+    result = run_cross_validation(
+        cfg,
+        args.folds,
+        progress=not args.no_progress,
+        tracking=tracking_of(args, Path(cfg.runs_dir)),
+    )
     out.print(f"run id:  {result.run_id} ({args.folds} folds: {', '.join(result.fold_ids)})")
     out.print(f"run dir: {result.run_dir}")
     out.print(folds_table(result.eval))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..errors import DataError
@@ -33,21 +34,40 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """Rows ``start`` on, ``rows`` of them, that ``read`` gives as chunks without the other
+    pieces: what an engine with many workers reads in parallel (a Parquet part each)."""
+
+    start: int
+    rows: int | None
+    read: Callable[[], Iterator[Chunk]] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class InputStream:
     """A source of inputs read in chunks. ``total`` is the number of rows (None when it would
     cost a pass to know), ``input_name`` what an input is (``text``, ``image``), ``id_name``
     where ids come from (a column, or ``row`` for row numbers from 0), and ``identity`` what a
-    resumed run must find unchanged (the files' names, sizes and modification times)."""
+    resumed run must find unchanged (the files' names, sizes and modification times).
+    ``split`` cuts the rows from a start into pieces read independently (default: one)."""
 
     total: int | None
     input_name: str
     id_name: str
     identity: dict
     read: Callable[[int, int], Iterator[Chunk]] = field(repr=False, compare=False)
+    split: Callable[[int, int], list[Piece]] | None = field(default=None, repr=False, compare=False)
 
     def chunks(self, start: int = 0, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
         """Chunks of at most ``size`` rows from row ``start`` on, in the input's order."""
         return self.read(start, size)
+
+    def pieces(self, start: int = 0, size: int = CHUNK_ROWS) -> list[Piece]:
+        """The rows from ``start`` as pieces in order, each read in chunks of ``size``."""
+        if self.split is not None:
+            return self.split(start, size)
+        left = None if self.total is None else max(self.total - start, 0)
+        return [Piece(start, left, lambda: self.chunks(start, size))]
 
 
 def list_stream(items: Sequence, input_name: str, identity: dict) -> InputStream:
@@ -89,9 +109,12 @@ def open_text_stream(
         "text_column": text,
         "id_column": ids,
     }
+    split = None
     if name == "parquet":
-        total = _check_parquet_parts(files, wanted, path)
+        counts = _check_parquet_parts(files, wanted, path)
+        total = sum(counts)
         read = _reader(_parquet_rows, files, wanted)
+        split = _parquet_pieces(files, counts, wanted, ids, text)
     elif name == "jsonl":
         total = _count_lines(path)
         read = _reader(_jsonl_rows, path, wanted)
@@ -99,7 +122,26 @@ def open_text_stream(
         sep, _ = table_delimiter(path, table_reader(path, fmt), delimiter)
         total = max(_count_lines(path) - 1, 0)  # the header; a quoted newline makes it "about"
         read = _reader(_delimited_rows, path, wanted, sep)
-    return InputStream(total, "text", ids or "row", identity, _as_chunks(read, ids, text))
+    chunks = _as_chunks(read, ids, text)
+    return InputStream(total, "text", ids or "row", identity, chunks, split)
+
+
+def _parquet_pieces(
+    files: list[Path], counts: list[int], wanted: list[str], ids: str | None, text: str
+) -> Callable[[int, int], list[Piece]]:
+    """One piece per Parquet part still (partly) to read, its chunks numbered globally."""
+
+    def split(start: int, size: int) -> list[Piece]:
+        pieces, first = [], 0
+        for part, rows in zip(files, counts):
+            skip = max(start - first, 0)
+            if skip < rows:
+                chunks = _as_chunks(_reader(_parquet_rows, [part], wanted), ids, text, first)
+                pieces.append(Piece(first + skip, rows - skip, partial(chunks, skip, size)))
+            first += rows
+        return pieces
+
+    return split
 
 
 def _reader(rows: Callable, *args) -> Callable[[int, int], Iterator[list[dict]]]:
@@ -107,13 +149,14 @@ def _reader(rows: Callable, *args) -> Callable[[int, int], Iterator[list[dict]]]
 
 
 def _as_chunks(
-    read: Callable[[int, int], Iterator[list[dict]]], ids: str | None, text: str
+    read: Callable[[int, int], Iterator[list[dict]]], ids: str | None, text: str, base: int = 0
 ) -> Callable[[int, int], Iterator[Chunk]]:
-    """Rows (dicts of the wanted columns) → chunks of ids and texts; a missing text is ""."""
+    """Rows (dicts of the wanted columns) → chunks of ids and texts; a missing text is "".
+    ``base``: the row number of the source's first row (a part of a folder)."""
     from .columns import as_text
 
     def chunks(start: int, size: int) -> Iterator[Chunk]:
-        at = start
+        at = base + start
         for rows in read(start, size):
             texts = [as_text(r.get(text)) for r in rows]
             keys = [as_text(r.get(ids)) for r in rows] if ids else list(range(at, at + len(rows)))
@@ -146,12 +189,12 @@ def _parquet_parts(folder: Path) -> list[Path]:
     return parts
 
 
-def _check_parquet_parts(files: list[Path], wanted: list[str], folder: Path) -> int:
-    """Every part has the wanted columns (else the part is named); returns the total rows,
-    from the footers alone."""
+def _check_parquet_parts(files: list[Path], wanted: list[str], folder: Path) -> list[int]:
+    """Every part has the wanted columns (else the part is named); returns each part's
+    number of rows, from the footers alone."""
     import pyarrow.parquet as pq
 
-    total = 0
+    counts = []
     for part in files:
         try:
             meta = pq.ParquetFile(part).metadata
@@ -169,8 +212,8 @@ def _check_parquet_parts(files: list[Path], wanted: list[str], folder: Path) -> 
                 f"(its columns: {', '.join(names)}).",
                 hint="Every part needs the same columns: re-export this part or remove it.",
             )
-        total += meta.num_rows
-    return total
+        counts.append(meta.num_rows)
+    return counts
 
 
 def _parquet_rows(files: list[Path], wanted: list[str], start: int, size: int):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..batch.engines import ENGINES, EngineOptions
+from ..batch.job import BatchJob
 from ..data.parts import PartWriter
 from ..data.stream import CHUNK_ROWS, list_stream
 from ..errors import DataError
@@ -93,6 +95,8 @@ def predict_file(
     resume: bool = False,
     overwrite: bool = False,
     chunk_rows: int | None = None,
+    engine: str = "local",
+    engine_options: EngineOptions | None = None,
     progress: Callable[[int, int | None], None] = lambda done, total: None,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ) -> PredictedFile:
@@ -100,32 +104,48 @@ def predict_file(
     (.parquet, .csv, .jsonl) in chunks, with bounded memory whatever the input's size: rows
     keep the input's order and an ``id`` (the input's id column, else the row number).
     Chunks are written as they finish, so a stopped job goes on with ``resume``; an existing
-    output is replaced only with ``overwrite``, and only once the new one is whole."""
+    output is replaced only with ``overwrite``, and only once the new one is whole. ``engine``
+    (``local``, ``ray``) runs the predictions in this process or on a Ray cluster: the same
+    output either way."""
     if chunk_rows is not None and chunk_rows < 1:
         raise DataError(f"--chunk-rows must be at least 1, not {chunk_rows}.")
+    if engine not in ENGINES:
+        raise DataError(f"Unknown engine '{engine}'.", hint=f"Choose one of: {', '.join(ENGINES)}.")
     _, artifact = resolve_model(ref, runs_dir)
     predictor, abstainer = open_predictor(ref, artifact, abstain, log)
     stream = _input_stream(open_task(predictor), input_file, given or [], options or {})
-    identity = {
-        **stream.identity,
-        "model": str(Path(artifact).resolve()),
-        "top_k": top_k,
-        "abstain": abstain,
-    }
+    job = BatchJob(
+        str(Path(artifact).resolve()),
+        top_k,
+        _chosen(abstainer, abstain),
+        stream.input_name,
+        stream.id_name == "row",
+    )
+    identity = {**stream.identity, "model": job.artifact, "top_k": top_k, "abstain": abstain}
     writer = PartWriter(output, identity, resume=resume, overwrite=overwrite)
     if writer.complete:
         return PredictedFile(output, 0, 0, 0.0, complete_already=True)
-    model = abstainer if abstainer is not None else predictor
     started, first = time.perf_counter(), writer.done
     progress(first, stream.total)
-    for chunk in stream.chunks(first, chunk_rows or CHUNK_ROWS):
-        predictions = model.predict(chunk.items, top_k=top_k)
-        writer.write(prediction_rows(chunk.ids, chunk.items, predictions, stream))
+    model = abstainer if abstainer is not None else predictor
+    tables = ENGINES[engine](
+        job, stream, first, chunk_rows or CHUNK_ROWS, engine_options or EngineOptions(), model
+    )
+    for table in tables:
+        writer.write(table)
         progress(writer.done, stream.total)
     if writer.done == 0:
         raise DataError(f"Nothing to predict: {input_file or 'the input'} has no rows.")
     writer.finish()
     return PredictedFile(output, writer.done, first, time.perf_counter() - started)
+
+
+def _chosen(abstainer: Any, asked: dict | None) -> dict | None:
+    """The abstention as every worker must apply it: the threshold this process chose."""
+    if abstainer is None or asked is None:
+        return None
+    rule = abstainer.rule
+    return {"score": rule.score, "threshold": rule.threshold, "unknown_label": rule.unknown_label}
 
 
 def _input_stream(task: Any, input_file: str | None, given: list[str], options: dict) -> Any:
@@ -139,25 +159,3 @@ def _input_stream(task: Any, input_file: str | None, given: list[str], options: 
     items = task.inputs(given, None, options)
     digest = hashlib.sha256("\n".join(items).encode("utf-8")).hexdigest()
     return list_stream(items, task.input_noun, {"inputs": digest})
-
-
-def prediction_rows(ids: list, inputs: list, predictions: list[Prediction], stream) -> Any:
-    """One chunk's predictions as an Arrow table: the id (named after where it came from
-    would change the schema between inputs, so it is always ``id``), the input, the label,
-    its probability, the top-k alternatives, and with abstention the score and the verdict."""
-    import pyarrow as pa
-
-    alternatives = pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())]))
-    columns = {
-        "id": pa.array(ids, pa.int64() if stream.id_name == "row" else pa.string()),
-        stream.input_name: pa.array([str(x) for x in inputs], pa.string()),
-        "label": pa.array([p.label for p in predictions], pa.string()),
-        "score": pa.array([p.score for p in predictions], pa.float64()),
-        "top_k": pa.array(
-            [[{"label": n, "score": s} for n, s in p.top_k] for p in predictions], alternatives
-        ),
-    }
-    if predictions and predictions[0].ood_score is not None:
-        columns["ood_score"] = pa.array([p.ood_score for p in predictions], pa.float64())
-        columns["abstained"] = pa.array([p.abstained for p in predictions], pa.bool_())
-    return pa.table(columns)

@@ -32,8 +32,11 @@ from ..evaluate.ranking import (
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_model
 from ..tasks import open_task
 from ..tasks.recommend import RecommendData, embed_items, open_recommender, save_recommender
+from ..track import NO_TRACKING, RunFacts, Tracking
 from ..train.seed import set_seed
+from ..train.sinks import fan_out
 from ..train.two_tower import TowerTraining, fit_two_tower, tower_scores
+from .train import track_outcome
 
 KS = (10, 20)
 DEFAULTS = {"epochs": 20, "batch_size": 256, "lr": 2e-3}  # train.* None becomes these
@@ -61,9 +64,11 @@ def train_recommender(
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     alone: bool = True,
+    tracking: Tracking | None = None,
 ) -> RecommendRunResult:
-    """Train, evaluate, save and report a recommend run; recorded whatever happens.
-    ``alone`` False: a search or cross-validation asked, which recommend runs do not take."""
+    """Train, evaluate, save and report a recommend run; recorded whatever happens, and in
+    the trackers of ``tracking`` (``--track``). ``alone`` False: a search or a
+    cross-validation asked, which recommend runs do not take."""
     if not alone:
         raise ConfigError(
             "tune and train --folds search and cross-validate classifiers; a recommend run "
@@ -77,6 +82,7 @@ def train_recommender(
             hint="Train it again without --resume.",
         )
     cfg = recommend_config(cfg)
+    tracking = (tracking or NO_TRACKING).check()  # an unreachable tracker: said before work
     task = open_task(cfg)
     data: RecommendData = task.load_data()
     encoder = _encoder(cfg)
@@ -100,11 +106,32 @@ def train_recommender(
         columns=data.log.columns,
         notes=data.log.notes,
     )
-    with recorder.recording(finally_=lambda: _write_report(rd, log)):
-        report = _train_and_evaluate(
-            task, cfg, data, encoder, rd, recorder, log if progress else None
-        )
+    with recorder.recording():  # a tracker refusing to open (required) fails the run
+        tags = {"tuneforge.task": "recommend", "tuneforge.data_fingerprint": data.fingerprint}
+        opened = tracking.start(RunFacts(rd.run_id, to_dict(cfg), tags))
+    with opened.closing() as track:
+        sink = fan_out([recorder.log_metrics, lambda record: track.log_metrics(_named(record))])
+        with recorder.recording(finally_=lambda: _write_report(rd, log)):
+            report = _train_and_evaluate(
+                task, cfg, data, encoder, rd, recorder, sink, log if progress else None
+            )
+        track_outcome(track, rd, _named(_flat(report)), 0)
     return RecommendRunResult(rd.run_id, rd.path, report)
+
+
+def _named(record: dict) -> dict:
+    """Metric names trackers accept (MLflow refuses "@"): ``hr@10`` as ``hr_at_10``."""
+    return {k.replace("@", "_at_"): v for k, v in record.items()}
+
+
+def _flat(report: dict) -> dict:
+    """eval.json's figures in one level: the model's, ``<baseline>.<figure>``, ``cold_start.``."""
+    out = {k: v for k, v in report.items() if isinstance(v, (int, float))}
+    for name, figures in report.get("baselines", {}).items():
+        out |= {f"{name}.{k}": v for k, v in figures.items() if isinstance(v, (int, float))}
+    cold = report.get("cold_start") or {}
+    out |= {f"cold_start.{k}": v for k, v in cold.items() if isinstance(v, (int, float))}
+    return {"split": "test", **out}
 
 
 def _encoder(cfg: RunConfig):
@@ -114,7 +141,7 @@ def _encoder(cfg: RunConfig):
     return open_encoder(cfg.model.name, Path(cfg.runs_dir))
 
 
-def _train_and_evaluate(task, cfg, data: RecommendData, encoder, rd, recorder, log) -> dict:
+def _train_and_evaluate(task, cfg, data: RecommendData, encoder, rd, recorder, sink, log) -> dict:
     say = log or (lambda message: None)
     text = embed_items(encoder, data.catalogue, say)
     log_ = data.log
@@ -128,7 +155,7 @@ def _train_and_evaluate(task, cfg, data: RecommendData, encoder, rd, recorder, l
     )
     set_seed(cfg.train.seed)  # the towers' initial weights: a run repeats
     model = task.build_model((text.shape[1], data.n_items))
-    result = fit_two_tower(model, text, train, val, loop, recorder.log_metrics, say)
+    result = fit_two_tower(model, text, train, val, loop, sink, say)
     say(f"best epoch {result.best_epoch} of {result.epochs_run} ({result.train_seconds:.1f} s)")
     figures = _ranked(
         {
