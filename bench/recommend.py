@@ -111,6 +111,7 @@ def two_tower_run(folder: Path, ratings: pd.DataFrame, args) -> tuple[Path, dict
         f"data.seed={args.seed}",
         f"data.cold_fraction={args.cold_fraction}",
         f"recommend.pooling={args.pooling}",
+        *args.set,
     ]
     flags = {
         "data": {"train_file": str(events), "items_file": str(items), "task": "recommend"},
@@ -189,6 +190,13 @@ def main() -> None:
     parser.add_argument("--pooling", choices=["mean", "attention"], default="mean")
     parser.add_argument("--encoder", default="default", help="sentence encoder of the item texts")
     parser.add_argument("--cold-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a run setting, e.g. recommend.id_dropout=0.8 (repeatable)",
+    )
     parser.add_argument("--users", type=int, help="only the first N users (a smoke run)")
     parser.add_argument("--no-serve", action="store_true", help="skip the latency measurement")
     args = parser.parse_args()
