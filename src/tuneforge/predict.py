@@ -518,6 +518,13 @@ def load_predictor(
         return ImagePredictor.from_dir(path, batch_size=batch_size)
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return TorchPredictor.from_dir(path, batch_size=batch_size)
+    if artifact_task(path) == "recommend":
+        raise ModelError(
+            f"{path} is a recommender (a train --task recommend run): it ranks items for users, "
+            "it does not label texts.",
+            hint="Ask it with tuneforge recommend RUN --user ID | --history ITEM,ITEM, or serve "
+            "it (POST /v1/recommend).",
+        )
     raise ModelError(
         f"{path} is neither an ONNX, a Hugging Face model nor a peft adapter directory."
     )

@@ -29,7 +29,8 @@ EXAMPLE = (
     "  tuneforge train tickets.csv --folds 5 --name intents-cv   |   "
     "tuneforge train tickets.csv --slice region\n"
     "  tuneforge train tickets.csv --privacy dp --epsilon 8 --method lora\n"
-    "  tuneforge train tickets.csv --track mlflow=http://mlflow.internal:5000 --track tensorboard"
+    "  tuneforge train tickets.csv --track mlflow=http://mlflow.internal:5000 --track tensorboard\n"
+    "  tuneforge train interactions.csv --task recommend --items items.csv --name shop-rec"
 )
 
 
@@ -91,6 +92,7 @@ def register(sub) -> None:
     )
     p.add_argument("--name", help="run id to use (default: generated)")
     add_privacy_flags(p)
+    add_recommend_flags(p)
     add_slice(
         p,
         "also evaluate the test split per value of this column of the data (repeat for more; "
@@ -111,6 +113,28 @@ def register(sub) -> None:
     add_runs_dir(p)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
     p.set_defaults(func=run)
+
+
+def add_recommend_flags(p: argparse.ArgumentParser) -> None:
+    """``--items FILE`` and the interactions' columns: a recommend run (``--task recommend``)."""
+    p.add_argument(
+        "--items",
+        metavar="FILE",
+        help="recommend runs: the items (an id column, a title and metadata columns joined as "
+        "the item's text); TRAIN_FILE is then the interactions (user, item, optional time)",
+    )
+    p.add_argument("--user-column", help="recommend runs: the interactions' user column")
+    p.add_argument("--item-column", help="recommend runs: the interactions' item column")
+    p.add_argument("--time-column", help="recommend runs: the interactions' time column")
+
+
+def _recommend_flags(args: argparse.Namespace) -> dict:
+    return {
+        ("data", "items_file"): getattr(args, "items", None),
+        ("data", "user_column"): getattr(args, "user_column", None),
+        ("data", "item_column"): getattr(args, "item_column", None),
+        ("data", "time_column"): getattr(args, "time_column", None),
+    }
 
 
 def add_privacy_flags(p: argparse.ArgumentParser) -> None:
@@ -209,6 +233,7 @@ def train_config(args: argparse.Namespace):
             ("train", "precision"): args.precision,
             ("data", "slice_columns"): ",".join(args.slices) if args.slices else None,
             **_privacy_flags(args),
+            **_recommend_flags(args),
         },
     )
     if args.name:
@@ -244,6 +269,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_train(cfg, resume=args.resume, progress=not args.no_progress, tracking=tracking)
     if result is None:  # a helper rank of a torchrun job: rank 0 reports the run
         return 0
+    if isinstance(result.eval, dict):  # a recommend run: ranking figures
+        from .recommend import print_trained
+
+        return print_trained(result)
     out.print(f"run id:  {result.run_id}")
     out.print(f"run dir: {result.run_dir}")
     evaluated = result.eval.to_dict()

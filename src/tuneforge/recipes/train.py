@@ -63,6 +63,18 @@ def run_train(
     ``parent_run`` among them is tagged as such in the trackers). ``tracking`` (``--track``)
     is checked before anything is read or written and records the run as it trains.
     """
+    if TASKS[task_name(cfg.data)].trains_itself:  # recommend: two towers, ranking evaluation
+        from .recommend import train_recommender
+
+        split_elsewhere = on_validation is not None or data is not None  # tune, --folds
+        return train_recommender(  # type: ignore[return-value]
+            cfg,
+            resume=resume,
+            progress=progress,
+            log=log,
+            alone=not split_elsewhere,
+            tracking=tracking,
+        )
     dist = init_distributed()
     tracking = tracking or NO_TRACKING
     if dist.is_main:

@@ -18,9 +18,10 @@ from ..config import DataConfig, RunConfig
 from ..errors import ConfigError
 from .base import Task
 from .image import ImageTask
+from .recommend import RecommendTask
 from .text import TextTask
 
-TASKS: dict[str, type[Task]] = {"text": TextTask, "image": ImageTask}
+TASKS: dict[str, type[Task]] = {"text": TextTask, "image": ImageTask, "recommend": RecommendTask}
 
 
 def task_name(source: Any) -> str:
@@ -57,4 +58,4 @@ def open_task(source: Any) -> Task:
     return cls(source if isinstance(source, RunConfig) else None)
 
 
-__all__ = ["TASKS", "ImageTask", "Task", "TextTask", "open_task", "task_name"]
+__all__ = ["TASKS", "ImageTask", "RecommendTask", "Task", "TextTask", "open_task", "task_name"]

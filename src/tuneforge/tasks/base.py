@@ -26,6 +26,7 @@ class Task:
     items_are_files: ClassVar[bool] = False  # a labeling queue holds file paths, not contents
     label_studio_tag: ClassVar[str] = ""  # the Label Studio object tag that shows an item
     supports_privacy: ClassVar[bool] = False  # --privacy dp (DP-SGD) was built and tested for it
+    trains_itself: ClassVar[bool] = False  # its run is its own flow (recommend), not fit()
 
     def __init__(self, cfg: RunConfig | None = None) -> None:
         self._cfg = cfg
