@@ -183,7 +183,7 @@ class OnnxPredictor:
         self._labels = tuple(meta["labels"])
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
-        self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
+        self.session = onnx_session(self.dir / "model.onnx", threads, spin)
         self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.temperature, self.calibrated = _temperature(artifact_temperature(self.dir))
@@ -274,7 +274,7 @@ class ImagePredictor:
 
         directory = Path(artifact_dir)
         meta = _read_meta(directory)
-        session = _onnx_session(directory / "model.onnx", threads, spin)
+        session = onnx_session(directory / "model.onnx", threads, spin)
         name = session.get_inputs()[0].name
 
         def run_batch(pixels: np.ndarray) -> np.ndarray:
@@ -328,7 +328,7 @@ class ImagePredictor:
         return top_k_predictions(self.predict_proba(images), self.labels, top_k)
 
 
-def _onnx_session(path: Path, threads: int = 0, spin: bool = True):
+def onnx_session(path: Path, threads: int = 0, spin: bool = True):
     """An onnxruntime CPU session, or a ModelError naming the file.
 
     onnxruntime's worker threads busy-wait for the next call by default: fastest for batch
@@ -455,10 +455,15 @@ def _read_meta(directory: Path) -> dict:
 def load_predictor(artifact: str | Path, batch_size: int = 64, *, spin: bool = True) -> Predictor:
     """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
     model directory or a run's peft adapter); text or image as its tuneforge.json says.
-    ``spin=False``: ONNX worker threads sleep between calls (see :func:`_onnx_session`)."""
+    ``spin=False``: ONNX worker threads sleep between calls (see :func:`onnx_session`)."""
     from .errors import ModelError
+    from .models.tfidf import LinearOnnxPredictor, LinearTextPredictor, is_linear_dir
 
     path = Path(artifact)
+    if is_linear_dir(path):  # character n-gram TF-IDF + linear classifier
+        if (path / "model.onnx").is_file():
+            return LinearOnnxPredictor(path, spin=spin)
+        return LinearTextPredictor.from_dir(path)
     image = artifact_task(path) == "image"
     if (path / "model.onnx").is_file():
         if image:

@@ -196,10 +196,11 @@ def _train_and_evaluate(
 
     set_seed(task.cfg.train.seed)
     cm = task.build_model(data)
-    result = fit(
+    result = task.fit(
         cm,
         data,
         task.cfg.train,
+        log=log,
         checkpoint_dir=rd.checkpoint_dir,
         resume=resume,
         on_metrics=fan_out([recorder.log_metrics, validation_only]),
@@ -208,6 +209,9 @@ def _train_and_evaluate(
         privacy=privacy,
     )
     shutdown()  # no collective follows: the other ranks may leave
+    chosen = task.outcome_facts()  # the automatic model choice: which model won, and why
+    if chosen:
+        rd.update_status(**chosen)
     task.save_model(cm, rd)
     # The saved artifact, not the in-memory model: it is what users will load.
     predictor = task.predictor(rd)
