@@ -457,13 +457,12 @@ def load_predictor(artifact: str | Path, batch_size: int = 64, *, spin: bool = T
     model directory or a run's peft adapter); text or image as its tuneforge.json says.
     ``spin=False``: ONNX worker threads sleep between calls (see :func:`onnx_session`)."""
     from .errors import ModelError
-    from .models.tfidf import LinearOnnxPredictor, LinearTextPredictor, is_linear_dir
+    from .models.text_families import family_of_dir
 
     path = Path(artifact)
-    if is_linear_dir(path):  # character n-gram TF-IDF + linear classifier
-        if (path / "model.onnx").is_file():
-            return LinearOnnxPredictor(path, spin=spin)
-        return LinearTextPredictor.from_dir(path)
+    family = family_of_dir(path)  # a text model trained from scratch (tfidf-linear, char-cnn)
+    if family is not None:
+        return family.function("open")(path, spin)
     image = artifact_task(path) == "image"
     if (path / "model.onnx").is_file():
         if image:

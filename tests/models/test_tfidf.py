@@ -13,10 +13,10 @@ from tuneforge.errors import ModelError
 from tuneforge.models.tfidf import (
     ARRAYS_FILE,
     CONFIG_FILE,
-    LinearTextPredictor,
     fit_linear,
     load_linear,
     normalize,
+    open_linear,
     save_linear,
 )
 from tuneforge.types import Example, LabelMap
@@ -58,7 +58,7 @@ def test_saved_model_is_json_and_npz_and_reloads_to_the_same_logits(tmp_path):
         assert sorted(z.namelist()) == ["coef.npy", "idf.npy", "intercept.npy"]
     assert json.loads((out / "tuneforge.json").read_text("utf-8"))["family"] == "tfidf-linear"
     texts = ["味道很好", "送得太慢 bad", "没见过的字"]
-    predictor = LinearTextPredictor.from_dir(out)
+    predictor = open_linear(out)
     assert np.allclose(predictor.predict_logits(texts), cm.logits(texts), atol=1e-6)
     assert predictor.labels == LABELS.names
     assert 0 <= predictor.unknown_rate(["味道很好", "𠀀𠀁"]) <= 1

@@ -187,7 +187,7 @@ def variant_for_export(fmt: str, quantize: str) -> Variant:
 
 def is_built(path: Path) -> bool:
     """Whether ``path`` already holds a model (a reusable base of another variant)."""
-    markers = ("model.onnx", "config.json", "cnn_config.json", "tfidf.json")
+    markers = ("model.onnx", "config.json", "cnn_config.json", "tfidf.json", "char_cnn.json")
     return any((path / name).is_file() for name in markers)
 
 

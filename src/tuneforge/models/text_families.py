@@ -23,37 +23,38 @@ from ..types import DatasetSplits, LabelMap
 
 @dataclass(frozen=True)
 class TextFamily:
+    """``module`` holds ``empty_model(labels)``, the train, save and open functions named by
+    the other fields, and the ONNX export."""
+
     name: str
     summary: str
-    build: Callable[[LabelMap], Any]  # labels -> untrained model
-    train: Callable[[Any, DatasetSplits], Any]  # (model, splits) -> TrainResult, fits in place
-    save: Callable[[Any, Path], Path]
-    predictor: Callable[[Any], Any]  # in-memory model -> Predictor (validation accuracy)
+    module: str  # under tuneforge.models, imported when the family is used
+    train: str  # (model, splits) -> TrainResult, fits the model in place
+    save: str  # (model, directory) -> directory
+    open: str  # (directory, spin) -> Predictor: the saved model, or its ONNX export
+    export_onnx: str  # tuneforge.compress module: (model directory, out directory) -> out
     variants: tuple[str, ...] = ("onnx-fp32",)
 
+    def function(self, field_name: str) -> Callable:
+        """The family's function for ``field_name`` (``build``: its ``empty_model``)."""
+        from importlib import import_module
 
-def _tfidf_build(labels: LabelMap) -> Any:
-    from .tfidf import empty_model
+        if field_name == "export_onnx":
+            module, name = self.export_onnx.split(":")
+            return getattr(import_module(f"tuneforge.compress.{module}"), name)
+        name = getattr(self, field_name) if field_name != "build" else "empty_model"
+        return getattr(import_module(f"tuneforge.models.{self.module}"), name)
 
-    return empty_model(labels)
+    def build(self, labels: LabelMap) -> Any:
+        return self.function("build")(labels)
 
+    def fit(self, cm: Any, data: DatasetSplits) -> Any:
+        return self.function("train")(cm, data)
 
-def _tfidf_train(cm: Any, data: DatasetSplits) -> Any:
-    from .tfidf import train_linear
+    def predictor(self, cm: Any) -> Any:
+        from .scratch import ScratchTextPredictor
 
-    return train_linear(cm, data)
-
-
-def _tfidf_save(cm: Any, out: Path) -> Path:
-    from .tfidf import save_linear
-
-    return save_linear(cm, out)
-
-
-def _tfidf_predictor(cm: Any) -> Any:
-    from .tfidf import LinearTextPredictor
-
-    return LinearTextPredictor(cm)
+        return ScratchTextPredictor.from_model(cm)
 
 
 FAMILIES: dict[str, TextFamily] = {
@@ -62,14 +63,36 @@ FAMILIES: dict[str, TextFamily] = {
         TextFamily(
             "tfidf-linear",
             "character 1-3-gram TF-IDF with a linear SVM (scikit-learn), C chosen on validation",
-            _tfidf_build,
-            _tfidf_train,
-            _tfidf_save,
-            _tfidf_predictor,
+            "tfidf",
+            "train_linear",
+            "save_linear",
+            "open_linear",
+            "tfidf_export:export_tfidf_onnx",
+        ),
+        TextFamily(
+            "char-cnn",
+            "a compact character CNN (embedding, 2/3/4-character convolutions) from scratch",
+            "char_cnn",
+            "train_char_cnn",
+            "save_char_cnn",
+            "open_char_cnn",
+            "char_cnn_export:export_char_cnn_onnx",
         ),
     )
 }
 AUTO_CANDIDATES: tuple[str, ...] = tuple(FAMILIES)
+
+
+def family_of_dir(directory: str | Path) -> TextFamily | None:
+    """The family a saved directory's tuneforge.json names (None: not a from-scratch text
+    model)."""
+    import json
+
+    try:
+        meta = json.loads((Path(directory) / "tuneforge.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return FAMILIES.get(str(meta.get("family") or "")) if isinstance(meta, dict) else None
 
 
 def family_of_model(cm: Any) -> TextFamily | None:
@@ -110,7 +133,7 @@ def choose(auto: AutoChoice, data: DatasetSplits, log: Callable[[str], None]) ->
     for name in auto.candidates:
         family = FAMILIES[name]
         cm = family.build(data.labels)
-        result = family.train(cm, data)
+        result = family.fit(cm, data)
         accuracy = val_accuracy(family.predictor(cm), data.val)
         scores[name] = {
             "val_accuracy": round(accuracy, 6),
@@ -121,8 +144,7 @@ def choose(auto: AutoChoice, data: DatasetSplits, log: Callable[[str], None]) ->
             best = (accuracy, name, cm, result)
     accuracy, name, cm, result = best
     auto.chosen = cm
-    others = ", ".join(f"{n} {s['val_accuracy']:.4f}" for n, s in scores.items() if n != name)
-    why = f"highest validation accuracy ({accuracy:.4f}" + (f"; {others})" if others else ")")
+    why = _why(name, accuracy, scores)
     auto.record = {
         "chosen": name,
         "why": why,
@@ -133,3 +155,12 @@ def choose(auto: AutoChoice, data: DatasetSplits, log: Callable[[str], None]) ->
     log(f"model choice: {name} — {why}. Pass --model to choose yourself.")
     result.train_seconds = time.perf_counter() - start
     return result
+
+
+def _why(name: str, accuracy: float, scores: dict[str, dict]) -> str:
+    """The reason in words, with every candidate's figure."""
+    others = {n: f["val_accuracy"] for n, f in scores.items() if n != name}
+    shown = "; ".join(f"{n} {a:.4f}" for n, a in others.items())
+    if any(round(accuracy, 6) == a for a in others.values()):
+        return f"tied on validation accuracy ({accuracy:.4f}; {shown}): the first, cheaper one"
+    return f"highest validation accuracy ({accuracy:.4f}" + (f"; {shown})" if shown else ")")

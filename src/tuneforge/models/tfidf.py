@@ -91,6 +91,12 @@ class LinearTextModel:
         scores = self.features(texts) @ self.coef.T.astype(np.float64)
         return (np.asarray(scores) + self.intercept).astype(np.float32)
 
+    def unknown_rate(self, texts: list[str]) -> float:
+        """Share of characters never seen in training (the model's unknown-token rate)."""
+        vocabulary = self.vectorizer.vocabulary_
+        chars = [ch for t in texts for ch in normalize(t)]
+        return sum(ch not in vocabulary for ch in chars) / max(1, len(chars))
+
 
 def _logit_rows(clf: Any, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
     coef = np.asarray(clf.coef_, dtype=np.float32)
@@ -231,87 +237,16 @@ def load_linear(model_dir: str | Path) -> LinearTextModel:
     )
 
 
-def is_linear_dir(directory: str | Path) -> bool:
-    """Whether ``directory``'s tuneforge.json names this family."""
-    try:
-        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return meta.get("family") == FAMILY
+def open_linear(directory: str | Path, spin: bool = True) -> Any:
+    """The Predictor of a saved model (scikit-learn and numpy) or of its ONNX export."""
+    from .scratch import ScratchOnnxPredictor, ScratchTextPredictor
 
+    path = Path(directory)
+    if (path / "model.onnx").is_file():
 
-class LinearTextPredictor:
-    """The Predictor of a saved tfidf-linear model, in scikit-learn and numpy (no torch)."""
+        def feed(texts: list[str]) -> dict:
+            return {"text": np.array([normalize(t) for t in texts], dtype=object).reshape(-1, 1)}
 
-    task = "text"
-    family = FAMILY
-    tokenizer = None  # occlusion splits words itself (one CJK character, one Latin word)
-    max_length = 1 << 20  # reads every character
-
-    def __init__(self, cm: LinearTextModel, temperature: float | None = None) -> None:
-        self.model = cm
-        self.temperature, self.calibrated = (
-            (1.0, False) if temperature is None else (float(temperature), True)
-        )
-
-    @classmethod
-    def from_dir(cls, model_dir: str | Path) -> LinearTextPredictor:
-        from ..predict import artifact_temperature
-
-        return cls(load_linear(model_dir), artifact_temperature(model_dir))
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.model.labels.names
-
-    def predict_logits(self, texts: list[str]) -> np.ndarray:
-        return self.model.logits(list(texts))
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        from ..predict import calibrated_softmax
-
-        return calibrated_softmax(self.predict_logits(texts), self.temperature)
-
-    def predict(self, texts: list[str], top_k: int = 1) -> list:
-        from ..predict import top_k_predictions
-
-        return top_k_predictions(self.predict_proba(texts), self.labels, top_k)
-
-    def unknown_rate(self, texts: list[str]) -> float:
-        """Share of characters the model never saw in training (its unknown-token rate)."""
-        vocabulary = self.model.vectorizer.vocabulary_
-        chars = [ch for t in texts for ch in normalize(t)]
-        return sum(ch not in vocabulary for ch in chars) / max(1, len(chars))
-
-
-class LinearOnnxPredictor(LinearTextPredictor):
-    """The exported graph (normalised texts in, logits out) run by onnxruntime; the
-    normalisation of :func:`normalize` happens here, as in training."""
-
-    def __init__(
-        self, artifact_dir: str | Path, threads: int = 0, spin: bool = True, batch_size: int = 16
-    ) -> None:
-        from ..predict import artifact_temperature, onnx_session
-
-        self.dir = Path(artifact_dir)
-        meta = json.loads((self.dir / META_FILE).read_text("utf-8"))
-        self._labels = tuple(meta["labels"])
-        self.session = onnx_session(self.dir / "model.onnx", threads, spin)
-        self.batch_size = batch_size  # the graph holds a dense row per text: small batches
-        found = artifact_temperature(self.dir)
-        self.temperature, self.calibrated = (1.0, False) if found is None else (found, True)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self._labels
-
-    def predict_logits(self, texts: list[str]) -> np.ndarray:
-        rows = [normalize(t) for t in texts]
-        out = np.zeros((len(rows), len(self._labels)), dtype=np.float32)
-        for start in range(0, len(rows), self.batch_size):
-            chunk = np.array(rows[start : start + self.batch_size], dtype=object).reshape(-1, 1)
-            out[start : start + len(chunk)] = self.session.run(["logits"], {"text": chunk})[0]
-        return out
-
-    def unknown_rate(self, texts: list[str]) -> float:
-        return float("nan")
+        # the graph holds a dense row of every n-gram per text: small batches
+        return ScratchOnnxPredictor(path, feed, FAMILY, spin=spin, batch_size=16)
+    return ScratchTextPredictor.from_model(load_linear(path), path)

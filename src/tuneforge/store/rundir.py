@@ -225,9 +225,10 @@ class RunDir:
 
     def saved_model_dir(self) -> Path:
         """The saved model (a plain model directory, the adapter itself for methods that cannot
-        merge, a saved image CNN or a tfidf-linear model), or a clear error when the run has
-        none."""
+        merge, a saved image CNN, a tfidf-linear or char-cnn model), or a clear error when the
+        run has none."""
         markers = ("config.json", "adapter_config.json", "cnn_config.json", "tfidf.json")
+        markers += ("char_cnn.json",)
         if not any((self.model_dir / name).is_file() for name in markers):
             state = self.status().get("state", "unknown")
             raise RunError(

@@ -73,9 +73,10 @@ def model_family(source: Any) -> str:
             return recorded
         source = source.model_dir
     if isinstance(source, (str, Path)):
-        from ..models.tfidf import FAMILY, is_linear_dir
+        from ..models.text_families import family_of_dir
 
-        return FAMILY if is_linear_dir(source) else ""
+        found = family_of_dir(source)
+        return found.name if found is not None else ""
     family = str(getattr(source, "family", "") or "")
     return family if family in FAMILIES else ""
 

@@ -144,7 +144,7 @@ class TextTask(Task):
             return choose(cm, data, log)
         family = family_of_model(cm)
         if family is not None:
-            return family.train(cm, data)
+            return family.fit(cm, data)
         return super().fit(cm, data, cfg, log, **options)
 
     def outcome_facts(self) -> dict:
@@ -161,13 +161,13 @@ class TextTask(Task):
         family = family_of_model(cm)
         if family is None:
             return super().save_model(cm, rd)
-        family.save(cm, rd.model_dir)
+        family.function("save")(cm, rd.model_dir)
 
     def predictor(self, rd: RunDir) -> Predictor:
-        from ..models.tfidf import is_linear_dir
+        from ..models.text_families import family_of_dir
         from ..predict import TorchPredictor, load_predictor
 
-        if is_linear_dir(rd.model_dir):
+        if family_of_dir(rd.model_dir) is not None:
             return load_predictor(rd.model_dir)
         return TorchPredictor.from_dir(rd.model_dir)
 
