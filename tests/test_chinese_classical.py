@@ -127,3 +127,21 @@ def test_given_model_is_trained_as_said_and_english_keeps_the_encoder(tmp_path):
     task.load_data()
     assert task.family == "" and task.model_ref == str(default_model_dir())
     assert open_task(runs / "t" / "artifacts" / "model").family == "tfidf-linear"
+
+
+def test_char_cnn_trains_exports_with_parity_and_predicts(tmp_path, capsys):
+    """--model char-cnn: safetensors in the run, export --format onnx passes the parity gate,
+    and predict answers through the ONNX variant promoted in the registry."""
+    data = write_csv(tmp_path / "reviews.csv", reviews(80))
+    runs = tmp_path / "runs"
+    argv = ["train", str(data), "--model", "char-cnn", "--runs-dir", str(runs), "--name", "c"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert (runs / "c" / "artifacts" / "model" / "model.safetensors").is_file()
+    assert main(["export", "c", "--format", "onnx", "--runs-dir", str(runs)]) == 0
+    parity = json.loads((runs / "c" / "parity.json").read_text(encoding="utf-8"))["onnx-fp32"]
+    assert parity["passed"] and parity["agreement"] == 1.0
+    promote = ["registry", "promote", "c:onnx-fp32", "--name", "cnn", "--stage", "staging"]
+    assert main([*promote, "--runs-dir", str(runs)]) == 0
+    capsys.readouterr()
+    assert main(["predict", "cnn@staging", "菜都凉了", "--json", "--runs-dir", str(runs)]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["label"] in LABELS

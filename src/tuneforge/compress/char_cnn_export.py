@@ -20,20 +20,20 @@ def export_char_cnn_onnx(model_dir: Path, out_dir: Path) -> Path:
 
     cm = load_char_cnn(model_dir)
     sample = torch.from_numpy(encode(["一个样本", "another sample text"], cm.index, 64))
-    batch, chars = torch.export.Dim("batch"), torch.export.Dim("chars", min=4, max=4096)
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # The TorchScript exporter: this graph (embedding, convolutions, max, dense) needs
+            # nothing of torch.export, and it exports in half a second instead of 10-20 s.
             torch.onnx.export(
                 cm.network.eval(),
                 (sample,),
                 str(out_dir / "model.onnx"),
                 input_names=["input_ids"],
                 output_names=["logits"],
-                dynamic_shapes={"input_ids": {0: batch, 1: chars}},
-                dynamo=True,
-                external_data=False,
+                dynamic_axes={"input_ids": {0: "batch", 1: "chars"}, "logits": {0: "batch"}},
+                dynamo=False,
                 verbose=False,
             )
     except Exception as exc:  # the exporter raises many internal types

@@ -6,8 +6,13 @@ Characters of the normalised text (:func:`tuneforge.models.tfidf.normalize`; the
 least twice; others are "unknown"); an embedding, one convolution per width (2, 3 and 4
 characters: the n-grams a linear model would count, but learnt), ReLU, max over the text,
 dropout and a dense layer give the logits. AdamW, the best epoch on validation accuracy kept,
-early stop after two epochs without gain, and a time budget, so the automatic choice of
-``train`` stays within minutes on two cores.
+early stop after two epochs without gain, and a time budget (120 s, checked after every batch),
+so the automatic choice of ``train`` stays within five minutes on two cores.
+
+Measured on zh_waimai (80/20 split, seed 42, one torch thread): 88.5% test accuracy where
+tfidf-linear reached 89.5% on the same split, 8 epochs in 135 s; dropout 0.3 with lr 2e-3 peaked
+after one epoch (87.8%); averaging the calibrated probabilities of both models gave 89.2%, no
+gain, so there is no ensemble.
 
 Saved as safetensors weights plus JSON (settings, vocabulary, labels), never a pickle; the
 ONNX export takes ``input_ids`` (N × characters, int64) and the predictors map characters to
@@ -43,15 +48,15 @@ class CharCNNSettings:
     embedding: int = 64
     filters: int = 128
     widths: tuple[int, ...] = (2, 3, 4)
-    dropout: float = 0.3
+    dropout: float = 0.5
     max_chars: int = 160
     min_count: int = 2
     max_vocab: int = 8000
     epochs: int = 10
     patience: int = 2
     batch_size: int = 64
-    lr: float = 2e-3
-    max_seconds: float = 150.0  # stop after the epoch that passes this budget
+    lr: float = 1e-3
+    max_seconds: float = 120.0  # training stops when it has run this long (mid-epoch too)
 
     @classmethod
     def from_dict(cls, data: dict) -> CharCNNSettings:
@@ -191,6 +196,8 @@ def train_char_cnn(cm: CharCNNModel, data: Any) -> Any:
     for epoch in range(1, s.epochs + 1):
         cm.network.train()
         for batch in torch.randperm(len(texts), generator=generator).split(s.batch_size):
+            if time.perf_counter() - start > s.max_seconds:
+                break  # out of time: this partial epoch is judged on validation like any other
             width = max(4, int(lengths[batch.numpy()].max()))
             loss = torch.nn.functional.cross_entropy(
                 cm.network(torch.from_numpy(ids[batch.numpy(), :width])), y[batch]

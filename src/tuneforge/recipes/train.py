@@ -149,7 +149,8 @@ def with_epochs(cfg: RunConfig, n_train: int) -> RunConfig:
 
 def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log, facts: dict) -> None:
     cfg = task.cfg
-    precision = resolve_precision(cfg.train.precision, resolve_device())
+    # a model trained from scratch outside the torch loop (tfidf-linear, the choice) is fp32
+    precision = "fp32" if task.family else resolve_precision(cfg.train.precision, resolve_device())
     recorder.start(
         to_dict(cfg),
         name=cfg.name or recorder.run_id,
