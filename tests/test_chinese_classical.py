@@ -145,3 +145,22 @@ def test_char_cnn_trains_exports_with_parity_and_predicts(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", "cnn@staging", "菜都凉了", "--json", "--runs-dir", str(runs)]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["label"] in LABELS
+
+
+def test_a_private_run_keeps_the_encoder_and_a_family_refuses_privacy(tmp_path):
+    """--privacy dp on Chinese with no --model keeps the encoder (only it trains with DP-SGD,
+    the warning still shows); --model tfidf-linear --privacy dp is refused with a hint."""
+    from tuneforge.config import DataConfig, ModelConfig, PrivacyConfig, RunConfig
+    from tuneforge.errors import ConfigError
+    from tuneforge.tasks import open_task
+
+    data = str(write_csv(tmp_path / "reviews.csv", reviews(60)))
+    private = PrivacyConfig(mode="dp")
+    task = open_task(RunConfig(data=DataConfig(train_file=data), privacy=private))
+    loaded = task.load_data()
+    assert task.family == "" and any("does not cover" in w for w in task.warnings(loaded))
+    given = RunConfig(
+        data=DataConfig(train_file=data), model=ModelConfig(name="tfidf-linear"), privacy=private
+    )
+    with pytest.raises(ConfigError, match="DP-SGD"):
+        open_task(given).load_data()

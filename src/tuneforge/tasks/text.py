@@ -71,9 +71,11 @@ class TextTask(Task):
 
     def adopt(self, data: DatasetSplits) -> None:
         """With no ``--model`` (``default``), data the packaged encoder does not cover trains
-        the from-scratch families instead (``family`` becomes ``auto``)."""
+        the from-scratch families instead (``family`` becomes ``auto``), except under
+        ``--privacy dp``, which only the encoder trains with."""
         from ..data.language import coverage_warning, script_shares, tokenizer_coverage
         from ..models.load import DEFAULT_NAMES
+        from ..train.privacy import is_private
 
         self._uncovered = None
         if self.family and self.family != "auto":
@@ -81,7 +83,8 @@ class TextTask(Task):
         texts = [e.text for e in data.train]
         coverage = tokenizer_coverage(self.tokenizer, texts)
         self._uncovered = coverage_warning(script_shares(texts), coverage, self.cfg.model.name)
-        if self._uncovered and self.cfg.model.name == DEFAULT_NAMES[0]:
+        private = is_private(self.cfg.privacy)  # DP-SGD trains the encoder: no choice then
+        if self._uncovered and self.cfg.model.name == DEFAULT_NAMES[0] and not private:
             self.family = "auto"
 
     def _check_family(self) -> None:
