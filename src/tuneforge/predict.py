@@ -183,8 +183,9 @@ class TorchPredictor:
 class OnnxPredictor:
     """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch.
 
-    A text export has two outputs, ``logits`` and ``sentence_embedding`` (the encoder's mean-pooled last
-    layer, what :meth:`TorchPredictor.embed` gives): each call asks only for the one it needs.
+    A text export has two outputs, ``logits`` and ``sentence_embedding`` (the encoder's
+    mean-pooled last layer, what :meth:`TorchPredictor.embed` gives): each call asks only for
+    the one it needs.
     Exports made before the second output existed predict as before and cannot embed."""
 
     task = "text"
@@ -199,7 +200,7 @@ class OnnxPredictor:
         self._labels = tuple(meta["labels"])
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
-        self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
+        self.session = onnx_session(self.dir / "model.onnx", threads, spin)
         self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
         outputs = {o.name: o for o in self.session.get_outputs()}
@@ -321,7 +322,7 @@ class ImagePredictor:
 
         directory = Path(artifact_dir)
         meta = _read_meta(directory)
-        session = _onnx_session(directory / "model.onnx", threads, spin)
+        session = onnx_session(directory / "model.onnx", threads, spin)
         name = session.get_inputs()[0].name
 
         def run_batch(pixels: np.ndarray) -> np.ndarray:
@@ -375,7 +376,7 @@ class ImagePredictor:
         return top_k_predictions(self.predict_proba(images), self.labels, top_k)
 
 
-def _onnx_session(path: Path, threads: int = 0, spin: bool = True):
+def onnx_session(path: Path, threads: int = 0, spin: bool = True):
     """An onnxruntime CPU session, or a ModelError naming the file.
 
     onnxruntime's worker threads busy-wait for the next call by default: fastest for batch
@@ -504,11 +505,15 @@ def load_predictor(
 ) -> Predictor:
     """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
     model directory or a run's peft adapter); text or image as its tuneforge.json says.
-    ``spin=False``: ONNX worker threads sleep between calls (see :func:`_onnx_session`);
+    ``spin=False``: ONNX worker threads sleep between calls (see :func:`onnx_session`);
     ``threads``: an ONNX session's threads (0: one per core; a worker of many wants 1)."""
     from .errors import ModelError
+    from .models.text_families import family_of_dir
 
     path = Path(artifact)
+    family = family_of_dir(path)  # a text model trained from scratch (tfidf-linear, char-cnn)
+    if family is not None:
+        return family.function("open")(path, spin)
     image = artifact_task(path) == "image"
     if (path / "model.onnx").is_file():
         if image:

@@ -45,7 +45,9 @@ def add_run_flags(p: argparse.ArgumentParser, file_help: str, *, optional_file: 
     add_image_source(p)
     p.add_argument(
         "--model",
-        help="'default' or a local Hugging Face model directory (images: default is the "
+        help="'default' (the packaged encoder; for text it does not cover, the best on "
+        "validation of the models for any script), 'tfidf-linear' (character n-grams and a "
+        "linear SVM), or a local Hugging Face model directory (images: default is the "
         "compact CNN; DIR an image-classification model such as ViT or ConvNeXt)",
     )
     p.add_argument(

@@ -183,7 +183,14 @@ def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], li
 
 def export_onnx(model_dir: Path, out_dir: Path) -> Path:
     """``out_dir/model.onnx`` (fp32, one file) with the tokenizer (or the image metadata) and
-    labels beside it; dynamic batch axis, and dynamic sequence axis for text."""
+    labels beside it; dynamic batch axis, and dynamic sequence axis for text. A tfidf-linear
+    model goes through skl2onnx (:mod:`tuneforge.compress.tfidf_export`), a char-cnn through
+    its own graph (:func:`tuneforge.models.char_cnn.export_char_cnn_onnx`)."""
+    from ..models.text_families import family_of_dir
+
+    family = family_of_dir(model_dir)
+    if family is not None:
+        return family.function("export_onnx")(Path(model_dir), out_dir)
     build = _image_graph if artifact_task(model_dir) == "image" else _text_graph
     wrapper, sample, input_names, output_names, dynamic_shapes = build(model_dir)
     wrapper.eval()  # the exporter restores the wrapper's mode: eval, or dropout stays on

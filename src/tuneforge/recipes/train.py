@@ -203,7 +203,8 @@ def with_epochs(cfg: RunConfig, n_train: int) -> RunConfig:
 
 def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log, facts: dict) -> None:
     cfg = task.cfg
-    precision = resolve_precision(cfg.train.precision, resolve_device())
+    # a model trained from scratch outside the torch loop (tfidf-linear, the choice) is fp32
+    precision = "fp32" if task.family else resolve_precision(cfg.train.precision, resolve_device())
     recorder.start(
         to_dict(cfg),
         name=cfg.name or recorder.run_id,
@@ -251,10 +252,11 @@ def _train_and_evaluate(
 
     set_seed(task.cfg.train.seed)
     cm = task.build_model(data)
-    result = fit(
+    result = task.fit(
         cm,
         data,
         task.cfg.train,
+        log=log,
         checkpoint_dir=rd.checkpoint_dir,
         resume=resume,
         on_metrics=fan_out(
@@ -265,6 +267,9 @@ def _train_and_evaluate(
         privacy=privacy,
     )
     shutdown()  # no collective follows: the other ranks may leave
+    chosen = task.outcome_facts()  # the automatic model choice: which model won, and why
+    if chosen:
+        rd.update_status(**chosen)
     task.save_model(cm, rd)
     # The saved artifact, not the in-memory model: it is what users will load.
     predictor = task.predictor(rd)

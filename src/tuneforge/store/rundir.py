@@ -241,8 +241,10 @@ class RunDir:
 
     def saved_model_dir(self) -> Path:
         """The saved model (a plain model directory, the adapter itself for methods that cannot
-        merge, or a saved image CNN), or a clear error when the run has none."""
+        merge, a saved image CNN, a two-tower recommender, a tfidf-linear or char-cnn model), or
+        a clear error when the run has none."""
         markers = ("config.json", "adapter_config.json", "cnn_config.json", "two_tower.json")
+        markers += ("tfidf.json", "char_cnn.json")
         if not any((self.model_dir / name).is_file() for name in markers):
             state = self.status().get("state", "unknown")
             raise RunError(

@@ -69,6 +69,19 @@ class Task:
 
     # -- training (need cfg) ----------------------------------------------------------------
     model_ref: str = ""
+    family: str = ""  # a model family trained from scratch (text: tfidf-linear); "" otherwise
+
+    def fit(self, cm: Any, data: DatasetSplits, cfg: Any, log: Any = print, **options: Any):
+        """Train ``cm`` on ``data``: the torch loop of :func:`tuneforge.train.fit` (``options``:
+        its keyword arguments); a task whose models train otherwise overrides it."""
+        from ..train import fit
+
+        return fit(cm, data, cfg, **options)
+
+    def outcome_facts(self) -> dict:
+        """What status.json records about training beyond the loop's figures (the automatic
+        model choice of a text run)."""
+        return {}
 
     def load_data(self) -> DatasetSplits:
         raise NotImplementedError
