@@ -1,10 +1,11 @@
 """Batch prediction of a file bigger than memory: peak RSS and rows/s, streamed vs in memory.
 
-Trains a small BANKING77 intent model (a 2-layer, 64-wide BERT with the packaged tokenizer, so
-that millions of rows take minutes, not hours: what is measured here is the file path around
-the model, not the encoder), registers its int8 ONNX variant, writes a synthetic Parquet file of
-``--rows`` tickets (BANKING77 test texts with words shuffled, an id column), then measures in
-fresh processes, RSS sampled every 0.1 s:
+Trains a fast BANKING77 intent model — the character n-gram linear model (``--model
+tfidf-linear``, the default) or a 2-layer, 64-wide BERT with the packaged tokenizer whose int8
+ONNX variant is registered (``--model tiny-bert``) — so that millions of rows take minutes, not
+hours: what is measured here is the file path around the model, not the encoder. Then writes a
+synthetic Parquet file of ``--rows`` tickets (BANKING77 test texts with words shuffled, an id
+column) and measures in fresh processes, RSS sampled every 0.1 s:
 
 - ``tuneforge predict MODEL --input big.parquet --output preds.parquet`` over all rows;
 - on the first ``--compare-rows`` rows: the same streamed command beside the in-memory batch
@@ -92,14 +93,19 @@ def write_big_file(path: Path, rows: int, seed: int = 0) -> None:
     writer.close()
 
 
-def train_model(root: Path, runs: Path) -> str:
-    """The small model, its int8 ONNX variant registered as ``stream@production``."""
+def train_model(root: Path, runs: Path, family: str) -> str:
+    """The model to predict with: the linear model's run, or the tiny BERT's int8 ONNX
+    variant registered as ``stream@production``."""
     from tuneforge.cli import main
     from tuneforge.models.tiny import build_tiny_model_dir
 
-    model = build_tiny_model_dir(root / "tiny")
     data = shared_csv("banking77", "train")
     common = ["--runs-dir", str(runs)]
+    if family == "tfidf-linear":
+        train = ["train", str(data), "--model", family, "--name", "stream", "--no-progress"]
+        assert main([*train, *common]) == 0
+        return "stream"
+    model = build_tiny_model_dir(root / "tiny")
     train = ["train", str(data), "--model", str(model), "--name", "stream", "--no-progress"]
     assert main([*train, "train.epochs=2", *common]) == 0
     assert main(["compress", "stream", "--variants", "onnx-int8-dynamic", *common]) == 0
@@ -117,13 +123,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--compare-rows", type=int, default=500_000)
     parser.add_argument("--keep", help="folder to keep the files in (default: a temporary one)")
+    parser.add_argument("--model", choices=("tfidf-linear", "tiny-bert"), default="tfidf-linear")
     args = parser.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="tf-stream-"))
     root.mkdir(parents=True, exist_ok=True)
     runs = root / "runs"
     env = {**os.environ, "TUNEFORGE_RUNS_DIR": str(runs)}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
-    model = train_model(root, runs)
+    model = train_model(root, runs, args.model)
     big, small = root / "big.parquet", root / "small.parquet"
     started = time.perf_counter()
     write_big_file(big, args.rows)
@@ -148,6 +155,7 @@ def main() -> None:
     streamed_rate = rows_per_second(results[0][2], args.compare_rows)
     memory_rate = rows_per_second(results[1][2], args.compare_rows)
     summary = {
+        "model": args.model,
         "rows": args.rows,
         "compare_rows": args.compare_rows,
         "streamed_vs_in_memory": streamed_rate / memory_rate,
