@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
+import time
 
-from ..errors import TuneforgeError
+from ..errors import RunError, TuneforgeError
 from .spec import (
     EXIT_CLIENT_FAILED,
     ClientSpec,
@@ -76,11 +78,30 @@ def make_client(spec: ClientSpec):
     return Client()
 
 
+def wait_for_server(address: str, timeout: float) -> None:
+    """Until the server accepts connections: Flower's legacy client gives up at once on a
+    port nobody listens on yet, and the server may still be loading its model."""
+    host, port = address.rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RunError(
+                    f"no federation server answered on {address} within {timeout:g} s.",
+                    hint="Start the server first, or check the address.",
+                ) from None
+            time.sleep(0.2)
+
+
 def run_client(spec: ClientSpec) -> None:
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     from flwr.client import start_client
 
     client = make_client(spec)
+    wait_for_server(spec.address, spec.connect_timeout)
     start_client(
         server_address=spec.address,
         client=client.to_client(),

@@ -116,27 +116,6 @@ class Federation:
                 proc.popen.kill()
                 proc.popen.wait()
 
-    def wait_listening(self, address: str, timeout: float) -> None:
-        """Until the server accepts connections (clients started earlier give up on a port
-        nobody listens on); a RunError when it exits first or takes over ``timeout``."""
-        host, port = address.rsplit(":", 1)
-        deadline = time.monotonic() + timeout
-        while True:
-            code = self.procs["server"].popen.poll()
-            if code is not None:
-                self._check_server(code)
-                raise RunError("the federation server exited before any client joined.")
-            try:
-                with socket.create_connection((host, int(port)), timeout=1):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RunError(
-                        f"the federation server did not listen on {address} within {timeout:g} s.",
-                        hint=f"See {self.procs['server'].log}.",
-                    ) from None
-                time.sleep(0.2)
-
     def tail(self, name: str, lines: int = 15) -> str:
         text = self.procs[name].log.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.strip().splitlines()[-lines:])
@@ -200,8 +179,8 @@ def run_federation(
     """Start the server, then the clients; return when the server has written its result."""
     fed = Federation(python, out_dir)
     try:
+        # All at once: clients load while the server does, then wait for its port.
         fed.start("server", "tuneforge.federated.server", server)
-        fed.wait_listening(server.address, server.connect_timeout)
         for spec in clients:
             fed.start(spec.name, "tuneforge.federated.client", spec)
     except BaseException:

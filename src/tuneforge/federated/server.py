@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +85,17 @@ def make_strategy(spec: ServerSpec, initial: list[np.ndarray], evaluate):
                     "local_epochs": spec.local_epochs,
                 }
             )
-            for cid, proxy in sorted(client_manager.all().items()):
-                props = proxy.get_properties(ask, timeout=spec.round_timeout, group_id=0)
-                self._admit(cid, dict(props.properties))
+            # All at once: each client builds its model for the labels as it answers.
+            proxies = sorted(client_manager.all().items())
+            with ThreadPoolExecutor(max_workers=len(proxies)) as pool:
+                answers = pool.map(
+                    lambda item: item[1].get_properties(
+                        ask, timeout=spec.round_timeout, group_id=0
+                    ),
+                    proxies,
+                )
+                for (cid, _), props in zip(proxies, list(answers)):
+                    self._admit(cid, dict(props.properties))
             return ndarrays_to_parameters(initial)
 
         def _admit(self, cid: str, props: dict) -> None:
@@ -116,7 +125,7 @@ def make_strategy(spec: ServerSpec, initial: list[np.ndarray], evaluate):
             return [(proxy, ins) for _, proxy in clients]
 
         def aggregate_fit(self, server_round, results, failures):
-            answered = [self.names.get(p.cid, p.cid) for p, _ in results]
+            answered = sorted(self.names.get(p.cid, p.cid) for p, _ in results)
             missing = [n for n in self.pending["sent"] if n not in answered]
             if len(results) < spec.min_clients:
                 raise RunError(
