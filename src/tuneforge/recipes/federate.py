@@ -219,7 +219,12 @@ def _federate(cfg, opts, least, data, rd: RunDir, python: str, log) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     write_examples(out / "server-val.jsonl", data.val)
     address = f"{opts.host}:{opts.port or free_port(opts.host)}"
+    from ..models import resolve_model_dir
+
     config = to_dict(cfg)
+    # The processes load the very directory this one resolved ('default' is a package of
+    # this environment, not of Flower's).
+    config["model"]["name"] = str(resolve_model_dir(cfg.model.name).absolute())
     server = ServerSpec(
         config=config,
         address=address,
