@@ -105,9 +105,7 @@ def test_a_client_with_labels_the_server_does_not_know_stops_the_federation(
     rows = make_rows(4, seed=5)
     rows[0]["label"] = "refunds"
     write_csv(clients[1], rows)
-    code = _federate(
-        tmp_path, tiny_model_dir, flower_python, clients, evaluation, "--rounds", "1"
-    )
+    code = _federate(tmp_path, tiny_model_dir, flower_python, clients, evaluation, "--rounds", "1")
     err = capsys.readouterr().err
     assert code == 1
     assert "client 'b' has 1 label(s) the server does not know: 'refunds'" in err

@@ -81,3 +81,23 @@ def test_adalora_cannot_be_federated():
     with pytest.raises(ConfigError, match="lora"):
         check_method("adalora")
     check_method("lora")
+
+
+def test_dp_noise_is_planned_for_every_round(tiny_model_dir, one_torch_thread):
+    """A DP client plans its noise for all rounds: after one of three rounds it has spent
+    part of ε, and the account keeps the steps of every round so far."""
+    from dataclasses import replace
+
+    cfg = _cfg(tiny_model_dir)
+    cfg = replace(cfg, privacy=replace(cfg.privacy, mode="dp", epsilon=20.0))
+    from tuneforge.recipes.train import resolved_config
+
+    cfg = resolved_config(cfg)
+    rows = make_rows(8)
+    examples = [Example(r["text"], r["label"], i + 1) for i, r in enumerate(rows)]
+    trainer = LocalTrainer(cfg, examples, ["account", "billing", "shipping"])
+    plan = trainer.plan_rounds(rounds=3, local_epochs=1)
+    assert plan["epochs"] == 3
+    result = trainer.train_round(get_trainable(trainer.cm.model), local_epochs=1, mu=0.0)
+    assert result.metrics["steps"] == plan["steps_per_epoch"]
+    assert 0 < result.metrics["epsilon"] < 20.0

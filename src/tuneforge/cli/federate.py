@@ -18,8 +18,7 @@ OVERRIDE = re.compile(r"^[A-Za-z_]+\.[A-Za-z_.]+=")
 
 
 def register(sub) -> None:
-    from ..federated.local import FEDERATED_METHODS
-    from ..recipes.federate import STRATEGIES
+    from ..federated.spec import FEDERATED_METHODS, STRATEGIES
 
     p = add_command(
         sub,

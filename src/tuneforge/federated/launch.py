@@ -129,6 +129,7 @@ class Federation:
                 server = self.procs["server"].popen.poll()
                 if server is not None:
                     self._check_server(server)
+                    self._check_clients(log, explained=False)  # left early: said, not raised
                     return
                 self._check_clients(log)
                 if time.monotonic() > deadline:
@@ -141,14 +142,16 @@ class Federation:
         finally:
             self.stop()
 
-    def _check_clients(self, log: Callable[[str], None]) -> None:
+    def _check_clients(self, log: Callable[[str], None], explained: bool = True) -> None:
+        """Clients that have ended: one that stopped on an error it explained raises (with
+        ``explained``), one that died is said once."""
         for proc in self.procs.values():
             if proc.name == "server" or proc.ended or proc.popen.poll() is None:
                 continue
             proc.ended = True
             code = proc.popen.returncode
             outcome = read_outcome(outcome_path(self.out_dir, proc.name))
-            if outcome is not None and not outcome.ok:
+            if explained and outcome is not None and not outcome.ok:
                 raise RunError(f"client '{proc.name}': {outcome.message}", hint=outcome.hint)
             if code != 0:
                 log(

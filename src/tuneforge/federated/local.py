@@ -22,11 +22,8 @@ import numpy as np
 from ..config import RunConfig
 from ..errors import ConfigError
 from ..types import DatasetSplits, Example, LabelMap
+from .spec import FEDERATED_METHODS
 from .weights import get_trainable, set_trainable
-
-# AdaLoRA reallocates ranks per client; prefix tuning's virtual tokens would average fine, but
-# only what is measured is offered.
-FEDERATED_METHODS = ("full", "lora", "ia3", "prefix")
 
 
 def check_method(name: str) -> None:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from ..types import Example
 
+STRATEGIES = ("fedavg", "fedprox")
+# AdaLoRA reallocates ranks per client, so its adapters would not line up for averaging.
+FEDERATED_METHODS = ("full", "lora", "ia3", "prefix")
 # The flower process exit codes the coordinator tells apart (beside tuneforge's own 1 and 2).
 EXIT_CLIENT_FAILED = 4
 

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from ..config import RunConfig, dump_config, to_dict
 from ..errors import ConfigError, DataError
+from ..federated.spec import STRATEGIES
 from ..store import RunDir, RunRecorder, new_run_id, open_store
 from ..tasks import open_task
 from ..types import DatasetSplits, LabelMap
 from .train import finish_run, resolved_config
 
-STRATEGIES = ("fedavg", "fedprox")
 # Tests only: "NAME:ROUND" makes client NAME exit abruptly in that round.
 DIE_ENV = "TUNEFORGE_TEST_CLIENT_DIES"
 
@@ -158,6 +158,7 @@ def run_federate(
 ) -> FederateResult:
     """Check, start the federation on loopback, and turn its result into a run."""
     from ..federated.launch import flower_python
+    from ..train.precision import resolve_device, resolve_precision
 
     least = check_options(cfg, opts)
     cfg = federated_config(cfg, opts)
@@ -169,6 +170,7 @@ def run_federate(
     rd = RunDir.create(Path(cfg.runs_dir), new_run_id(cfg.name))
     dump_config(cfg, rd.config_path)
     recorder = RunRecorder(rd, open_store(Path(cfg.runs_dir)))
+    precision = resolve_precision(cfg.train.precision, resolve_device())  # as clients resolve it
     federation = {
         "clients": len(opts.client_files),
         "strategy": opts.strategy,
@@ -184,7 +186,7 @@ def run_federate(
         data_fingerprint=data.fingerprint,
         data_source=data.source,
         seed=cfg.train.seed,
-        precision="fp32",
+        precision=precision,
         model_dir=task.model_ref,
         task=task.name,
         n_train=len(data.train),
@@ -274,6 +276,7 @@ def _global_model(cfg: RunConfig, data, rd: RunDir, facts: dict, recorder: RunRe
     from ..federated.local import federation_model
     from ..federated.weights import set_trainable, trainable_names
     from ..train import TrainResult
+    from ..train.precision import resolve_device, resolve_precision
 
     cm = federation_model(cfg, data.labels.names)
     saved = np.load(rd.federation_dir / "global.npz")
@@ -309,7 +312,7 @@ def _global_model(cfg: RunConfig, data, rd: RunDir, facts: dict, recorder: RunRe
         global_step=len(rounds),
         train_seconds=facts["wall_seconds"],
         examples_per_s=n_client * cfg.train.epochs * len(rounds) / max(facts["wall_seconds"], 1e-9),
-        precision="fp32",
+        precision=resolve_precision(cfg.train.precision, resolve_device()),
         stopped_early=False,
         history=rounds,
         privacy=_worst_privacy(facts.get("client_privacy") or {}),
