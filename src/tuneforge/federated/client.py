@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 from ..errors import RunError, TuneforgeError
@@ -28,13 +29,18 @@ from .spec import (
 
 
 def make_client(spec: ClientSpec):
-    """The Flower NumPyClient of this spec (its data read on creation)."""
+    """The Flower NumPyClient of this spec (its data read on creation). torch, transformers
+    and peft load in a thread meanwhile: the model is built only once the server has said
+    which labels it knows, and the build waits for that thread (transformers' lazy imports
+    are not safe from two threads at once)."""
     from flwr.client import NumPyClient
 
     from ..config import load_config
     from .local import LocalTrainer, read_client_file, unknown_labels
 
     cfg = load_config(base=spec.config)
+    preload = threading.Thread(target=_preload, daemon=True)
+    preload.start()
 
     class Client(NumPyClient):
         def __init__(self) -> None:
@@ -50,6 +56,7 @@ def make_client(spec: ClientSpec):
             }
             if unknown_labels(self.examples, known):
                 return props  # the server names them
+            preload.join()
             try:
                 self.trainer = LocalTrainer(cfg, self.examples, known)
                 self.trainer.plan_rounds(int(config["rounds"]), int(config["local_epochs"]))
@@ -94,6 +101,16 @@ def wait_for_server(address: str, timeout: float) -> None:
                     hint="Start the server first, or check the address.",
                 ) from None
             time.sleep(0.2)
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in ("tuneforge.models", "tuneforge.methods", "tuneforge.train", "peft"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the build reports it when it needs the module
+            return
 
 
 def run_client(spec: ClientSpec) -> None:

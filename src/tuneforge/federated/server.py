@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,42 @@ def check_client_labels(name: str, labels: list[str], known: list[str]) -> None:
         )
 
 
-def make_strategy(spec: ServerSpec, initial: list[np.ndarray], evaluate):
+class ServerModel:
+    """The server's model, built in a background thread while clients join (loading it
+    must not keep the port closed); :meth:`get` waits for it and re-raises its error."""
+
+    def __init__(self, spec: ServerSpec) -> None:
+        self.spec = spec
+        self.built: dict = {}
+        self.thread = threading.Thread(target=self._build, daemon=True)
+        self.thread.start()
+
+    def _build(self) -> None:
+        from ..config import load_config
+        from ..train.seed import set_seed
+        from .local import GlobalEvaluator, federation_model
+        from .weights import get_trainable
+
+        try:
+            cfg = load_config(base=self.spec.config)
+            set_seed(cfg.train.seed)
+            cm = federation_model(cfg, self.spec.labels)
+            self.built.update(
+                cm=cm,
+                evaluator=GlobalEvaluator(cm, read_examples(self.spec.val_file)),
+                initial=get_trainable(cm.model),
+            )
+        except BaseException as exc:  # noqa: BLE001 — raised again by get()
+            self.built["error"] = exc
+
+    def get(self) -> dict:
+        self.thread.join()
+        if "error" in self.built:
+            raise self.built["error"]
+        return self.built
+
+
+def make_strategy(spec: ServerSpec, model: ServerModel):
     """The FedProx strategy of this federation, with the checks and bookkeeping above."""
     from flwr.common import (
         GetPropertiesIns,
@@ -85,18 +121,21 @@ def make_strategy(spec: ServerSpec, initial: list[np.ndarray], evaluate):
                     "local_epochs": spec.local_epochs,
                 }
             )
-            # All at once: each client builds its model for the labels as it answers.
-            proxies = sorted(client_manager.all().items())
-            with ThreadPoolExecutor(max_workers=len(proxies)) as pool:
-                answers = pool.map(
-                    lambda item: item[1].get_properties(
-                        ask, timeout=spec.round_timeout, group_id=0
-                    ),
-                    proxies,
-                )
-                for (cid, _), props in zip(proxies, list(answers)):
-                    self._admit(cid, dict(props.properties))
-            return ndarrays_to_parameters(initial)
+            # All at once, each answer checked as it comes: a client builds its model for
+            # the labels before it answers, one with unknown labels answers at once.
+            proxies = dict(sorted(client_manager.all().items()))
+            pool = ThreadPoolExecutor(max_workers=len(proxies))
+            futures = {
+                pool.submit(p.get_properties, ask, timeout=spec.round_timeout, group_id=0): cid
+                for cid, p in proxies.items()
+            }
+            try:
+                for future in as_completed(futures):
+                    self._admit(futures[future], dict(future.result().properties))
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self.clients.sort(key=lambda c: c["name"])
+            return ndarrays_to_parameters(model.get()["initial"])
 
         def _admit(self, cid: str, props: dict) -> None:
             name = str(props.get("name", cid))
@@ -154,7 +193,7 @@ def make_strategy(spec: ServerSpec, initial: list[np.ndarray], evaluate):
 
         def evaluate(self, server_round, parameters):
             arrays = parameters_to_ndarrays(parameters)
-            metrics = evaluate(arrays)
+            metrics = model.get()["evaluator"](arrays)
             if server_round == 0:
                 self.history.append({"round": 0, **metrics})
                 return metrics["loss"], metrics
@@ -181,17 +220,10 @@ def run_server(spec: ServerSpec) -> dict:
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     from flwr.server import ServerConfig, SimpleClientManager, start_server
 
-    from ..config import load_config
-    from ..train.seed import set_seed
-    from .local import GlobalEvaluator, federation_model
-    from .weights import get_trainable, trainable_names
+    from .weights import trainable_names
 
-    cfg = load_config(base=spec.config)
-    set_seed(cfg.train.seed)
-    cm = federation_model(cfg, spec.labels)
-    evaluator = GlobalEvaluator(cm, read_examples(spec.val_file))
-    initial = get_trainable(cm.model)
-    strategy = make_strategy(spec, initial, evaluator)
+    model = ServerModel(spec)
+    strategy = make_strategy(spec, model)
     start_server(
         server_address=spec.address,
         config=ServerConfig(num_rounds=spec.rounds, round_timeout=spec.round_timeout),
@@ -201,14 +233,15 @@ def run_server(spec: ServerSpec) -> dict:
     if strategy.best is None:
         raise RunError("the federation finished no round, so there is no global model.")
     _, _, best_round, arrays = strategy.best
+    built = model.get()
     out = Path(spec.out_dir)
-    np.savez(out / "global.npz", **dict(zip(trainable_names(cm.model), arrays)))
+    np.savez(out / "global.npz", **dict(zip(trainable_names(built["cm"].model), arrays)))
     facts = {
         "best_round": best_round,
         "clients": strategy.clients,
         "history": strategy.history,
-        "bytes_per_model": payload_bytes(initial),
-        "trainable_parameters": int(sum(a.size for a in initial)),
+        "bytes_per_model": payload_bytes(built["initial"]),
+        "trainable_parameters": int(sum(a.size for a in built["initial"])),
         "client_privacy": strategy.privacy,
     }
     write_json(out / "history.json", facts)
