@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import mean_std, print_table, read_split  # noqa: E402
 
 from tuneforge.config import load_config  # noqa: E402
-from tuneforge.evaluate import accuracy_and_macro_f1  # noqa: E402
+from tuneforge.evaluate.metrics import accuracy_and_macro_f1  # noqa: E402
 from tuneforge.models import default_model_dir, load_model  # noqa: E402
 from tuneforge.predict import TorchPredictor  # noqa: E402
 from tuneforge.train import fit  # noqa: E402

@@ -10,8 +10,8 @@ import pytest
 SRC = Path(__file__).parents[1] / "src" / "tuneforge"
 ENTRY = {"cli", "recipes"}
 STAGES = (
-    "data models methods train tune evaluate explain compress serve monitor store report "
-    "tasks".split()
+    "data models methods train tune track evaluate explain compress batch embed label serve "
+    "monitor store report tasks".split()
 )
 
 

@@ -30,7 +30,7 @@ class DataConfig:
     train_file: str = ""
     val_file: str | None = None
     test_file: str | None = None
-    task: str = "auto"  # auto | text | image
+    task: str = "auto"  # auto | text | image | recommend
     text_column: str | None = None
     label_column: str | None = None
     image_column: str | None = None  # tables of image paths; None = detected
@@ -45,6 +45,13 @@ class DataConfig:
     # A label of the data that marks out-of-scope examples: trained as a class, and answered
     # as an abstention (the unknown label) by predict/evaluate/serve --abstain.
     oos_label: str | None = None
+    # Recommendation (task recommend): the items file (id + text columns) beside the
+    # interactions file, and the interactions' columns (None = detected).
+    items_file: str | None = None
+    user_column: str | None = None
+    item_column: str | None = None
+    time_column: str | None = None
+    cold_fraction: float = 0.1  # share of items held out of training for the cold-start split
 
     @property
     def slices(self) -> tuple[str, ...]:
@@ -139,6 +146,11 @@ class PrivacyConfig:
     max_noise: float = 0.5
 
 
+# Retraining: a candidate is promoted past production only when it gains at least this much
+# accuracy on the fixed evaluation set; this share of the queue's new labels is held back.
+RETRAIN_MIN_GAIN = 0.005
+RETRAIN_HOLDOUT = 0.3
+
 PRIVACY_MODES = ("none", "dp")
 ACCOUNTANTS = ("rdp", "prv")
 
@@ -162,7 +174,7 @@ TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
         "early_stopping_patience": 0,
     },
 }
-TASKS = ("auto", "text", "image")
+TASKS = ("auto", "text", "image", "recommend")
 
 
 @dataclass(frozen=True)
@@ -202,6 +214,21 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class RecommendConfig:
+    """The two-tower recommender's shape (task recommend): vector width, the towers' hidden
+    width, how a history is pooled (mean | attention), how many recent items make a user, how
+    often an item's own embedding is dropped in training (so its text carries it), and the
+    softmax temperature."""
+
+    dim: int = 64
+    hidden: int = 256
+    pooling: str = "mean"
+    history: int = 50
+    id_dropout: float = 0.5
+    temperature: float = 0.05
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a training run needs; ``config.yaml`` in the run directory is this, resolved."""
 
@@ -212,6 +239,7 @@ class RunConfig:
     image: ImageConfig = field(default_factory=ImageConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
     name: str | None = None
     runs_dir: str = "runs"
 

@@ -45,6 +45,11 @@ class NameRuleError(RunError, ConfigError):
     usage error (exit code 2) wherever the name was given."""
 
 
+class TrackingError(TuneforgeError):
+    """An experiment tracker (MLflow, TensorBoard) that cannot be written to while
+    ``--track-required`` says the run must be tracked."""
+
+
 class GateError(TuneforgeError):
     """A release gate said no: an export that does not reproduce the trained model, or a
     promotion whose parity, accuracy or tolerance checks fail. Exit code 3, so scripts can tell

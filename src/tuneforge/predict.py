@@ -47,6 +47,9 @@ def calibrated_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarr
     return softmax(z).astype(np.float32)
 
 
+EMBEDDING_OUTPUT = "sentence_embedding"  # a text ONNX export's second output (export.py)
+
+
 def raw_rows(rows: np.ndarray) -> np.ndarray:
     """A ``post`` for :func:`batched_proba` that keeps a batch's outputs as they are (logits,
     embeddings)."""
@@ -93,6 +96,7 @@ class TorchPredictor:
     """
 
     task = "text"
+    embeds = True  # its encoder's pooled representation: `embed`
 
     def __init__(self, cm, batch_size: int = 64, temperature: float | None = None) -> None:
         self.cm = cm
@@ -113,6 +117,14 @@ class TorchPredictor:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.cm.labels.names
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.cm.model.config.hidden_size)
+
+    @property
+    def source_dir(self) -> Path:
+        return Path(self.cm.source_dir)
 
     def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         import torch
@@ -156,7 +168,7 @@ class TorchPredictor:
                 mask = tensors["attention_mask"].unsqueeze(-1).float()
                 return ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
 
-        width = int(model.config.hidden_size)
+        width = self.embedding_dim
         return batched_proba(
             self.cm.tokenizer,
             self.cm.max_length,
@@ -169,7 +181,12 @@ class TorchPredictor:
 
 
 class OnnxPredictor:
-    """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch."""
+    """Runs an exported ``model.onnx`` with onnxruntime, through the same batching as torch.
+
+    A text export has two outputs, ``logits`` and ``sentence_embedding`` (the encoder's
+    mean-pooled last layer, what :meth:`TorchPredictor.embed` gives): each call asks only for
+    the one it needs.
+    Exports made before the second output existed predict as before and cannot embed."""
 
     task = "text"
 
@@ -183,17 +200,48 @@ class OnnxPredictor:
         self._labels = tuple(meta["labels"])
         self.max_length = int(meta.get("max_length", 128))
         self.batch_size = batch_size
-        self.session = _onnx_session(self.dir / "model.onnx", threads, spin)
+        self.session = onnx_session(self.dir / "model.onnx", threads, spin)
         self.tokenizer = load_inference_tokenizer(self.dir)  # no transformers, so no torch
         self._inputs = {i.name for i in self.session.get_inputs()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        self.embeds = EMBEDDING_OUTPUT in outputs
+        shape = outputs[EMBEDDING_OUTPUT].shape if self.embeds else []
+        self.embedding_dim = int(shape[-1]) if shape and isinstance(shape[-1], int) else 0
         self.temperature, self.calibrated = _temperature(artifact_temperature(self.dir))
 
     @property
     def labels(self) -> tuple[str, ...]:
         return self._labels
 
+    @property
+    def source_dir(self) -> Path:
+        return self.dir
+
+    def _run(self, output: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {k: v for k, v in inputs.items() if k in self._inputs}
+        return self.session.run([output], feed)[0]
+
     def _run_batch(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        return self.session.run(None, {k: v for k, v in inputs.items() if k in self._inputs})[0]
+        return self._run("logits", inputs)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One vector per text, as the trained model's ``embed`` gives it (see the class)."""
+        from .errors import ModelError
+
+        if not self.embeds:
+            raise ModelError(
+                f"{self.dir} was exported without the embedding output.",
+                hint="Export it again (tuneforge compress RUN, or tuneforge export RUN).",
+            )
+        return batched_proba(
+            self.tokenizer,
+            self.max_length,
+            texts,
+            self.embedding_dim,
+            self.batch_size,
+            lambda inputs: self._run(EMBEDDING_OUTPUT, inputs),
+            post=raw_rows,
+        )
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         return batched_proba(
@@ -274,7 +322,7 @@ class ImagePredictor:
 
         directory = Path(artifact_dir)
         meta = _read_meta(directory)
-        session = _onnx_session(directory / "model.onnx", threads, spin)
+        session = onnx_session(directory / "model.onnx", threads, spin)
         name = session.get_inputs()[0].name
 
         def run_batch(pixels: np.ndarray) -> np.ndarray:
@@ -328,7 +376,7 @@ class ImagePredictor:
         return top_k_predictions(self.predict_proba(images), self.labels, top_k)
 
 
-def _onnx_session(path: Path, threads: int = 0, spin: bool = True):
+def onnx_session(path: Path, threads: int = 0, spin: bool = True):
     """An onnxruntime CPU session, or a ModelError naming the file.
 
     onnxruntime's worker threads busy-wait for the next call by default: fastest for batch
@@ -452,22 +500,36 @@ def _read_meta(directory: Path) -> dict:
     return json.loads(meta.read_text(encoding="utf-8"))
 
 
-def load_predictor(artifact: str | Path, batch_size: int = 64, *, spin: bool = True) -> Predictor:
+def load_predictor(
+    artifact: str | Path, batch_size: int = 64, *, spin: bool = True, threads: int = 0
+) -> Predictor:
     """A Predictor for an artifact directory: ONNX if it holds model.onnx, else torch (a plain
     model directory or a run's peft adapter); text or image as its tuneforge.json says.
-    ``spin=False``: ONNX worker threads sleep between calls (see :func:`_onnx_session`)."""
+    ``spin=False``: ONNX worker threads sleep between calls (see :func:`onnx_session`);
+    ``threads``: an ONNX session's threads (0: one per core; a worker of many wants 1)."""
     from .errors import ModelError
+    from .models.text_families import family_of_dir
 
     path = Path(artifact)
+    family = family_of_dir(path)  # a text model trained from scratch (tfidf-linear, char-cnn)
+    if family is not None:
+        return family.function("open")(path, spin)
     image = artifact_task(path) == "image"
     if (path / "model.onnx").is_file():
         if image:
-            return ImagePredictor.from_onnx(path, batch_size=batch_size, spin=spin)
-        return OnnxPredictor(path, batch_size=batch_size, spin=spin)
+            return ImagePredictor.from_onnx(path, batch_size, threads, spin)
+        return OnnxPredictor(path, batch_size=batch_size, threads=threads, spin=spin)
     if image:
         return ImagePredictor.from_dir(path, batch_size=batch_size)
     if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
         return TorchPredictor.from_dir(path, batch_size=batch_size)
+    if artifact_task(path) == "recommend":
+        raise ModelError(
+            f"{path} is a recommender (a train --task recommend run): it ranks items for users, "
+            "it does not label texts.",
+            hint="Ask it with tuneforge recommend RUN --user ID | --history ITEM,ITEM, or serve "
+            "it (POST /v1/recommend).",
+        )
     raise ModelError(
         f"{path} is neither an ONNX, a Hugging Face model nor a peft adapter directory."
     )

@@ -104,6 +104,17 @@ def test_summary_aggregates_words_per_label(runs, tmp_path, capsys):
     assert {w["word"] for s in summary for w in s["words"][:1]} <= keywords
 
 
+def test_summary_never_quotes_personal_data(runs, tmp_path, capsys):
+    """Words inside an email (split into pieces by the tokenizer) are summarised as the
+    email's placeholder, never as the pieces of the address."""
+    rows = [{**r, "text": f"{r['text']} jane.doe@example.com"} for r in make_rows(4, seed=5)]
+    data = write_csv(tmp_path / "pii.csv", rows)
+    argv = ["--data", str(data), "--summary", "--method", "occlusion", "--top", "50", "--json"]
+    assert main(_explain(runs, *argv)) == 0
+    words = {w["word"] for s in json.loads(capsys.readouterr().out)["summary"] for w in s["words"]}
+    assert words and not any(piece in w for w in words for piece in ("jane", "doe", "example"))
+
+
 def test_wrong_writes_explanations_json_and_the_report_shows_them(runs, tmp_path, capsys):
     """--wrong explains the run's most confidently wrong test texts into explanations.json
     and rebuilds report.html with their coloured words."""

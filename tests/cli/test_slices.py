@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tuneforge.cli import main
-from tuneforge.evaluate import slice_report
+from tuneforge.evaluate.slices import slice_report
 
 from ..conftest import TINY_TRAIN, make_rows, write_csv
 

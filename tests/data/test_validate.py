@@ -56,6 +56,13 @@ def test_duplicates_and_conflicts_are_found_with_rows():
     assert conflict.rows == (3, 4) and "'x' in rows 3; 'y' in rows 4" in conflict.message
 
 
+def test_quoted_rows_have_their_personal_data_replaced():
+    """A repeated row quoted in the report shows a placeholder, not the email it holds."""
+    rows = [("mail me at jane@example.com", "x")] * 2 + _balanced()
+    message = _messages(check_examples(_loaded(rows)), "warning")
+    assert "[EMAIL]" in message and "jane@example.com" not in message
+
+
 def test_empty_labels_block_naming_file_column_and_first_ten_rows():
     """Empty labels are one error: the file, column, up to 10 rows, the total, and what to do."""
     rows = _balanced() + [(f"t{i}", "") for i in range(12)]

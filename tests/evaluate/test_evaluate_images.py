@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tuneforge.evaluate import evaluate
+from tuneforge.evaluate.evaluate import evaluate
 from tuneforge.types import Example, ImageExample
 
 

@@ -54,3 +54,34 @@ def test_item_knn_recommends_what_co_occurs_and_beats_popularity_there():
     knn = evaluate_ranking(item_knn_scores(train, neighbours=4), train, test, ks=(2,))
     pop = evaluate_ranking(popularity_scores(train), train, test, ks=(2,))
     assert knn.hr[2] > 0.9 and knn.hr[2] > pop.hr[2]
+
+
+def test_cold_start_holds_items_out_of_training_whole_and_tests_among_them():
+    """No training interaction names a cold item; each tested user's held-out item is cold
+    and was that user's last cold item; users without a warm history are not tested."""
+    from tuneforge.evaluate.ranking import cold_start_split
+
+    users = [0, 0, 0, 1, 1, 2, 2, 2, 3]
+    items = [0, 1, 2, 3, 1, 4, 5, 0, 2]
+    train, test, cold = cold_start_split(users, items, 4, 6, fraction=0.5, seed=3)
+    assert len(cold) == 3
+    assert not set(train.items.tolist()) & set(cold.tolist())
+    for user, item in test.items():
+        assert item in cold
+        met = [i for u, i in zip(users, items) if u == user and i in cold]
+        assert item == met[-1]
+        assert user in set(train.users.tolist())
+
+
+def test_candidates_restrict_the_ranking_and_the_coverage():
+    """With candidates only those items are ranked: a table that prefers item 0 still hits
+    the candidate item at rank 1, and coverage is over the candidates."""
+    from tuneforge.evaluate.ranking import Interactions
+
+    train = Interactions(np.array([0]), np.array([1]), 1, 4)
+    table = np.array([[9.0, 0.0, 1.0, 0.5]])
+    report = evaluate_ranking(
+        lambda users: table[users], train, {0: 2}, ks=(1,), candidates=np.array([2, 3])
+    )
+    assert report.hr == {1: 1.0}
+    assert report.coverage == 0.5

@@ -3,7 +3,8 @@ that decided is named with its figures."""
 
 from __future__ import annotations
 
-from tuneforge.evaluate import ColumnSlices, SliceStats, slice_gate
+from tuneforge.evaluate.slice_gate import slice_gate
+from tuneforge.evaluate.slices import ColumnSlices, SliceStats
 
 
 def _slice(value, support, accuracy, gap, ci, judged=True) -> SliceStats:

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from tuneforge.errors import DataError
-from tuneforge.evaluate import ColumnSlices, slice_report
 from tuneforge.evaluate.metrics import expected_calibration_error
-from tuneforge.evaluate.slices import MAX_SLICES, OTHER, example_groups
+from tuneforge.evaluate.slices import MAX_SLICES, OTHER, ColumnSlices, example_groups, slice_report
 from tuneforge.types import Example
 
 

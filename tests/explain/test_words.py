@@ -75,3 +75,23 @@ def test_dropping_a_word_keeps_one_space_between_its_neighbours(tokenizer):
         "where is my ?",
         "where is my parcel",
     ]
+
+
+def test_fallback_words_split_chinese_into_characters():
+    """Without a fast tokenizer (a model of character n-grams), each Han character or kana is a
+    word of its own, so occlusion scores characters rather than a whole sentence; Latin words,
+    digits and punctuation split as before."""
+    from tuneforge.explain.words import tokenize_words
+
+    tokens = tokenize_words(None, "味道很好，good 42次!", 512)
+    assert [tokens.word_text(w) for w in tokens.words] == [
+        "味",
+        "道",
+        "很",
+        "好",
+        "，",
+        "good",
+        "42",
+        "次",
+        "!",
+    ]

@@ -106,3 +106,13 @@ def test_an_image_model_card_names_the_cnn_and_its_input_size(tmp_path):
     assert "compact CNN, trained from scratch" in card and "| input size | 8×8×1 |" in card
     assert "resized to 8×8 pixels" in card and "tokens" not in card
     assert "fine-tuning method" not in card
+
+
+def test_a_model_trained_from_scratch_is_not_called_a_transformers_fine_tune(tmp_path):
+    """tfidf-linear and char-cnn cards name the model family, claim no transformers library or
+    pipeline snippet, and say the model knows only its training data's characters."""
+    from tuneforge.models.card import render_card
+
+    card = render_card({"task": "text", "base_model": "tfidf-linear", "labels": ["好", "差"]})
+    assert "character n-gram TF-IDF" in card and "trained from scratch" in card
+    assert "library_name: transformers" not in card and "pipeline(" not in card

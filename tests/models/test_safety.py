@@ -191,3 +191,21 @@ def test_adapter_with_pickle_weights_only_is_refused(tmp_path):
     (adapter / "tuneforge.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="adapter_model.bin, a pickle"):
         load_trained(adapter)
+
+
+def test_a_safetensors_header_that_starts_like_a_pickle_mark_still_loads(tmp_path):
+    """A header of 640-1407 bytes begins with the bytes of a pickle protocol mark (0x80 0x02
+    to 0x80 0x05); its ninth byte opens the JSON header, so it is read, not refused."""
+    import torch
+    from safetensors.torch import save_file
+
+    from tuneforge.models.safety import load_safetensors
+
+    tensors = {"weight": torch.zeros(2)}
+    path = tmp_path / "model.safetensors"
+    for n in range(500, 700):  # metadata lengthens the header to exactly 640 bytes (0x280)
+        save_file(tensors, str(path), metadata={"note": "x" * n})
+        if path.read_bytes()[:2] == b"\x80\x02":
+            break
+    assert path.read_bytes()[:2] == b"\x80\x02"
+    assert set(load_safetensors(path)) == {"weight"}

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from tuneforge.evaluate import slice_report
+from tuneforge.evaluate.slices import slice_report
 from tuneforge.report import write_report
 from tuneforge.report.slices import slice_accuracy_png, slices_section
 

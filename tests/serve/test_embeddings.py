@@ -135,7 +135,8 @@ def test_an_index_of_other_weights_stops_the_server_at_start(tiny_model_dir, ind
 
 
 def test_a_model_that_cannot_embed_is_refused_at_start(index_dir):
-    """An ONNX or image predictor has no encoder to embed with: refused with what to serve."""
+    """A predictor without an embedding (an image model, an ONNX file exported before the
+    embedding output) is refused at start with what to do."""
 
     class OnnxLike:
         task = "text"
@@ -144,5 +145,5 @@ def test_a_model_that_cannot_embed_is_refused_at_start(index_dir):
         def predict_proba(self, texts):
             return np.full((len(texts), 2), 0.5)
 
-    with pytest.raises(ModelError, match="not a torch text model"):
+    with pytest.raises(ModelError, match="cannot embed.*export it again"):
         create_app(OnnxLike(), ServeSettings(embed=True), {"name": "onnx"})

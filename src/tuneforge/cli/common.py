@@ -157,3 +157,45 @@ def abstention(args: argparse.Namespace) -> dict | None:
         "recall": args.in_scope_recall,
         "unknown_label": args.unknown_label,
     }
+
+
+def add_track(p: argparse.ArgumentParser) -> None:
+    """``--track mlflow[=URI]`` / ``--track tensorboard[=DIR]`` (repeatable) and
+    ``--track-required``: where the runs of a command are also recorded."""
+    p.add_argument(
+        "--track",
+        action="append",
+        metavar="KIND[=WHERE]",
+        help="also record the run in mlflow[=URI] (default $MLFLOW_TRACKING_URI, else SQLite "
+        "under RUNS_DIR/mlflow) or tensorboard[=DIR] (default RUNS_DIR/tensorboard); "
+        "repeatable (default: $TUNEFORGE_TRACK, e.g. 'mlflow=http://mlflow:5000,tensorboard')",
+    )
+    p.add_argument(
+        "--track-required",
+        action="store_true",
+        help="fail instead of training untracked when a tracker cannot be reached",
+    )
+
+
+def tracking_of(args: argparse.Namespace, root: Path):
+    """The Tracking of ``--track``/``$TUNEFORGE_TRACK`` for runs under ``root`` (none: no
+    tracking), its targets probed. Messages go to stderr."""
+    import os
+    import sys
+
+    from ..track import Tracking, parse_targets
+
+    if os.environ.get("RANK", "0") != "0":  # a torchrun helper rank: rank 0 alone records
+        return Tracking([], checked=True)
+    targets = parse_targets(args.track, root)
+    if args.track_required and not targets:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "--track-required needs a tracker.",
+            hint="Add --track mlflow[=URI] or --track tensorboard[=DIR] (or set $TUNEFORGE_TRACK).",
+        )
+    tracking = Tracking(
+        targets, required=args.track_required, log=lambda m: print(m, file=sys.stderr)
+    )
+    return tracking.check()  # before the training stack loads: a refusal comes at once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,9 @@ EXAMPLE = (
     'tuneforge predict intents-v1 "where is my parcel?" --top-k 3\n'
     '  tuneforge predict intents-v1 "what is the weather" --abstain msp --in-scope-recall 0.95\n'
     "  tuneforge predict digits-v1 seven.png three.jpg   |   "
-    "tuneforge predict digits-v1 --input scans/"
+    "tuneforge predict digits-v1 --input scans/\n"
+    "  tuneforge predict intents@production --input tickets/ --output preds.parquet --resume\n"
+    "  tuneforge predict intents@production --input tickets/ --output preds.parquet --engine ray"
 )
 
 
@@ -49,7 +52,41 @@ def register(sub) -> None:
     add_delimiter(p)
     p.add_argument(
         "--output",
-        help="write predictions to .jsonl or .csv; '-': JSON lines on stdout",
+        help="write predictions to .parquet, .csv or .jsonl in chunks (any input size, "
+        "bounded memory, the input's order, an id column); '-': JSON lines on stdout",
+    )
+    p.add_argument(
+        "--id-column",
+        help="column of --input whose values are the output's ids (default: a column 'id' "
+        "if there is one, else the row number from 0)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with an interrupted --output job from the rows it finished",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --output (once finished)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="with --output: predict in this process (local), or on Ray Data's pool of "
+        "workers (ray; a cluster on this machine unless --ray-address)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="the Ray cluster to join, HOST:PORT (default: $RAY_ADDRESS, else start one here)",
+    )
+    p.add_argument(
+        "--workers", type=int, help="--engine ray: predictors at once (default: one per CPU)"
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        help="rows read, predicted and written at a time with --output (default: 16384)",
     )
     p.add_argument("--top-k", type=int, default=1, help="alternatives per input")
     add_abstention(p)
@@ -67,24 +104,73 @@ def run(args: argparse.Namespace) -> int:
         raise TuneforgeError("predict needs TEXT (or IMAGE file) arguments or --input FILE.")
     options = {"text_column": args.text_column, "image_column": args.image_column}
     abstain = abstention(args)
+    options |= {"id_column": args.id_column, "format": args.format, "delimiter": args.delimiter}
     with _stdin_file(args.input) as input_file:
+        if args.output and args.output != "-":
+            return _to_file(args, texts, input_file, options, abstain)
+        if args.engine != "local":
+            raise TuneforgeError(
+                f"--engine {args.engine} writes its predictions to a file: add --output FILE."
+            )
         inputs, predictions, noun = predict_run(
             args.run,
             runs_dir(args),
             texts,
             input_file,
-            options={**options, "format": args.format, "delimiter": args.delimiter},
+            options=options,
             top_k=args.top_k,
             abstain=abstain,
         )
-    if args.output and args.output != "-":
-        write_predictions(Path(args.output), inputs, predictions, noun)
-        print(f"written: {args.output} ({len(inputs)} predictions)", file=sys.stderr)
-    elif args.json or args.output == "-" or not sys.stdout.isatty():
+    if args.json or args.output == "-" or not sys.stdout.isatty():
         # Pipes and files get one JSON object per line: what `jq` and scripts expect.
         sys.stdout.write(to_json_lines(inputs, predictions, noun))
     else:
         out.print(predictions_table(inputs, predictions, noun))
+    return 0
+
+
+def _to_file(args, texts, input_file, options, abstain) -> int:
+    """The chunked, resumable path: progress with rows/s, and a word on how to go on when
+    stopped (exit 130, every finished chunk kept)."""
+    from ..batch.engines import EngineOptions
+    from ..recipes.predict import predict_file
+    from .tables import rows_progress
+
+    output = Path(args.output)
+    try:
+        with rows_progress("predict") as update:
+            done = predict_file(
+                args.run,
+                runs_dir(args),
+                input_file,
+                output,
+                given=texts,
+                options=options,
+                top_k=args.top_k,
+                abstain=abstain,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                chunk_rows=args.chunk_rows,
+                engine=args.engine,
+                engine_options=EngineOptions(args.workers, args.ray_address),
+                progress=update,
+            )
+    except KeyboardInterrupt:
+        print(
+            f"stopped: the finished chunks are kept in {output}.parts; "
+            "run the same command with --resume to go on.",
+            file=sys.stderr,
+        )
+        return 130
+    if done.complete_already:
+        print(f"{output} is complete already: nothing to resume.", file=sys.stderr)
+        return 0
+    went_on = f", {done.resumed_from} of them before resuming" if done.resumed_from else ""
+    rate = (done.rows - done.resumed_from) / max(done.seconds, 1e-9)
+    print(
+        f"written: {output} ({done.rows} predictions{went_on}; {rate:,.0f} rows/s)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -110,24 +196,3 @@ def _stdin_file(path: str | None) -> Iterator[str | None]:
         saved = Path(folder) / "stdin.txt"
         saved.write_bytes(sys.stdin.buffer.read())
         yield str(saved)
-
-
-def write_predictions(path: Path, inputs, predictions, name: str = "text") -> None:
-    """JSON lines, or a CSV of input, label and score when ``path`` ends in .csv."""
-    from .tables import to_json_lines
-
-    if path.suffix == ".csv":
-        import pandas as pd
-
-        rows = [
-            {name: t, "label": p.label, "score": p.score}
-            | (
-                {"ood_score": p.ood_score, "abstained": p.abstained}
-                if p.ood_score is not None
-                else {}
-            )
-            for t, p in zip(inputs, predictions)
-        ]
-        pd.DataFrame(rows).to_csv(path, index=False)
-    else:
-        path.write_text(to_json_lines(inputs, predictions, name), encoding="utf-8")

@@ -10,6 +10,11 @@ EXAMPLE = (
     "tuneforge registry promote intents-v1:onnx-int8-dynamic --name intents "
     "--stage production   |   tuneforge predict intents@production 'hello'"
 )
+PROMOTE_EXAMPLE = (
+    f"{EXAMPLE}\n"
+    "  tuneforge registry promote intents-v1 --name intents --stage production "
+    "--mlflow=http://mlflow:5000   (then mlflow.pyfunc.load_model('models:/intents@production'))"
+)
 
 
 def register(sub) -> None:
@@ -22,7 +27,9 @@ def register(sub) -> None:
     add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run_list)
-    p = add_command(reg, "promote", "Register RUN[:VARIANT] as a new version in a stage.", EXAMPLE)
+    p = add_command(
+        reg, "promote", "Register RUN[:VARIANT] as a new version in a stage.", PROMOTE_EXAMPLE
+    )
     p.add_argument("ref", metavar="RUN[:VARIANT]", help="the run and the variant to register")
     p.add_argument("--name", required=True, help="model name (letters, digits, - _ .)")
     p.add_argument("--stage", required=True, choices=STAGES, help="stage the version takes")
@@ -45,6 +52,15 @@ def register(sub) -> None:
         metavar="EPS",
         help="refuse unless the run was trained with --privacy dp and spent at most this ε "
         "(recorded in its status.json; variants that re-read the training data fail)",
+    )
+    p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="also register the version in MLflow's model registry as a pyfunc model, its "
+        "stage as alias (URI default: $MLFLOW_TRACKING_URI, else SQLite under "
+        "RUNS_DIR/mlflow; write --mlflow=URI)",
     )
     add_runs_dir(p)
     p.set_defaults(func=run_promote)
@@ -92,6 +108,11 @@ def run_promote(args: argparse.Namespace) -> int:
     from ..recipes.registry import promote
     from .tables import out
 
+    mlflow_uri = None
+    if args.mlflow is not None:
+        from ..track import parse_target
+
+        mlflow_uri = parse_target(f"mlflow={args.mlflow}", runs_dir(args)).where
     v = promote(
         args.ref,
         runs_dir(args),
@@ -101,11 +122,14 @@ def run_promote(args: argparse.Namespace) -> int:
         max_slice_gap=args.max_slice_gap,
         slices=args.slices or (),
         max_epsilon=args.max_epsilon,
+        mlflow_uri=mlflow_uri,
     )
     forced = " (forced)" if v.forced else ""
     out.print(f"{v.name} v{v.version} → {v.stage}{forced}: {v.run_id}:{v.variant}")
     if v.note:
         out.print(f"gate: {v.note}")
+    if mlflow_uri is not None:
+        out.print(f"MLflow: registered as models:/{v.name}@{v.stage} at {mlflow_uri}")
     return 0
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_command, add_json, add_runs_dir, runs_dir
+from .common import add_command, add_json, add_runs_dir, add_track, runs_dir, tracking_of
 
-EXAMPLE = "tuneforge retrain intents@production --queue support --min-gain 0.01 --dry-run"
+EXAMPLE = (
+    "tuneforge retrain intents@production --queue support --min-gain 0.01 --dry-run\n"
+    "  tuneforge retrain intents@production --queue support --track mlflow=http://mlflow:5000"
+)
 
 
 def register(sub) -> None:
-    from ..recipes.retrain import DEFAULT_HOLDOUT, DEFAULT_MIN_GAIN
+    from ..config import RETRAIN_HOLDOUT, RETRAIN_MIN_GAIN
 
     p = add_command(
         sub,
@@ -26,18 +29,19 @@ def register(sub) -> None:
     p.add_argument(
         "--min-gain",
         type=float,
-        default=DEFAULT_MIN_GAIN,
+        default=RETRAIN_MIN_GAIN,
         help="promote only when candidate accuracy − production accuracy is at least this",
     )
     p.add_argument(
         "--holdout",
         type=float,
-        default=DEFAULT_HOLDOUT,
+        default=RETRAIN_HOLDOUT,
         help="share of the new labels held back for the comparison (stratified)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the new labels' split")
     p.add_argument("--dry-run", action="store_true", help="show the plan; train nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_track(p)
     add_json(p)
     add_runs_dir(p)
     p.set_defaults(func=run)
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         dry_run=args.dry_run,
         progress=not args.no_progress,
+        tracking=tracking_of(args, runs_dir(args)),
     )
     record = {
         "plan": result.plan.summary(),

@@ -6,7 +6,10 @@ import argparse
 
 from .common import abstention, add_abstention, add_command, add_runs_dir, runs_dir
 
-EXAMPLE = "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000"
+EXAMPLE = (
+    "TUNEFORGE_TOKEN=$(cat token) tuneforge serve intents@production --port 8000\n"
+    "  tuneforge serve shop-rec   # a recommend run: POST /v1/recommend"
+)
 
 
 def register(sub) -> None:

@@ -264,9 +264,11 @@ def to_json_lines(
 
 def parity_table(reports: list[dict]) -> Table:
     table = Table(title="parity with the trained model")
-    for col in ("variant", "n", "agreement", "max |Δp|", "mean |Δp|", "accuracy", "Δ acc", "ok"):
+    columns = ("variant", "n", "agreement", "max |Δp|", "mean |Δp|", "accuracy", "Δ acc")
+    for col in (*columns, "min cos emb", "ok"):
         table.add_column(col, justify="left" if col == "variant" else "right")
     for r in reports:
+        cosine = r.get("embedding_min_cosine")
         table.add_row(
             r["variant"],
             str(r["n"]),
@@ -275,6 +277,7 @@ def parity_table(reports: list[dict]) -> Table:
             f"{r['mean_abs_prob_diff']:.1e}",
             f"{r['candidate_accuracy']:.4f}",
             f"{100 * r['accuracy_delta']:+.2f} pts",
+            "-" if cosine is None else f"{cosine:.4f}",
             ("yes" if r["passed"] else "NO") if r["exact"] else "by gate",
         )
     return table
@@ -404,6 +407,63 @@ def step_progress(what: str):
         bar.update(task, completed=done, total=total, description=note)
 
     return bar, update
+
+
+@contextmanager
+def rows_progress(what: str, every: float = 30.0) -> Iterator[Callable[[int, int | None], None]]:
+    """Progress of a job over rows (``update(done, total)``, total None when unknown): a bar
+    with rows/s and the time left on a terminal; elsewhere (a batch job's log) a line every
+    ``every`` seconds with the same figures."""
+    import time
+
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        bar = Progress(
+            TextColumn(what),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        task = bar.add_task("", total=None, rate="-")
+        since: dict = {}  # the first update: rows done before (a resume) and when
+
+        def update(done: int, total: int | None) -> None:
+            rows, start = since.setdefault("first", (done, time.perf_counter()))
+            rate = (done - rows) / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
+
+        with bar:
+            yield update
+        return
+    state = {"start": None, "rows": 0, "said": 0.0}
+
+    def log_line(done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        if state["start"] is None:
+            state.update(start=now, rows=done, said=now)
+            return
+        if now - state["said"] < every and done != total:
+            return
+        state["said"] = now
+        rate = (done - state["rows"]) / max(now - state["start"], 1e-9)
+        left = f", about {(total - done) / rate:,.0f} s left" if total and rate else ""
+        of = f"/{total:,}" if total else ""
+        print(f"{what}: {done:,}{of} rows, {rate:,.0f} rows/s{left}", file=sys.stderr)
+
+    yield log_line
 
 
 @contextmanager

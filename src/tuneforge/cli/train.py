@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from ..errors import TuneforgeError
-from .common import add_columns, add_command, add_image_source, add_runs_dir, add_slice
+from .common import (
+    add_columns,
+    add_command,
+    add_image_source,
+    add_runs_dir,
+    add_slice,
+    add_track,
+    tracking_of,
+)
 
 EXAMPLE = (
     "tuneforge train tickets.csv --epochs 5 --name intents-v1 train.lr=1e-4\n"
@@ -19,7 +28,9 @@ EXAMPLE = (
     "tuneforge train pixels.csv --image-shape 28x28\n"
     "  tuneforge train tickets.csv --folds 5 --name intents-cv   |   "
     "tuneforge train tickets.csv --slice region\n"
-    "  tuneforge train tickets.csv --privacy dp --epsilon 8 --method lora"
+    "  tuneforge train tickets.csv --privacy dp --epsilon 8 --method lora\n"
+    "  tuneforge train tickets.csv --track mlflow=http://mlflow.internal:5000 --track tensorboard\n"
+    "  tuneforge train interactions.csv --task recommend --items items.csv --name shop-rec"
 )
 
 
@@ -34,7 +45,9 @@ def add_run_flags(p: argparse.ArgumentParser, file_help: str, *, optional_file: 
     add_image_source(p)
     p.add_argument(
         "--model",
-        help="'default' or a local Hugging Face model directory (images: default is the "
+        help="'default' (the packaged encoder; for text it does not cover, the best on "
+        "validation of the models for any script), 'tfidf-linear' (character n-grams and a "
+        "linear SVM), or a local Hugging Face model directory (images: default is the "
         "compact CNN; DIR an image-classification model such as ViT or ConvNeXt)",
     )
     p.add_argument(
@@ -81,6 +94,7 @@ def register(sub) -> None:
     )
     p.add_argument("--name", help="run id to use (default: generated)")
     add_privacy_flags(p)
+    add_recommend_flags(p)
     add_slice(
         p,
         "also evaluate the test split per value of this column of the data (repeat for more; "
@@ -97,9 +111,32 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted or failed run")
     p.add_argument("--config", help="YAML config (see configs/); flags and key=value beat it")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    add_track(p)
     add_runs_dir(p)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. train.lr=1e-4")
     p.set_defaults(func=run)
+
+
+def add_recommend_flags(p: argparse.ArgumentParser) -> None:
+    """``--items FILE`` and the interactions' columns: a recommend run (``--task recommend``)."""
+    p.add_argument(
+        "--items",
+        metavar="FILE",
+        help="recommend runs: the items (an id column, a title and metadata columns joined as "
+        "the item's text); TRAIN_FILE is then the interactions (user, item, optional time)",
+    )
+    p.add_argument("--user-column", help="recommend runs: the interactions' user column")
+    p.add_argument("--item-column", help="recommend runs: the interactions' item column")
+    p.add_argument("--time-column", help="recommend runs: the interactions' time column")
+
+
+def _recommend_flags(args: argparse.Namespace) -> dict:
+    return {
+        ("data", "items_file"): getattr(args, "items", None),
+        ("data", "user_column"): getattr(args, "user_column", None),
+        ("data", "item_column"): getattr(args, "item_column", None),
+        ("data", "time_column"): getattr(args, "time_column", None),
+    }
 
 
 def add_privacy_flags(p: argparse.ArgumentParser) -> None:
@@ -198,6 +235,7 @@ def train_config(args: argparse.Namespace):
             ("train", "precision"): args.precision,
             ("data", "slice_columns"): ",".join(args.slices) if args.slices else None,
             **_privacy_flags(args),
+            **_recommend_flags(args),
         },
     )
     if args.name:
@@ -228,9 +266,15 @@ def run(args: argparse.Namespace) -> int:
         return relaunch_with_torchrun(args.argv, args.nproc)
     if not args.resume and not args.train_file and not args.config:
         raise TuneforgeError("train needs a TRAIN_FILE (or --resume RUN, or --config YAML).")
-    result = run_train(train_config(args), resume=args.resume, progress=not args.no_progress)
+    cfg = train_config(args)
+    tracking = tracking_of(args, Path(cfg.runs_dir))
+    result = run_train(cfg, resume=args.resume, progress=not args.no_progress, tracking=tracking)
     if result is None:  # a helper rank of a torchrun job: rank 0 reports the run
         return 0
+    if isinstance(result.eval, dict):  # a recommend run: ranking figures
+        from .recommend import print_trained
+
+        return print_trained(result)
     out.print(f"run id:  {result.run_id}")
     out.print(f"run dir: {result.run_dir}")
     evaluated = result.eval.to_dict()
@@ -257,7 +301,13 @@ def _run_folds(args: argparse.Namespace) -> int:
 
     if not args.train_file and not args.config:
         raise TuneforgeError("train --folds needs a TRAIN_FILE (or --config YAML).")
-    result = run_cross_validation(train_config(args), args.folds, progress=not args.no_progress)
+    cfg = train_config(args)
+    result = run_cross_validation(
+        cfg,
+        args.folds,
+        progress=not args.no_progress,
+        tracking=tracking_of(args, Path(cfg.runs_dir)),
+    )
     out.print(f"run id:  {result.run_id} ({args.folds} folds: {', '.join(result.fold_ids)})")
     out.print(f"run dir: {result.run_dir}")
     out.print(folds_table(result.eval))

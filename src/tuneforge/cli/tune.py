@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_command, add_runs_dir, runs_dir
+from .common import add_command, add_runs_dir, add_track, runs_dir, tracking_of
 from .train import add_run_flags, run_flags
 
-EXAMPLE = "tuneforge tune tickets.csv --method lora --trials 20 --study intents-lora"
+EXAMPLE = (
+    "tuneforge tune tickets.csv --method lora --trials 20 --study intents-lora\n"
+    "  tuneforge tune tickets.csv --trials 20 --track mlflow   "
+    "(the study is an MLflow run, each trial a child run)"
+)
 
 
 def register(sub) -> None:
@@ -26,6 +30,7 @@ def register(sub) -> None:
     )
     p.add_argument("--no-prune", action="store_true", help="run every trial to the end")
     p.add_argument("--seed", type=int, help="data split and sampler seed")
+    add_track(p)
     add_runs_dir(p)
     p.add_argument("overrides", nargs="*", metavar="key=value", help="fixed config keys")
     p.set_defaults(func=run)
@@ -38,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from .tables import out, step_progress, trials_table
 
     root = runs_dir(args)
+    tracking = tracking_of(args, root)
     flags = {"runs_dir": str(root), **run_flags(args)}
     space = load_space(args.space) if args.space else default_space(args.method)
     cfg = TuneConfig(
@@ -58,7 +64,13 @@ def run(args: argparse.Namespace) -> int:
     with bar:
         update(0, cfg.trials, "starting")
         result = run_tune(
-            flags, args.overrides, space, cfg, log=bar.console.print, progress=on_trial
+            flags,
+            args.overrides,
+            space,
+            cfg,
+            log=bar.console.print,
+            progress=on_trial,
+            tracking=tracking,
         )
     out.print(trials_table(result))
     if result.best_run_id:

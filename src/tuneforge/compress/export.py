@@ -26,7 +26,7 @@ from ..errors import ModelError
 from ..models import load_trained
 from ..models.card import write_model_card
 from ..models.load import set_tokenizer_max_length
-from ..predict import artifact_task
+from ..predict import EMBEDDING_OUTPUT, artifact_task
 from ..store.rundir import CALIBRATION_FILE, OOD_FILE
 
 # What travels beside every artifact's weights; calibration.json carries the trained model's
@@ -114,15 +114,22 @@ def export_torch_bf16(model_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-class LogitsOnly(torch.nn.Module):
-    """The classifier as a graph from (input_ids, attention_mask) to logits."""
+class LogitsAndEmbedding(torch.nn.Module):
+    """The classifier as a graph from (input_ids, attention_mask) to its logits and the
+    encoder's mean-pooled last layer (``TorchPredictor.embed``), so that an ONNX model serves
+    embeddings and similarity without torch; a caller asks onnxruntime for the one it needs."""
 
     def __init__(self, inner) -> None:
         super().__init__()
         self.inner = inner
 
     def forward(self, input_ids, attention_mask):
-        return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+        out = self.inner(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        )
+        mask = attention_mask.unsqueeze(-1).to(out.hidden_states[-1].dtype)
+        pooled = (out.hidden_states[-1] * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return out.logits, pooled
 
 
 class PixelsToLogits(torch.nn.Module):
@@ -136,8 +143,9 @@ class PixelsToLogits(torch.nn.Module):
         return self.inner(pixel_values=pixel_values).logits
 
 
-def _text_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dict]:
-    """The text classifier's wrapper, sample inputs, input names and dynamic axes."""
+def _text_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], list[str], dict]:
+    """The text classifier's wrapper, sample inputs, input and output names and dynamic
+    axes."""
     cm = load_trained(model_dir)
     sample = cm.tokenizer(
         ["a short text", "a somewhat longer text to trace the graph with"],
@@ -147,14 +155,15 @@ def _text_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dic
     batch = torch.export.Dim("batch")
     seq = torch.export.Dim("sequence", max=cm.max_length if cm.max_length > 2 else 512)
     return (
-        LogitsOnly(cm.model.float().eval()),
+        LogitsAndEmbedding(cm.model.float().eval()),
         (sample["input_ids"], sample["attention_mask"]),
         ["input_ids", "attention_mask"],
+        ["logits", EMBEDDING_OUTPUT],
         {"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
     )
 
 
-def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], dict]:
+def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], list[str], dict]:
     """The image model's wrapper and a sample batch of two (a batch of one would fix the axis
     at 1)."""
     from ..models.hf_image import load_trained_image
@@ -167,15 +176,23 @@ def _image_graph(model_dir: Path) -> tuple[torch.nn.Module, tuple, list[str], di
         PixelsToLogits(cm.model.float().eval()),
         (sample,),
         ["pixel_values"],
+        ["logits"],
         {"pixel_values": {0: batch}},
     )
 
 
 def export_onnx(model_dir: Path, out_dir: Path) -> Path:
     """``out_dir/model.onnx`` (fp32, one file) with the tokenizer (or the image metadata) and
-    labels beside it; dynamic batch axis, and dynamic sequence axis for text."""
+    labels beside it; dynamic batch axis, and dynamic sequence axis for text. A tfidf-linear
+    model goes through skl2onnx (:mod:`tuneforge.compress.tfidf_export`), a char-cnn through
+    its own graph (:func:`tuneforge.models.char_cnn.export_char_cnn_onnx`)."""
+    from ..models.text_families import family_of_dir
+
+    family = family_of_dir(model_dir)
+    if family is not None:
+        return family.function("export_onnx")(Path(model_dir), out_dir)
     build = _image_graph if artifact_task(model_dir) == "image" else _text_graph
-    wrapper, sample, input_names, dynamic_shapes = build(model_dir)
+    wrapper, sample, input_names, output_names, dynamic_shapes = build(model_dir)
     wrapper.eval()  # the exporter restores the wrapper's mode: eval, or dropout stays on
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -186,7 +203,7 @@ def export_onnx(model_dir: Path, out_dir: Path) -> Path:
                 sample,
                 str(out_dir / "model.onnx"),
                 input_names=input_names,
-                output_names=["logits"],
+                output_names=output_names,
                 dynamic_shapes=dynamic_shapes,
                 dynamo=True,
                 external_data=False,

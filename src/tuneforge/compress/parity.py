@@ -13,6 +13,8 @@ from .gate import discordant_counts
 # Exports that should be numerically the same model (HF copy, ONNX fp32).
 EXACT_MIN_AGREEMENT = 0.999
 EXACT_MAX_PROB_DIFF = 1e-3
+EXACT_MIN_COSINE = 0.999  # of an exact export's embeddings to the trained model's
+EMBEDDING_SAMPLES = 256  # texts whose embeddings are compared (a second pass each)
 
 
 def model_inputs(samples: Sequence[Example | ImageExample]) -> list:
@@ -38,6 +40,8 @@ class ParityReport:
     passed: bool
     reference_only_correct: int | None = None  # examples only the reference gets right
     candidate_only_correct: int | None = None  # examples only the candidate gets right
+    embedding_min_cosine: float | None = None  # both embed: the worst of the compared texts
+    embedding_mean_cosine: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,7 +67,11 @@ def check_parity(
     ref_acc = float((ref.argmax(1) == truth).mean()) if len(inputs) else 0.0
     cand_acc = float((cand.argmax(1) == truth).mean()) if len(inputs) else 0.0
     max_diff = float(diff.max()) if diff.size else 0.0
-    passed = (not exact) or (agreement >= EXACT_MIN_AGREEMENT and max_diff <= EXACT_MAX_PROB_DIFF)
+    cosines = embedding_cosines(reference, candidate, inputs)
+    same_vectors = cosines is None or float(cosines.min()) >= EXACT_MIN_COSINE
+    passed = (not exact) or (
+        agreement >= EXACT_MIN_AGREEMENT and max_diff <= EXACT_MAX_PROB_DIFF and same_vectors
+    )
     b, c = discordant_counts(truth, ref.argmax(1), cand.argmax(1))
     return ParityReport(
         variant=variant,
@@ -78,4 +86,22 @@ def check_parity(
         passed=passed,
         reference_only_correct=b,
         candidate_only_correct=c,
+        embedding_min_cosine=None if cosines is None else float(cosines.min()),
+        embedding_mean_cosine=None if cosines is None else float(cosines.mean()),
     )
+
+
+def embedding_cosines(
+    reference: Predictor, candidate: Predictor, inputs: list
+) -> np.ndarray | None:
+    """Cosine of each text's embedding by the candidate to the reference's, over the first
+    ``EMBEDDING_SAMPLES`` inputs; None unless both embed (an export's vectors serve /v1/embed,
+    /v1/similar and the Mahalanobis score, so they are checked like its probabilities)."""
+    both = getattr(reference, "embeds", False) and getattr(candidate, "embeds", False)
+    if not both or not inputs:
+        return None
+    part = inputs[:EMBEDDING_SAMPLES]
+    ref, cand = (np.asarray(p.embed(part), dtype=np.float64) for p in (reference, candidate))
+    ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
+    cand /= np.maximum(np.linalg.norm(cand, axis=1, keepdims=True), 1e-12)
+    return (ref * cand).sum(axis=1)

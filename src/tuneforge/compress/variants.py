@@ -187,7 +187,8 @@ def variant_for_export(fmt: str, quantize: str) -> Variant:
 
 def is_built(path: Path) -> bool:
     """Whether ``path`` already holds a model (a reusable base of another variant)."""
-    return any((path / name).is_file() for name in ("model.onnx", "config.json", "cnn_config.json"))
+    markers = ("model.onnx", "config.json", "cnn_config.json", "tfidf.json", "char_cnn.json")
+    return any((path / name).is_file() for name in markers)
 
 
 def build_variant(source: VariantSource, name: str, out_dir: Path) -> Path:

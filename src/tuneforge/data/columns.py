@@ -24,6 +24,7 @@ TEXT_CANDIDATES = tuple(
     "text sentence utterance content review tweet message query question document".split()
 )
 LABEL_CANDIDATES = tuple("label labels intent category class target sentiment".split())
+ID_CANDIDATES = ("id", "row_id", "uid", "key")
 IMAGE_COLUMNS = ("image", "image_path", "path", "file", "filename", "img")
 
 
@@ -42,6 +43,21 @@ def pick_column(columns: list[str], candidates: tuple[str, ...], exclude: str | 
     ``exclude``, or None; when two columns differ only in case the leftmost wins."""
     by_lower = {c.lower(): c for c in reversed(columns) if c != exclude}
     return next((by_lower[c] for c in candidates if c in by_lower), None)
+
+
+def prediction_text_column(
+    columns: list[str], path: str | Path, given: str | None, frame: pd.DataFrame | None = None
+) -> str:
+    """The column to predict from, in a table whose label column is optional: ``given``
+    (checked), else a common text name other than a label-like column, else (with ``frame``)
+    the longest texts, else the first column that is not a label."""
+    if given:
+        return require_column(columns, path, given, "--text-column")
+    label = pick_column(columns, LABEL_CANDIDATES, None)
+    found = pick_column(columns, TEXT_CANDIDATES, label)
+    if found is None and frame is not None and label is not None:
+        found = _longest_text_column(frame, label)
+    return found or next((c for c in columns if c != label), columns[0])
 
 
 def _longest_text_column(frame: pd.DataFrame, exclude: str) -> str | None:

@@ -201,6 +201,8 @@ def detect_task(cfg: DataConfig) -> str:
         return cfg.task
     if not cfg.train_file:
         return "text"
+    if cfg.items_file:
+        return "recommend"
     if cfg.image_shape or cfg.image_column or cfg.labels_file:
         return "image"
     if cfg.text_column:

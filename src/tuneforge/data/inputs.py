@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..types import Example, ImageExample
-from .columns import IMAGE_COLUMNS, pick_column, require_column, resolve_columns
+from .columns import IMAGE_COLUMNS, pick_column, prediction_text_column, require_column
 from .image_files import IMAGE_SUFFIXES
 from .readers import TABLE_SUFFIXES, read_images, read_table
 from .sources import load_examples
@@ -131,14 +131,8 @@ def read_texts(
     *,
     delimiter: str | None = None,
 ) -> list[str]:
-    """Texts from a file for prediction: a label column is optional here, so a table without
-    one takes its ``text`` column, else its first."""
+    """Texts from a file for prediction: a label column is optional here (the column is
+    chosen by ``prediction_text_column``, as for a file streamed in chunks)."""
     frame = read_table(path, fmt, delimiter=delimiter)
-    if text_column is None:
-        try:
-            text_column, _ = resolve_columns(frame, path, None, None)
-        except DataError:
-            text_column = "text" if "text" in frame.columns else str(frame.columns[0])
-    else:
-        require_column(list(frame.columns), path, text_column, "--text-column")
+    text_column = prediction_text_column(list(frame.columns), path, text_column, frame)
     return ["" if v is None else str(v) for v in frame[text_column].tolist()]

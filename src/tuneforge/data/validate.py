@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..types import Example
 from .delimiters import describe
-from .pii import pii_by_column, pii_lines, pii_message
+from .pii import pii_by_column, pii_lines, pii_message, redact
 from .readers import read_table_file, refuse_duplicate_columns
 from .sources import LoadedFile, loaded_from_table
 from .table_files import DUPLICATE_COLUMNS_FIX, duplicate_columns_message
@@ -88,8 +88,10 @@ def _rows_text(rows: list[int], limit: int = SHOWN_ROWS) -> str:
 
 
 def _snippet(text: str, width: int = 50) -> str:
+    """A short quote of a row for a message, personal data replaced by placeholders: a data
+    check's output ends up in tickets and CI logs."""
     head = text[: 8 * width]  # splitting a 15 MB text to show 50 characters costs seconds
-    flat = " ".join(head.split())
+    flat = " ".join(redact(head).split())
     whole = len(head) == len(text) and len(flat) <= width
     return repr(flat if whole else flat[: width - 3] + "...")
 

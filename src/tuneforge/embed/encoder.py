@@ -33,12 +33,13 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
 
 
 def weights_fingerprint(directory: Path) -> str:
-    """SHA-256 over the directory's safetensors files (names and bytes): which weights made a
-    vector, so an index refuses queries embedded by another model version."""
+    """SHA-256 over the directory's weights — safetensors files, or an export's model.onnx —
+    (names and bytes): which weights made a vector, so an index refuses queries embedded by
+    another model version (an int8 export's vectors are not its fp32 model's)."""
     digest = hashlib.sha256()
-    files = sorted(directory.glob("*.safetensors"))
+    files = sorted([*directory.glob("*.safetensors"), *directory.glob("*.onnx")])
     if not files:
-        raise ModelError(f"{directory} holds no *.safetensors weights to embed with.")
+        raise ModelError(f"{directory} holds no *.safetensors or *.onnx weights to embed with.")
     for path in files:
         digest.update(path.name.encode())
         with path.open("rb") as fh:
@@ -105,16 +106,17 @@ def base_encoder(directory: Path, name: str, batch_size: int = 64) -> TextEncode
 
 
 def predictor_encoder(predictor, name: str, directory: Path | None = None) -> TextEncoder:
-    """A run's saved torch text model (full or adapter, loaded from ``directory``, by default
-    the directory it was loaded from): its own ``embed``."""
-    if not hasattr(predictor, "embed"):
+    """A run's saved text model — torch (full or adapter) or an ONNX export of it, loaded from
+    ``directory`` (by default the directory it was loaded from): its own ``embed``."""
+    if not getattr(predictor, "embeds", False):
         raise ModelError(
-            f"{directory or name} is not a torch text model: embeddings come from a run's trained "
-            "encoder (its model directory), not from ONNX or image variants.",
-            hint="Embed with the run itself (tuneforge embed RUN ...), not a variant.",
+            f"{directory or name} cannot embed: embeddings come from a text model's encoder "
+            "(a run's model, or an ONNX export that carries the embedding output), not from "
+            "image models or ONNX files exported before they carried it.",
+            hint="Embed with the run itself (tuneforge embed RUN ...), or export it again.",
         )
-    dim = int(predictor.cm.model.config.hidden_size)
-    return TextEncoder(name, Path(directory or predictor.cm.source_dir), dim, predictor.embed)
+    directory = Path(directory or predictor.source_dir)
+    return TextEncoder(name, directory, predictor.embedding_dim, predictor.embed)
 
 
 def open_encoder(ref: str, runs_dir: Path) -> TextEncoder:

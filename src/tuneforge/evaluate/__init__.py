@@ -1,22 +1,7 @@
-"""The evaluation stage: metrics, the TF-IDF baseline, and evaluate(predictor, examples)."""
+"""The evaluation stage: metrics, the TF-IDF baseline, slices, calibration, out-of-scope scores
+and evaluate(predictor, examples), each imported from its own module.
 
-from .baseline import tfidf_baseline
-from .evaluate import EvalReport, evaluate
-from .metrics import accuracy_and_macro_f1, classification_metrics, confused_pairs
-from .slice_gate import SliceDecision, slice_gate
-from .slices import ColumnSlices, SliceReport, SliceStats, slice_report
-
-__all__ = [
-    "ColumnSlices",
-    "EvalReport",
-    "SliceDecision",
-    "SliceReport",
-    "SliceStats",
-    "accuracy_and_macro_f1",
-    "classification_metrics",
-    "confused_pairs",
-    "evaluate",
-    "slice_gate",
-    "slice_report",
-    "tfidf_baseline",
-]
+Nothing is imported here: the command line reads light constants of this package (the
+abstention scores) while building its parser, and must not pay for scikit-learn on every
+``tuneforge --help``.
+"""

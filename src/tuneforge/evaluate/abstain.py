@@ -56,7 +56,7 @@ def fit_scores(
     }
     if oos_label is not None:
         arrays["oos_label"] = np.array(oos_label)
-    if hasattr(predictor, "embed") and train:
+    if getattr(predictor, "embeds", False) and train:
         classes = [name for name in predictor.labels if name != oos_label]
         index = {name: i for i, name in enumerate(classes)}
         features = np.asarray(predictor.embed([model_input(e) for e in train]))
@@ -192,11 +192,14 @@ def plan_abstention(
             "existed).",
             hint=f"Fit them without retraining: tuneforge calibrate {run_ref}",
         )
-    if score in FEATURE_SCORES and ("means" not in arrays or not hasattr(predictor, "embed")):
+    if score in FEATURE_SCORES and (
+        "means" not in arrays or not getattr(predictor, "embeds", False)
+    ):
         raise ModelError(
             f"The {score} score needs the encoder's pooled representation, which this model "
-            "(an ONNX export or an image model) does not give.",
-            hint="Use --abstain msp or energy, or the run's trained model.",
+            "(an image model, or an ONNX file exported before it carried the embedding) does "
+            "not give.",
+            hint="Use --abstain msp or energy, the run's trained model, or export it again.",
         )
     val = arrays[f"val_{score}"]
     chosen = (

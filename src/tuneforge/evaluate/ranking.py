@@ -71,23 +71,32 @@ def evaluate_ranking(
     test: dict[int, int],
     ks: Sequence[int] = (10, 20),
     batch: int = 256,
+    candidates: np.ndarray | None = None,
 ) -> RankingReport:
-    """Rank every unseen item for each test user by ``score(user_codes) -> users×items``."""
+    """Rank every unseen item for each test user by ``score(user_codes) -> users×items``;
+    with ``candidates`` (item codes) only those are ranked (the cold-start split's new items)
+    and coverage is their share shown."""
     seen = train.seen()
+    outside = None
+    if candidates is not None:
+        outside = np.ones(train.n_items, dtype=bool)
+        outside[np.asarray(candidates, dtype=np.int64)] = False
     users = np.array(sorted(test), dtype=np.int64)
-    top = max(ks)
+    top = min(max(ks), train.n_items)  # a catalogue smaller than k ranks every item
     hits = {k: 0.0 for k in ks}
     gains = {k: 0.0 for k in ks}
     shown: set[int] = set()
     for start in range(0, len(users), batch):
         part = users[start : start + batch]
         scores = np.asarray(score(part), dtype=np.float64).copy()
+        if outside is not None:
+            scores[:, outside] = -np.inf
         for row, user in enumerate(part.tolist()):
             if seen[user]:
                 scores[row, list(seen[user])] = -np.inf
-            order = np.argpartition(-scores[row], top)[:top]
+            order = np.argpartition(-scores[row], top - 1)[:top]
             ranked = order[np.argsort(-scores[row][order], kind="stable")]
-            shown.update(ranked.tolist())
+            shown.update(ranked[np.isfinite(scores[row][ranked])].tolist())
             where = np.flatnonzero(ranked == test[user])
             for k in ks:
                 if where.size and where[0] < k:
@@ -97,9 +106,37 @@ def evaluate_ranking(
     return RankingReport(
         {k: hits[k] / n for k in ks},
         {k: gains[k] / n for k in ks},
-        len(shown) / max(train.n_items, 1),
+        len(shown) / max(train.n_items if candidates is None else len(candidates), 1),
         len(users),
     )
+
+
+def cold_start_split(
+    users: Sequence[int],
+    items: Sequence[int],
+    n_users: int,
+    n_items: int,
+    fraction: float,
+    seed: int = 0,
+) -> tuple[Interactions, dict[int, int], np.ndarray]:
+    """Items no training interaction mentions: a seeded ``fraction`` of the items that have
+    interactions is held out whole. Training keeps every interaction with the other items;
+    each user who met a cold item is tested on the last one they met, ranked among the cold
+    items only (what a catalogue's new arrivals ask: which of them would this user pick?).
+    Returns (training interactions, user → held-out cold item, the cold item codes)."""
+    users_a, items_a = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    met = np.unique(items_a)
+    count = int(round(fraction * len(met)))
+    if count < 1:
+        return Interactions(users_a, items_a, n_users, n_items), {}, np.array([], dtype=np.int64)
+    cold = np.sort(np.random.default_rng(seed).choice(met, size=count, replace=False))
+    is_cold = np.isin(items_a, cold)
+    test = {int(u): int(i) for u, i in zip(users_a[is_cold], items_a[is_cold])}  # last wins
+    warm = ~is_cold
+    with_history = set(users_a[warm].tolist())
+    test = {u: i for u, i in test.items() if u in with_history}  # a user needs a history
+    train = Interactions(users_a[warm], items_a[warm], n_users, n_items)
+    return train, test, cold
 
 
 def popularity_scores(train: Interactions) -> Callable[[np.ndarray], np.ndarray]:

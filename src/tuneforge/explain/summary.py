@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from ..data.pii import PLACEHOLDERS
 from .results import LabelSummary, TextExplanation, WordSummary
 
 TOP_WORDS = 10
 PUSH_SHARE = 0.1  # of the text's largest absolute attribution
+_MARKS = frozenset(PLACEHOLDERS.values())  # redacted personal data keeps its placeholder
 
 
 def summarize(explanations: Sequence[TextExplanation], top: int = TOP_WORDS) -> list[LabelSummary]:
@@ -24,7 +26,7 @@ def summarize(explanations: Sequence[TextExplanation], top: int = TOP_WORDS) -> 
         texts[explanation.label] += 1
         strongest = max((abs(w.score) for w in explanation.words), default=0.0)
         for word in explanation.words:
-            key = word.word.lower()
+            key = word.word if word.word in _MARKS else word.word.lower()
             pushes = word.score > 0 and word.score >= PUSH_SHARE * strongest
             if pushes and any(c.isalnum() for c in key):
                 scores[explanation.label][key].append(word.score)

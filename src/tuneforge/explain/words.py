@@ -4,7 +4,9 @@ Both explainers speak of the same words: the tokenizer's own word split (a fast 
 ``word_ids``: "tracking?" is the words "tracking" and "?", and "tracking" the pieces "track"
 "##ing"), limited to what survives truncation, with character offsets into the original text.
 Without a fast tokenizer (a Predictor that keeps its tokenizer to itself) words are runs of
-letters and digits and single punctuation marks, which is how BERT-like tokenizers split too.
+letters and digits and single punctuation marks, which is how BERT-like tokenizers split too;
+a Chinese or Japanese character is a word of its own (a model of character n-grams reads them
+so).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import numpy as np
 
 from ..errors import DataError
 
-_FALLBACK_WORDS = re.compile(r"\w+|[^\w\s]")
+# Han characters, kana and Hangul syllables one at a time (those scripts write no spaces, so
+# a run of them is a phrase or a sentence); other letters and digits in runs; punctuation alone.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_FALLBACK_WORDS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ from typing import Any
 CARD_FILE = "README.md"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 COMPACT_CNN = "compact-cnn"  # what status.json records as an image run's model
+# Models trained from scratch (no pretrained base, no transformers library): shown names.
+FROM_SCRATCH = {
+    COMPACT_CNN: "tuneforge's compact CNN, trained from scratch",
+    "tfidf-linear": "character n-gram TF-IDF with a linear SVM (scikit-learn), from scratch",
+    "char-cnn": "tuneforge's compact character CNN, trained from scratch",
+}
 LANGUAGES = {
     "en": "English",
     "de": "German",
@@ -129,8 +135,8 @@ def describe_base(facts: dict) -> dict:
     found = {"name": None, "language": facts.get("language"), "code": None}
     if not ref:
         return found
-    if ref == COMPACT_CNN:
-        return {**found, "name": "tuneforge's compact CNN, trained from scratch"}
+    if ref in FROM_SCRATCH:
+        return {**found, "name": FROM_SCRATCH[ref], "scratch": True}
     path = _base_dir(str(ref))
     default = _default_dir()
     is_default = path is not None and default is not None and path.resolve() == default.resolve()
@@ -184,7 +190,7 @@ def _front_matter(facts: dict, code: str | None) -> str:
     lines = ["---"]
     if facts.get("adapter"):
         lines.append("library_name: peft")
-    elif facts.get("base_model") != COMPACT_CNN:
+    elif facts.get("base_model") not in FROM_SCRATCH:
         lines.append("library_name: transformers")
     lines.append(f"pipeline_tag: {'image' if image else 'text'}-classification")
     if code and code.isascii() and code.isalpha() and len(code) <= 12:
@@ -213,7 +219,7 @@ def _model_table(facts: dict, base_name: str | None) -> str:
     rows = []
     if base_name:
         rows.append(("base model", markdown_escape(base_name)))
-    if facts.get("method") and facts.get("base_model") != COMPACT_CNN:
+    if facts.get("method") and facts.get("base_model") not in FROM_SCRATCH:
         rows.append(("fine-tuning method", _method(facts)))
     if facts.get("precision"):
         rows.append(("training precision", markdown_escape(facts["precision"])))
@@ -294,7 +300,12 @@ def _share(value: Any) -> str:
 
 def _limits(facts: dict, base: dict) -> str:
     items = []
-    if facts.get("task") != "image" and base["name"]:
+    if base.get("scratch") and facts.get("task") != "image":
+        items.append(
+            "It was trained from scratch on this data's characters only: text of another "
+            "language or domain shares few of them and will score lower."
+        )
+    elif facts.get("task") != "image" and base["name"]:
         if base["language"]:
             items.append(
                 f"The base model was pretrained on {markdown_escape(base['language'])} text; "
@@ -330,7 +341,8 @@ def _limits(facts: dict, base: dict) -> str:
 def _usage(facts: dict) -> str:
     image = facts.get("task") == "image"
     lines = ["## Use", "", "```python"]
-    if not image and not facts.get("adapter") and not facts.get("onnx"):
+    scratch = facts.get("base_model") in FROM_SCRATCH
+    if not image and not scratch and not facts.get("adapter") and not facts.get("onnx"):
         lines += [
             "from transformers import pipeline",
             "",

@@ -105,8 +105,11 @@ def check_safetensors(path: Path) -> None:
     (a truncated or padded file fails here). A pickle is named as such."""
     size = path.stat().st_size
     with path.open("rb") as fh:
-        head = fh.read(8)
-        if head.startswith(PICKLE_STARTS) or head.startswith(ZIP_START):
+        head, first = fh.read(8), fh.read(1)
+        fh.seek(8)
+        # A header of 640-1407 bytes starts with the bytes of a pickle's protocol mark; a real
+        # safetensors header is JSON, so its ninth byte opens an object.
+        if (head.startswith(PICKLE_STARTS) and first != b"{") or head.startswith(ZIP_START):
             raise ModelError(
                 f"'{path}' is not a safetensors file: it is a Python pickle (torch.save output "
                 "under a safetensors name). tuneforge never loads pickles, because unpickling "

@@ -28,14 +28,14 @@ import numpy as np
 from ..config import RunConfig, dump_config, to_dict
 from ..data import stratified_split
 from ..errors import ConfigError, DataError, RunError
-from ..evaluate import classification_metrics, confused_pairs
-from ..evaluate.metrics import expected_calibration_error
+from ..evaluate.metrics import classification_metrics, confused_pairs, expected_calibration_error
 from ..evaluate.slices import example_groups, slice_report
 from ..store import RunDir, RunRecorder, new_run_id, open_store
 from ..store.names import check_name
 from ..tasks import Task, open_task
+from ..track import NO_TRACKING, Tracking
 from ..types import DatasetSplits
-from .train import TrainRunResult, resolved_config, run_train
+from .train import TrainRunResult, resolved_config, run_train, track_facts, track_outcome
 
 FOLD_METRICS = ("accuracy", "macro_f1", "weighted_f1", "expected_calibration_error")
 MAX_FOLDS = 20
@@ -151,9 +151,12 @@ def run_cross_validation(
     *,
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    tracking: Tracking | None = None,
 ) -> CrossValResult:
     """Train ``folds`` runs on stratified folds of the training file and record the parent run
-    that sums them up (see the module docstring)."""
+    that sums them up (see the module docstring); with ``tracking`` the folds are tracked as
+    children of the parent's run."""
+    tracking = (tracking or NO_TRACKING).check()
     _check_request(cfg, folds)
     cfg = resolved_config(cfg)
     task, data = _load_whole(cfg)
@@ -170,17 +173,17 @@ def run_cross_validation(
     recorder = RunRecorder(rd, open_store(runs_dir))
     _start_parent(recorder, task, data, folds, names)
     log(f"run {parent}: {folds}-fold cross-validation of {len(data.train)} examples")
-    with recorder.recording(finally_=lambda: _write_report(rd, log)):
-        results = _train_folds(cfg, data, folds, names, progress, log)
-        summary = _summarise(task, data, results, rd, folds)
-        recorder.store.log_metrics(
-            parent,
-            step=0,
-            epoch=0.0,
-            split="test",
-            metrics={k: summary["cross_validation"]["metrics"][k]["mean"] for k in FOLD_METRICS},
-        )
-        recorder.succeeded(fold_runs=names)
+    with recorder.recording():  # a tracker refusing to open (required) fails the run
+        opened = tracking.start(track_facts(cfg, data, parent, {}))
+    with opened.closing() as track:
+        children = tracking.children(track, tags={"tuneforge.parent_run": parent})
+        with recorder.recording(finally_=lambda: _write_report(rd, log)):
+            results = _train_folds(cfg, data, folds, names, progress, log, children)
+            summary = _summarise(task, data, results, rd, folds)
+            means = {k: summary["cross_validation"]["metrics"][k]["mean"] for k in FOLD_METRICS}
+            recorder.store.log_metrics(parent, step=0, epoch=0.0, split="test", metrics=means)
+            recorder.succeeded(fold_runs=names)
+        track_outcome(track, rd, {"split": "cross-validation", **means}, 0)
     return CrossValResult(parent, rd.path, names, summary, rd.oof_path, rd.report_path)
 
 
@@ -207,7 +210,13 @@ def _start_parent(
 
 
 def _train_folds(
-    cfg: RunConfig, data: DatasetSplits, folds: int, names: list[str], progress: bool, log
+    cfg: RunConfig,
+    data: DatasetSplits,
+    folds: int,
+    names: list[str],
+    progress: bool,
+    log,
+    tracking: Tracking | None = None,
 ) -> list[tuple[np.ndarray, TrainRunResult]]:
     seed = cfg.data.seed
     out = []
@@ -221,6 +230,7 @@ def _train_folds(
             log=log,
             data=split,
             facts={"fold": k, "folds": folds, "fold_of": cfg.name},
+            tracking=tracking,
         )
         assert result is not None  # one process: this is rank 0
         out.append((np.sort(held_out), result))

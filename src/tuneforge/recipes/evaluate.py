@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import DataError
-from ..evaluate import EvalReport, evaluate
+from ..evaluate.evaluate import EvalReport, evaluate
 from ..store import resolve_model
 from ..tasks import open_task
 from .predict import open_predictor

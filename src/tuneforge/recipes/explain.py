@@ -135,11 +135,23 @@ def summarize_run(
         notes.append(f"explained the first {limit} of {len(items)} texts (--limit {limit})")
         items = items[:limit]
     chosen, explanations = model.explain(items, method, None, steps)
-    summary = model.task.summarize(explanations, top)
+    summary = model.task.summarize(_as_shown(explanations, model.run.path), top)
     result = ExplainResult(model.run, chosen, explanations, summary, notes=notes)
     if html:
         result.html = _write_page(html, model.run, [], [s.to_dict() for s in summary])
     return result
+
+
+def _as_shown(explanations: list, run_dir: Path) -> list:
+    """The explained texts of a file as a summary may quote them: a word inside personal data
+    (an email split into pieces by the tokenizer) becomes that datum's placeholder, unless the
+    run's ``report.redact_examples`` is off."""
+    from ..explain.results import TextExplanation
+    from ..report.examples import run_redacts_examples, shown_explanation
+
+    if not run_redacts_examples(run_dir):
+        return explanations
+    return [TextExplanation.from_dict(shown_explanation(e.to_dict())) for e in explanations]
 
 
 def explain_wrong(

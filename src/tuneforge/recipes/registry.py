@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..compress.gate import GateDecision, accuracy_gate
 from ..compress.variants import TRAINED, VARIANTS
-from ..errors import ConfigError, GateError, RunError, TuneforgeError
+from ..errors import ConfigError, GateError, RunError, TrackingError, TuneforgeError
 from ..evaluate.slice_gate import SliceDecision, slice_gate
 from ..evaluate.slices import ColumnSlices
 from ..store import ModelVersion, Registry, RunDir, open_store, resolve_run
@@ -205,10 +205,14 @@ def promote(
     max_slice_gap: float | None = None,
     slices: Sequence[str] = (),
     max_epsilon: float | None = None,
+    mlflow_uri: str | None = None,
 ) -> ModelVersion:
     """Register ``RUN[:VARIANT]`` as a new version of ``name`` in ``stage``; with
     ``max_slice_gap`` the run's slices (``slices``, default all it was evaluated by) are
-    judged too, with ``max_epsilon`` its privacy budget."""
+    judged too, with ``max_epsilon`` its privacy budget. With ``mlflow_uri`` (checked before
+    anything is promoted) the version is also registered in that MLflow model registry."""
+    if mlflow_uri is not None:
+        _check_mlflow(mlflow_uri)
     check = check_promotion(ref, runs_dir, max_slice_gap, slices, max_epsilon)
     problem = "; ".join(check.problems) or None
     if problem and not force:
@@ -216,7 +220,7 @@ def promote(
             f"Refusing to promote {check.run.run_id}:{check.variant} to {name}@{stage}: {problem}.",
             hint="Pass --force to promote anyway (it is recorded as forced).",
         )
-    return registry(runs_dir).promote(
+    version = registry(runs_dir).promote(
         name,
         check.run.run_id,
         check.variant,
@@ -226,6 +230,44 @@ def promote(
         note=f"forced: {problem}" if problem else "; ".join(check.rules),
         privacy=check.privacy,
     )
+    if mlflow_uri is not None:
+        register_in_mlflow(mlflow_uri, version, check.run.status().get("data_fingerprint"))
+    return version
+
+
+def _check_mlflow(uri: str) -> None:
+    from ..track import TrackTarget, probe
+
+    problem = probe(TrackTarget("mlflow", uri))
+    if problem is not None:
+        raise TrackingError(
+            f"Cannot register in MLflow: {problem}; nothing was promoted.",
+            hint="Start or fix the MLflow server, or promote without --mlflow.",
+        )
+
+
+def register_in_mlflow(uri: str, version: ModelVersion, fingerprint: str | None) -> int:
+    """``version`` as a pyfunc model in MLflow's model registry (alias: its stage); returns
+    MLflow's version number. A failure leaves tuneforge's promotion standing and says so."""
+    from ..track.pyfunc import register_version
+
+    tags = {
+        "tuneforge.run_id": version.run_id,
+        "tuneforge.variant": version.variant,
+        "tuneforge.version": str(version.version),
+        "tuneforge.stage": version.stage,
+        "tuneforge.data_fingerprint": str(fingerprint or ""),
+    }
+    try:
+        return register_version(
+            uri, version.name, version.version, version.stage, Path(version.artifact), tags
+        )
+    except Exception as exc:
+        raise TrackingError(
+            f"{version.name} v{version.version} is promoted to {version.stage} in tuneforge, "
+            f"but registering it in MLflow at {uri} failed: {type(exc).__name__}: {exc}.",
+            hint="Fix the MLflow server and promote again with --mlflow.",
+        ) from exc
 
 
 def rollback(runs_dir: Path, name: str, stage: str) -> ModelVersion:

@@ -28,18 +28,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..compress.variants import TRAINED
-from ..config import load_config
+from ..config import RETRAIN_HOLDOUT, RETRAIN_MIN_GAIN, load_config
 from ..errors import DataError, RunError
 from ..evaluate.compare import Comparison, compare
 from ..label.queue import LabelStore, Queue, majority_labels
 from ..store import ModelVersion, Registry, RunDir, list_run_dirs, open_store
 from ..store.refs import parse_model_ref, resolve_version
 from ..tasks import Task, open_task
+from ..track import NO_TRACKING, RunFacts, Tracking, tracked
 from ..types import DatasetSplits, LabelMap
 from .registry import version_privacy
-
-DEFAULT_MIN_GAIN = 0.005
-DEFAULT_HOLDOUT = 0.3
 
 
 @dataclass(frozen=True)
@@ -148,8 +146,8 @@ def plan_retrain(
     queue_name: str,
     runs_dir: Path,
     *,
-    holdout: float = DEFAULT_HOLDOUT,
-    min_gain: float = DEFAULT_MIN_GAIN,
+    holdout: float = RETRAIN_HOLDOUT,
+    min_gain: float = RETRAIN_MIN_GAIN,
     seed: int = 0,
 ) -> RetrainPlan:
     """Everything a retrain would do, decided and checked before anything is trained."""
@@ -241,9 +239,12 @@ def _interrupted_candidate(runs_dir: Path, plan: RetrainPlan) -> RunDir | None:
     return None
 
 
-def _train_candidate(plan: RetrainPlan, runs_dir: Path, progress: bool, log) -> RunDir:
+def _train_candidate(
+    plan: RetrainPlan, runs_dir: Path, progress: bool, log, tracking: Tracking
+) -> RunDir:
     from .train import run_train
 
+    parent = {"parent_run": plan.parent.run_id}
     previous = _interrupted_candidate(runs_dir, plan)
     if previous is not None:
         log(f"resuming the interrupted candidate {previous.run_id}")
@@ -261,6 +262,8 @@ def _train_candidate(plan: RetrainPlan, runs_dir: Path, progress: bool, log) -> 
             progress=progress,
             log=log,
             data=data,
+            facts=parent,
+            tracking=tracking,
         )
         return RunDir(result.run_dir)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -269,8 +272,14 @@ def _train_candidate(plan: RetrainPlan, runs_dir: Path, progress: bool, log) -> 
         runs_dir=str(runs_dir),
         name=f"{plan.name}-retrain-{stamp}",
     )
-    facts = {"retrain_of": f"{plan.name}:v{plan.parent.version}", "retrain_queue": plan.queue.name}
-    result = run_train(cfg, progress=progress, log=log, data=plan.data, facts=facts)
+    facts = {
+        "retrain_of": f"{plan.name}:v{plan.parent.version}",
+        "retrain_queue": plan.queue.name,
+        **parent,
+    }
+    result = run_train(
+        cfg, progress=progress, log=log, data=plan.data, facts=facts, tracking=tracking
+    )
     return RunDir(result.run_dir)
 
 
@@ -309,21 +318,26 @@ def run_retrain(
     queue_name: str,
     runs_dir: Path,
     *,
-    holdout: float = DEFAULT_HOLDOUT,
-    min_gain: float = DEFAULT_MIN_GAIN,
+    holdout: float = RETRAIN_HOLDOUT,
+    min_gain: float = RETRAIN_MIN_GAIN,
     seed: int = 0,
     dry_run: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    tracking: Tracking | None = None,
 ) -> RetrainResult:
-    """Plan, train the candidate, compare, write the report, promote if it gains enough."""
+    """Plan, train the candidate, compare, write the report, promote if it gains enough.
+    With ``tracking`` the candidate is a tracked run (tagged with production's run as its
+    parent) that also gets the comparison and its page."""
     plan = plan_retrain(ref, queue_name, runs_dir, holdout=holdout, min_gain=min_gain, seed=seed)
     if dry_run:
         return RetrainResult(plan, decision="dry run: nothing trained or promoted")
-    candidate = _train_candidate(plan, runs_dir, progress, log)
+    tracking = (tracking or NO_TRACKING).check()
+    candidate = _train_candidate(plan, runs_dir, progress, log, tracking)
     comparison = _compare(plan, candidate)
     passed, rule = _decide(plan, comparison)
     _write_report(plan, candidate, comparison, passed, rule)
+    _track_comparison(tracking, candidate, comparison, passed)
     if not passed:
         return RetrainResult(plan, candidate, comparison, None, f"not promoted: {rule}")
     lineage = {
@@ -344,6 +358,22 @@ def run_retrain(
         privacy=version_privacy(candidate, TRAINED),
     )
     return RetrainResult(plan, candidate, comparison, promoted, f"promoted: {rule}")
+
+
+def _track_comparison(
+    tracking: Tracking, candidate: RunDir, comparison: Comparison, passed: bool
+) -> None:
+    """The comparison's figures and pages on the candidate's tracked run (reopened)."""
+    if not tracking:
+        return
+    figures = {
+        "retrain/gain": comparison.gain,
+        "retrain/mcnemar_p": comparison.mcnemar_p,
+        "retrain/promoted": float(passed),
+    }
+    with tracked(tracking, RunFacts(candidate.run_id)) as run:
+        run.log_values(figures, 0)
+        run.log_files([candidate.retrain_path, candidate.retrain_report_path])
 
 
 def _write_report(

@@ -91,6 +91,8 @@ def app_from_env():
     """uvicorn factory for ``--workers N``: each worker process rebuilds the app from env."""
     cfg = json.loads(os.environ[CONFIG_ENV])
     settings = ServeSettings(**cfg["settings"])
+    if _serves_recommendations(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"]):
+        return recommend_app(cfg["ref"], Path(cfg["runs_dir"]), settings)
     predictor, info = load_served_model(cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"])
     abstainer = abstainer_of(
         predictor, cfg["ref"], Path(cfg["runs_dir"]), cfg["variant"], cfg.get("abstain")
@@ -157,6 +159,34 @@ def label_intake(runs_dir: Path, settings: ServeSettings, predictor: Predictor):
     intake = StudioIntake(store, settings.label_queue, task, list(predictor.labels))
     intake.open()
     return intake
+
+
+def _serves_recommendations(ref: str, runs_dir: Path, variant: str | None) -> bool:
+    from ..predict import artifact_task
+
+    try:
+        return artifact_task(served_artifact(ref, runs_dir, variant)) == "recommend"
+    except TuneforgeError:
+        return False  # load_served_model says what is wrong
+
+
+def recommend_app(ref: str, runs_dir: Path, settings: ServeSettings):
+    """The app of a recommend run: its recommender (``--index DIR`` instead of its own index,
+    refused when other weights made it), one torch thread (a query is a tiny forward pass)."""
+    import torch
+
+    from ..serve.app import create_recommend_app
+    from .recommend import open_run_recommender
+
+    torch.set_num_threads(1)
+    recommender = open_run_recommender(ref, runs_dir, settings.index)
+    recommender.index.single_threaded()
+    run, _ = resolve_model(ref, runs_dir)
+    name, stage = served_name(ref, run)
+    ev = run.read_json(run.eval_path.name) or {}
+    metrics = {k: ev[k] for k in ("hr@10", "ndcg@10", "recall@20", "coverage") if k in ev}
+    info = {"name": name, "version": run.run_id, "stage": stage, "metrics": metrics}
+    return create_recommend_app(recommender, settings, info)
 
 
 class GracefulServer:
@@ -228,6 +258,14 @@ def serve(
             workers=settings.workers,
             **uvicorn_options(settings),
         )
+        return
+    if _serves_recommendations(ref, runs_dir, variant):
+        app = recommend_app(ref, runs_dir, settings)
+        quiet_garbage_collector()
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, **uvicorn_options(settings)
+        )
+        GracefulServer(config).run()
         return
     predictor, info = load_served_model(ref, runs_dir, variant)
     abstainer = abstainer_of(predictor, ref, runs_dir, variant, abstain)

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from ..config import RunConfig, dump_config, load_config, to_dict
 from ..errors import ConfigError, RunError
-from ..evaluate import EvalReport, evaluate
 from ..evaluate.baseline import baseline_verdict, verdict_message
+from ..evaluate.evaluate import EvalReport, evaluate
 from ..models.card import run_card_facts, write_model_card
 from ..store import RunDir, RunRecorder, new_run_id, open_store, resolve_run
 from ..tasks import TASKS, Task, open_task, task_name
+from ..track import NO_TRACKING, RunFacts, TrackedRun, Tracking
 from ..train import TrainResult, fit
 from ..train.defaults import auto_epochs, resolve_train, schedule_of
 from ..train.distributed import init_distributed, shutdown
@@ -50,6 +51,7 @@ def run_train(
     on_validation: MetricSink | None = None,
     data: DatasetSplits | None = None,
     facts: dict | None = None,
+    tracking: Tracking | None = None,
 ) -> TrainRunResult | None:
     """Train, evaluate, report and save; the run is recorded in the store whatever happens.
 
@@ -57,9 +59,26 @@ def run_train(
     raising :class:`RunPruned`; the run is then recorded as ``pruned``). Under ``torchrun``
     every process trains its shard of each batch; rank 0 alone writes the run, and the other
     ranks return None. ``data`` are splits already cut (a cross-validation fold) to train on
-    instead of the config's files; ``facts`` go to status.json beside the run's own.
+    instead of the config's files; ``facts`` go to status.json beside the run's own (a
+    ``parent_run`` among them is tagged as such in the trackers). ``tracking`` (``--track``)
+    is checked before anything is read or written and records the run as it trains.
     """
+    if TASKS[task_name(cfg.data)].trains_itself:  # recommend: two towers, ranking evaluation
+        from .recommend import train_recommender
+
+        split_elsewhere = on_validation is not None or data is not None  # tune, --folds
+        return train_recommender(  # type: ignore[return-value]
+            cfg,
+            resume=resume,
+            progress=progress,
+            log=log,
+            alone=not split_elsewhere,
+            tracking=tracking,
+        )
     dist = init_distributed()
+    tracking = tracking or NO_TRACKING
+    if dist.is_main:
+        tracking.check()  # an unreachable tracker: said (or refused) before any work
     previous = _previous_run(resume, Path(cfg.runs_dir))
     if previous is not None:
         cfg = replace(load_config(previous.config_path), runs_dir=cfg.runs_dir)
@@ -89,11 +108,46 @@ def run_train(
             f"{privacy.expected_batch_size:.0f}"
         )
     _start(recorder, task, data, resume=previous is not None, log=log, facts=facts)
-    with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
-        result, report = _train_and_evaluate(
-            task, data, rd, recorder, previous is not None, progress, log, on_validation, privacy
-        )
+    with recorder.recording():  # a tracker refusing to open (required) fails the run
+        opened = tracking.start(track_facts(task.cfg, data, rd.run_id, facts))
+    with opened.closing() as track:
+        with recorder.recording(finally_=lambda: _write_report_safely(rd, log)):
+            result, report = _train_and_evaluate(
+                task,
+                data,
+                rd,
+                recorder,
+                previous is not None,
+                progress,
+                log,
+                on_validation,
+                privacy,
+                track,
+            )
+        track_outcome(track, rd, report.to_dict(), result.global_step)
     return TrainRunResult(rd.run_id, rd.path, report, result)
+
+
+def track_facts(cfg: RunConfig, data: DatasetSplits, run_id: str, facts: dict) -> RunFacts:
+    """What the trackers record of a run: the resolved config as parameters; data
+    fingerprint, seed, method, task and parent run (a retrain's production run) as tags."""
+    tags = {
+        "tuneforge.data_fingerprint": data.fingerprint,
+        "tuneforge.seed": str(cfg.train.seed),
+        "tuneforge.method": cfg.method.name,
+        "tuneforge.task": cfg.data.task,
+    }
+    if facts.get("parent_run"):
+        tags["tuneforge.parent_run"] = str(facts["parent_run"])
+    return RunFacts(run_id, to_dict(cfg), tags)
+
+
+def track_outcome(track: TrackedRun, rd: RunDir, evaluation: dict, step: int) -> None:
+    """A finished run's evaluation figures, and its report, eval, config, status and metrics
+    files as artifacts."""
+    track.log_evaluation(evaluation, step)
+    files = (rd.report_path, rd.eval_path, rd.config_path, rd.status_path, rd.metrics_path)
+    track.log_files(files)
 
 
 def resolved_config(cfg: RunConfig) -> RunConfig:
@@ -149,7 +203,8 @@ def with_epochs(cfg: RunConfig, n_train: int) -> RunConfig:
 
 def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log, facts: dict) -> None:
     cfg = task.cfg
-    precision = resolve_precision(cfg.train.precision, resolve_device())
+    # a model trained from scratch outside the torch loop (tfidf-linear, the choice) is fp32
+    precision = "fp32" if task.family else resolve_precision(cfg.train.precision, resolve_device())
     recorder.start(
         to_dict(cfg),
         name=cfg.name or recorder.run_id,
@@ -182,6 +237,7 @@ def _train_and_evaluate(
     log,
     on_validation: MetricSink | None,
     privacy: PrivacyPlan | None = None,
+    track: TrackedRun | None = None,
 ) -> tuple[TrainResult, EvalReport]:
     def validation_only(record: dict) -> None:
         if on_validation is not None and record["split"] == "val":
@@ -196,13 +252,16 @@ def _train_and_evaluate(
 
     set_seed(task.cfg.train.seed)
     cm = task.build_model(data)
-    result = fit(
+    result = task.fit(
         cm,
         data,
         task.cfg.train,
+        log=log,
         checkpoint_dir=rd.checkpoint_dir,
         resume=resume,
-        on_metrics=fan_out([recorder.log_metrics, validation_only]),
+        on_metrics=fan_out(
+            [recorder.log_metrics, track.log_metrics if track else None, validation_only]
+        ),
         on_resume=on_resume,
         progress=progress,
         privacy=privacy,
@@ -225,6 +284,9 @@ def finish_run(
     """Everything after the weights are trained: save the model, calibrate it, fit its
     out-of-scope scores, evaluate the saved artifact, write its card and mark the run
     succeeded (``facts`` join status.json). ``tuneforge federate`` ends its runs here too."""
+    chosen = task.outcome_facts()  # the automatic model choice: which model won, and why
+    if chosen:
+        rd.update_status(**chosen)
     task.save_model(cm, rd)
     # The saved artifact, not the in-memory model: it is what users will load.
     predictor = task.predictor(rd)

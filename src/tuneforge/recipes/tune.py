@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from ..config import load_config
+from ..config import RunConfig, load_config, to_dict
 from ..errors import ConfigError, RunPruned
 from ..store import study_dir
+from ..track import NO_TRACKING, RunFacts, Tracking, tracked
 from ..tune import Param, TuneConfig, TuneResult, open_study, summarize
 from .train import run_train
 
@@ -57,15 +58,16 @@ def run_tune(
     *,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     progress: Callable[[int, int, float | None], None] | None = None,
+    tracking: Tracking | None = None,
 ) -> TuneResult:
     """Run ``cfg.trials`` trials (or until ``cfg.timeout_s``) of the study; return its summary.
 
     ``base`` and ``overrides`` are the run config as for ``tuneforge train``; the searched keys
     are applied on top of them for each trial. ``progress(done, total, best)`` hears after
-    every trial of this call, with the study's best validation macro-F1 so far.
+    every trial of this call, with the study's best validation macro-F1 so far. With
+    ``tracking`` the study is one tracked run and every trial a child run of it.
     """
-    import optuna
-
+    tracking = (tracking or NO_TRACKING).check()
     fixed = load_config(base=base, overrides=overrides)  # a bad config fails before any trial
     if fixed.privacy.mode == "dp":
         raise ConfigError(
@@ -76,6 +78,37 @@ def run_tune(
         )
     folder = study_dir(Path(fixed.runs_dir), cfg.study)  # the name rule, up front
     space = searched_space(space, overrides, log)
+    with tracked(tracking, study_facts(cfg, space, fixed)) as study_run:
+        trials = tracking.children(study_run, tags={"tuneforge.parent_run": cfg.study})
+        summary = _search(base, overrides, space, cfg, folder, log, progress, trials, study_run)
+    return summary
+
+
+def study_facts(cfg: TuneConfig, space: tuple[Param, ...], fixed: RunConfig) -> RunFacts:
+    """The study as a tracked run: its budget, searched space and fixed config (the storage
+    URL is left out: it may hold a password)."""
+    params = {
+        "study": {"trials": cfg.trials, "jobs": cfg.jobs, "prune": cfg.prune, "seed": cfg.seed},
+        "space": {p.key: _describe(p) for p in space},
+        "fixed": to_dict(fixed),
+    }
+    tags = {"tuneforge.study": cfg.study, "tuneforge.method": fixed.method.name}
+    return RunFacts(cfg.study, params, {**tags, "tuneforge.seed": str(cfg.seed)})
+
+
+def _describe(p: Param) -> str:
+    if p.choices is not None:
+        return f"one of {list(p.choices)}"
+    return f"{p.low}..{p.high}{' log' if p.log else ''}{' int' if p.integer else ''}"
+
+
+def _search(
+    base, overrides, space, cfg: TuneConfig, folder: Path, log, progress, trials, study_run
+) -> TuneResult:
+    """The Optuna search of :func:`run_tune`; trials tracked as ``trials`` (children of
+    ``study_run``), the study's best value logged after each."""
+    import optuna
+
     study = open_study(cfg)
 
     def objective(trial: optuna.Trial) -> float:
@@ -96,7 +129,11 @@ def run_tune(
         trial.set_user_attr("run_id", run_cfg.name)
         try:
             result = run_train(
-                run_cfg, progress=False, log=lambda m: None, on_validation=on_validation
+                run_cfg,
+                progress=False,
+                log=lambda m: None,
+                on_validation=on_validation,
+                tracking=trials,
             )
         except RunPruned as exc:
             log(f"trial {trial.number}: {exc}")
@@ -112,8 +149,11 @@ def run_tune(
 
     def after_trial(study, trial) -> None:
         finished.append(trial.number)
+        best = _best_value(study)
+        if best is not None:
+            study_run.log_values({"study/best_val_macro_f1": best}, trial.number)
         if progress is not None:
-            progress(len(finished), cfg.trials, _best_value(study))
+            progress(len(finished), cfg.trials, best)
 
     study.optimize(
         objective,
@@ -132,6 +172,7 @@ def run_tune(
     from ..report.tune import write_tune_report
 
     write_tune_report(folder / "report.html", summary, importances(study))
+    study_run.log_files([folder / "study.json", folder / "report.html"])
     return summary
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from ..store import RunDir
 from .calibration import calibration_section
+from .choice import choice_section
 from .examples import redacts_examples, shown_text
 from .explanations import wrong_texts_section
 from .folds import folds_section
@@ -276,7 +277,8 @@ def write_report(run_dir: Path, extra_sections: list[tuple[str, str]] | None = N
 
     body = [_header(run_dir, status)] + [f"<p class='note'>{escape(n)}</p>" for n in notes]
     body.append(baseline_banner(status.get("baseline_beats_model")))
-    if isinstance(ev, dict) and ev:
+    body.append(choice_section(status.get("model_choice")))
+    if isinstance(ev, dict) and ev and "accuracy" in ev:  # a classifier's (ranking: a section)
         # wrong_images_section is "" for text runs: only image runs list wrong images;
         # wrong_texts_section is "" unless the run holds explanations.json.
         redact = redacts_examples(config)  # report.redact_examples, on unless the run says

@@ -177,3 +177,45 @@ def create_app(
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     app.openapi = document_builder(app, token_required=bool(settings.token))
     return app
+
+
+@asynccontextmanager
+async def recommend_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """One query before the app reports itself ready (index pages, torch's first call)."""
+    serving: Serving = app.state.serving
+    recommender = serving.recommender
+    recommender.recommend(history=recommender.item_ids[:1], k=1)
+    serving.ready = True
+    yield
+    serving.ready = False
+
+
+def create_recommend_app(recommender, settings: ServeSettings | None = None, model_info=None):
+    """The HTTP app of a recommend run (:class:`tuneforge.tasks.recommend.Recommender`):
+    /v1/recommend, /v1/model, health and metrics, behind the same token and counters."""
+    settings = settings or ServeSettings()
+    metrics = ServerMetrics()
+    info = {"task": "recommend", "items": len(recommender.item_ids), **(model_info or {})}
+    batcher = MicroBatcher(lambda rows: None, 1, 0.0)  # never started: /metrics reads its depth
+    serving = Serving(recommender, settings, info, metrics, batcher, recommender=recommender)
+    app = FastAPI(
+        title="tuneforge recommender",
+        version=__version__,
+        lifespan=recommend_lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.serving = serving
+    included = routes.recommend_routers()
+    app.add_middleware(
+        GuardAndCount,
+        token=settings.token,
+        metrics=metrics,
+        endpoints=routes.endpoint_paths(included),
+    )
+    for router in included:
+        app.include_router(router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
+    app.openapi = document_builder(app, token_required=bool(settings.token))
+    return app

@@ -66,6 +66,8 @@ class Serving:
     encoder: Any = None
     index: Any = None
     embed_slot: asyncio.Semaphore | None = None
+    # /v1/recommend: a recommend run's tuneforge.tasks.recommend.Recommender
+    recommender: Any = None
 
 
 def serving_of(request: Request) -> Serving:

@@ -91,6 +91,22 @@ def retention_state_path(runs_dir: Path | str, model: str) -> Path:
     return path_under(Path(runs_dir), "monitor", name)
 
 
+def mlflow_dir(runs_dir: Path | str) -> Path:
+    """``<runs_dir>/mlflow``: the local MLflow tracking store (``mlflow.db``, SQLite) and its
+    ``artifacts/`` when ``--track mlflow`` names no server."""
+    return Path(runs_dir) / "mlflow"
+
+
+def mlflow_artifact_root(database: Path | str) -> Path:
+    """``artifacts/`` beside a local MLflow SQLite database: where its runs' files go."""
+    return Path(database).parent / "artifacts"
+
+
+def tensorboard_dir(runs_dir: Path | str) -> Path:
+    """``<runs_dir>/tensorboard``: event files of ``--track tensorboard``, one folder per run."""
+    return Path(runs_dir) / "tensorboard"
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a temporary file in the same folder, fsync, rename: readers see old or new, never half.
 
@@ -231,8 +247,10 @@ class RunDir:
 
     def saved_model_dir(self) -> Path:
         """The saved model (a plain model directory, the adapter itself for methods that cannot
-        merge, or a saved image CNN), or a clear error when the run has none."""
-        markers = ("config.json", "adapter_config.json", "cnn_config.json")
+        merge, a saved image CNN, a two-tower recommender, a tfidf-linear or char-cnn model), or
+        a clear error when the run has none."""
+        markers = ("config.json", "adapter_config.json", "cnn_config.json", "two_tower.json")
+        markers += ("tfidf.json", "char_cnn.json")
         if not any((self.model_dir / name).is_file() for name in markers):
             state = self.status().get("state", "unknown")
             raise RunError(

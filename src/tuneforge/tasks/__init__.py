@@ -18,9 +18,10 @@ from ..config import DataConfig, RunConfig
 from ..errors import ConfigError
 from .base import Task
 from .image import ImageTask
+from .recommend import RecommendTask
 from .text import TextTask
 
-TASKS: dict[str, type[Task]] = {"text": TextTask, "image": ImageTask}
+TASKS: dict[str, type[Task]] = {"text": TextTask, "image": ImageTask, "recommend": RecommendTask}
 
 
 def task_name(source: Any) -> str:
@@ -54,7 +55,40 @@ def open_task(source: Any) -> Task:
         raise ConfigError(
             f"Unknown task '{name}'.", hint=f"Known tasks: {', '.join(TASKS)}."
         ) from None
-    return cls(source if isinstance(source, RunConfig) else None)
+    if isinstance(source, RunConfig):
+        return cls(source)
+    task = cls(None)
+    task.family = model_family(source)
+    return task
 
 
-__all__ = ["TASKS", "ImageTask", "Task", "TextTask", "open_task", "task_name"]
+def model_family(source: Any) -> str:
+    """The from-scratch model family (``tfidf-linear``) of a finished run, an artifact path or
+    a predictor; "" for fine-tuned encoders and images."""
+    from ..models.text_families import FAMILIES
+    from ..store import RunDir
+
+    if isinstance(source, RunDir):
+        recorded = str(source.status().get("model_dir") or "")
+        if recorded in FAMILIES:
+            return recorded
+        source = source.model_dir
+    if isinstance(source, (str, Path)):
+        from ..models.text_families import family_of_dir
+
+        found = family_of_dir(source)
+        return found.name if found is not None else ""
+    family = str(getattr(source, "family", "") or "")
+    return family if family in FAMILIES else ""
+
+
+__all__ = [
+    "TASKS",
+    "ImageTask",
+    "RecommendTask",
+    "Task",
+    "TextTask",
+    "model_family",
+    "open_task",
+    "task_name",
+]

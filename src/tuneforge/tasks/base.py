@@ -26,6 +26,7 @@ class Task:
     items_are_files: ClassVar[bool] = False  # a labeling queue holds file paths, not contents
     label_studio_tag: ClassVar[str] = ""  # the Label Studio object tag that shows an item
     supports_privacy: ClassVar[bool] = False  # --privacy dp (DP-SGD) was built and tested for it
+    trains_itself: ClassVar[bool] = False  # its run is its own flow (recommend), not fit()
 
     def __init__(self, cfg: RunConfig | None = None) -> None:
         self._cfg = cfg
@@ -68,6 +69,19 @@ class Task:
 
     # -- training (need cfg) ----------------------------------------------------------------
     model_ref: str = ""
+    family: str = ""  # a model family trained from scratch (text: tfidf-linear); "" otherwise
+
+    def fit(self, cm: Any, data: DatasetSplits, cfg: Any, log: Any = print, **options: Any):
+        """Train ``cm`` on ``data``: the torch loop of :func:`tuneforge.train.fit` (``options``:
+        its keyword arguments); a task whose models train otherwise overrides it."""
+        from ..train import fit
+
+        return fit(cm, data, cfg, **options)
+
+    def outcome_facts(self) -> dict:
+        """What status.json records about training beyond the loop's figures (the automatic
+        model choice of a text run)."""
+        return {}
 
     def load_data(self) -> DatasetSplits:
         raise NotImplementedError
@@ -150,6 +164,11 @@ class Task:
 
     def inputs(self, given: list[str], input_file: str | None, options: dict) -> list[str]:
         """What to predict: ``given`` plus what ``input_file`` holds."""
+        raise NotImplementedError
+
+    def input_stream(self, input_file: str, options: dict) -> Any:
+        """What ``input_file`` holds as a :class:`tuneforge.data.stream.InputStream`, read
+        in chunks: what `predict --output` works through, resumably."""
         raise NotImplementedError
 
     # -- explanations -----------------------------------------------------------------------

@@ -227,6 +227,17 @@ class ImageTask(Task):
             check_image_paths(paths)
         return paths
 
+    def input_stream(self, input_file: str, options: dict) -> Any:
+        """The image paths are listed (and checked) up front, cheap beside decoding them;
+        the identity is the listing itself, so a resume over other images is refused."""
+        import hashlib
+
+        from ..data.stream import list_stream
+
+        paths = self.inputs([], input_file, options)
+        listing = hashlib.sha256("\n".join(paths).encode("utf-8")).hexdigest()
+        return list_stream(paths, "image", {"source": str(input_file), "listing": listing})
+
     # -- explanations -----------------------------------------------------------------------
     explain_methods = ("ig", "occlusion")
 

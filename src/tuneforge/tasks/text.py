@@ -1,4 +1,8 @@
-"""Texts: a local Hugging Face encoder fine-tuned in full or with a peft adapter."""
+"""Texts: a local Hugging Face encoder fine-tuned in full or with a peft adapter, or a model
+trained from scratch for any script (``--model tfidf-linear``: :mod:`tuneforge.models.
+text_families`). With no ``--model``, data the packaged encoder does not cover (its tokenizer
+coverage, :mod:`tuneforge.data.language`) trains those families instead and keeps the best on
+validation; English data fine-tunes the encoder as always."""
 
 from __future__ import annotations
 
@@ -25,6 +29,15 @@ class TextTask(Task):
     label_studio_tag = "Text"
 
     @cached_property
+    def family(self) -> str:  # type: ignore[override]
+        """The from-scratch family this run trains ("auto": the choice between them; "": the
+        encoder). Known once the data is read (:meth:`load_data`)."""
+        from ..models.text_families import FAMILIES
+
+        name = self.cfg.model.name
+        return name if name in FAMILIES else ""
+
+    @cached_property
     def model_dir(self):
         from ..models import resolve_model_dir
 
@@ -32,7 +45,7 @@ class TextTask(Task):
 
     @property
     def model_ref(self) -> str:  # type: ignore[override]
-        return str(self.model_dir)
+        return self.family or str(self.model_dir)
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -48,20 +61,59 @@ class TextTask(Task):
     def load_data(self) -> DatasetSplits:
         from ..data import load_dataset
 
-        return load_dataset(
-            self.cfg.data, count_tokens=self.count_tokens, max_length=self.cfg.model.max_length
+        self._check_family()
+        counter = None if self.family else self.count_tokens
+        data = load_dataset(
+            self.cfg.data, count_tokens=counter, max_length=self.cfg.model.max_length
         )
+        self.adopt(data)
+        return data
+
+    def adopt(self, data: DatasetSplits) -> None:
+        """With no ``--model`` (``default``), data the packaged encoder does not cover trains
+        the from-scratch families instead (``family`` becomes ``auto``), except under
+        ``--privacy dp``, which only the encoder trains with."""
+        from ..data.language import coverage_warning, script_shares, tokenizer_coverage
+        from ..models.load import DEFAULT_NAMES
+        from ..train.privacy import is_private
+
+        self._uncovered = None
+        if self.family and self.family != "auto":
+            return
+        texts = [e.text for e in data.train]
+        coverage = tokenizer_coverage(self.tokenizer, texts)
+        self._uncovered = coverage_warning(script_shares(texts), coverage, self.cfg.model.name)
+        private = is_private(self.cfg.privacy)  # DP-SGD trains the encoder: no choice then
+        if self._uncovered and self.cfg.model.name == DEFAULT_NAMES[0] and not private:
+            self.family = "auto"
+
+    def _check_family(self) -> None:
+        from ..errors import ConfigError
+        from ..train.privacy import is_private
+
+        if self.family and is_private(self.cfg.privacy):
+            raise ConfigError(
+                f"--privacy dp trains encoders with DP-SGD; {self.family} is not trained that way.",
+                hint="Leave out --privacy, or give --model a Hugging Face encoder directory.",
+            )
 
     def warnings(self, data: DatasetSplits) -> list[str]:
-        from ..data.language import coverage_warning, script_shares, tokenizer_coverage
+        from ..models.text_families import AUTO_CANDIDATES
 
-        texts = [e.text for e in data.train]
+        if self.family and self.family != "auto":
+            return []
         found = []
-        uncovered = coverage_warning(
-            script_shares(texts), tokenizer_coverage(self.tokenizer, texts), self.cfg.model.name
-        )
+        uncovered = getattr(self, "_uncovered", None)
         if uncovered:
             found.append(f"WARNING: {uncovered}")
+        if self.family == "auto":
+            found.append(
+                "no --model given: training models that read any script instead "
+                f"({', '.join(AUTO_CANDIDATES)}) and keeping the best on validation; "
+                "--model all-MiniLM-L6-v2 fine-tunes the packaged encoder anyway."
+            )
+            return found
+        texts = [e.text for e in data.train]
         limit = self.cfg.model.max_length
         long_texts = sum(n > limit for n in self.count_tokens(texts))
         if long_texts:
@@ -74,18 +126,79 @@ class TextTask(Task):
     def build_model(self, data: DatasetSplits) -> Any:
         from ..methods import apply_method
         from ..models import load_model
+        from ..models.text_families import FAMILIES, AutoChoice
         from ..train import planned_updates
+
+        if self.family == "auto":
+            return AutoChoice(data.labels, reason=getattr(self, "_uncovered", "") or "")
+        if self.family:
+            return FAMILIES[self.family].build(data.labels)
 
         cm = load_model(self.cfg.model, data.labels)
         return apply_method(cm, self.cfg.method, planned_updates(len(data.train), self.cfg.train))
 
-    def predictor(self, rd: RunDir) -> Predictor:
-        from ..predict import TorchPredictor
+    def fit(self, cm: Any, data: DatasetSplits, cfg: Any, log: Any = print, **options: Any):
+        """The torch loop for an encoder; a from-scratch family's own training; or, for
+        ``auto``, every candidate and the choice between them."""
+        from ..models.text_families import AutoChoice, choose, family_of_model
 
+        if isinstance(cm, AutoChoice):
+            self._choice = cm
+            return choose(cm, data, log)
+        family = family_of_model(cm)
+        if family is not None:
+            return family.fit(cm, data)
+        return super().fit(cm, data, cfg, log, **options)
+
+    def outcome_facts(self) -> dict:
+        choice = getattr(self, "_choice", None)
+        if choice is None or choice.chosen is None:
+            return {}
+        return {"model_dir": choice.record["chosen"], "model_choice": choice.record}
+
+    def save_model(self, cm: Any, rd: RunDir) -> None:
+        from ..models.text_families import AutoChoice, family_of_model
+
+        if isinstance(cm, AutoChoice):
+            cm = cm.chosen
+        family = family_of_model(cm)
+        if family is None:
+            return super().save_model(cm, rd)
+        family.function("save")(cm, rd.model_dir)
+
+    def predictor(self, rd: RunDir) -> Predictor:
+        from ..models.text_families import family_of_dir
+        from ..predict import TorchPredictor, load_predictor
+
+        if family_of_dir(rd.model_dir) is not None:
+            return load_predictor(rd.model_dir)
         return TorchPredictor.from_dir(rd.model_dir)
 
+    def supports_variant(self, variant: Any) -> bool:
+        """A from-scratch family has the variants its row lists (ONNX fp32); an encoder all."""
+        from ..models.text_families import FAMILIES
+
+        family = FAMILIES.get(self.family)
+        return family is None or variant.name in family.variants
+
+    def check_variants(self, names: Sequence[str], run_id: str) -> None:
+        from ..compress.variants import VARIANTS
+        from ..errors import ModelError
+        from ..models.text_families import FAMILIES
+
+        family = FAMILIES.get(self.family)
+        if family is None:
+            return super().check_variants(names, run_id)
+        missing = [n for n in names if n in VARIANTS and n not in family.variants]
+        if missing:
+            raise ModelError(
+                f"Run '{run_id}' trained a {family.name} model: {', '.join(missing)} exist for "
+                "fine-tuned encoders only.",
+                hint=f"For {family.name} models use {', '.join(family.variants)}.",
+            )
+
     def baseline(self, train: list[Example], test: list[Example]) -> dict:
-        from ..evaluate import tfidf_baseline
+        from ..evaluate.baseline import tfidf_baseline
 
         return tfidf_baseline(train, test)
 
@@ -95,6 +208,14 @@ class TextTask(Task):
         from ..monitor.drift import Profile
 
         texts = [e.text for e in examples]
+        if getattr(predictor, "cm", None) is None:  # a from-scratch family: unseen characters
+            return Profile.from_predictions(
+                predictor.labels,
+                [predictor.labels[i] for i in probs.argmax(1)],
+                probs.max(1).tolist(),
+                [len(t) for t in texts],
+                unknown_token_rate=predictor.unknown_rate(texts),
+            )
         tokenizer = predictor.cm.tokenizer
         ids = tokenizer(texts, truncation=True, max_length=predictor.cm.max_length)["input_ids"]
         total = sum(len(x) for x in ids) or 1
@@ -194,6 +315,17 @@ class TextTask(Task):
             delimiter=options.get("delimiter"),
         )
         return [*given, *texts]
+
+    def input_stream(self, input_file: str, options: dict) -> Any:
+        from ..data.stream import open_text_stream
+
+        return open_text_stream(
+            input_file,
+            options.get("text_column"),
+            options.get("id_column"),
+            options.get("format"),
+            delimiter=options.get("delimiter"),
+        )
 
     # -- explanations -----------------------------------------------------------------------
     explain_methods = ("ig", "occlusion")

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from .._version import __version__
 from ..store import open_store
 from .routes import auth, labeling, monitoring, playground, registry, run, runs, search, studies
+from .routes import recommend as recommend_page
 from .security import SESSION_COOKIE, Guard
 from .settings import UISettings
 from .templating import STATIC_DIR, build_templates, render
@@ -28,6 +29,7 @@ from .templating import STATIC_DIR, build_templates, render
 ROUTERS = (auth.router, runs.router, run.router)
 ROUTERS += (registry.router, labeling.router)
 ROUTERS += (studies.router, monitoring.router, playground.router, search.router)
+ROUTERS += (recommend_page.router,)
 SESSION_MAX_AGE_S = 12 * 3600
 
 

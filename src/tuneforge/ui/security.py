@@ -41,6 +41,7 @@ LOGIN_PATHS = frozenset({"/login", "/logout"})
 # POSTs that change nothing stored, allowed under --read-only (CSRF still applies): the
 # playground's predictions (routes/playground.py says why).
 READ_ONLY_ALLOWED = LOGIN_PATHS | {"/playground", "/api/playground/image", "/search"}
+READ_ONLY_ALLOWED |= {"/recommend"}  # recommendations store nothing
 MAX_FORM_BYTES = 1_000_000
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -35,6 +35,7 @@ NAV += [
     ("Playground", "/playground", ("/playground",)),
     ("Search", "/search", ("/search",)),
 ]
+NAV += [("Recommend", "/recommend", ("/recommend",))]
 # The one charting library (static/vendor/README.md says which version, why, and its licence).
 CHART_JS = "vendor/chart.js-4.5.1/chart.umd.min.js"
 

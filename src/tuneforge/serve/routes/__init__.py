@@ -37,6 +37,13 @@ def routers(
     return included
 
 
+def recommend_routers() -> list[APIRouter]:
+    """The routers of an app serving a recommend run: /v1/recommend, /v1/model, health."""
+    from . import recommend
+
+    return [recommend.build_router(), model.router, health.router]
+
+
 def endpoint_paths(included: list[APIRouter]) -> frozenset[str]:
     """The paths the ``included`` routers serve."""
     return frozenset(route.path for router in included for route in router.routes)

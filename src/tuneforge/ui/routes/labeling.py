@@ -17,12 +17,13 @@ from fastapi import APIRouter, Form, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from ...config import RETRAIN_HOLDOUT, RETRAIN_MIN_GAIN
 from ...errors import TuneforgeError
 from ...label.queue import Queue
 from ...recipes import label as label_recipe
 from ...recipes import label_desk
 from ...recipes.registry import versions
-from ...recipes.retrain import DEFAULT_HOLDOUT, DEFAULT_MIN_GAIN, plan_retrain
+from ...recipes.retrain import plan_retrain
 from .. import labeling
 from ..retrain_job import RetrainBusy, RetrainRunner
 from ..templating import render
@@ -103,8 +104,8 @@ def queue_page(request: Request, queue: str) -> HTMLResponse:
         agreement=result,
         conflicts=labeling.conflict_rows(result, contents),
         models=_models(request),
-        min_gain=DEFAULT_MIN_GAIN,
-        holdout=DEFAULT_HOLDOUT,
+        min_gain=RETRAIN_MIN_GAIN,
+        holdout=RETRAIN_HOLDOUT,
     )
 
 
@@ -225,8 +226,8 @@ def retrain_plan(
     request: Request,
     queue: str,
     model: str = "",
-    min_gain: float = DEFAULT_MIN_GAIN,
-    holdout: float = DEFAULT_HOLDOUT,
+    min_gain: float = RETRAIN_MIN_GAIN,
+    holdout: float = RETRAIN_HOLDOUT,
 ) -> HTMLResponse:
     """The dry run: what a retrain would train on and the gain it must reach, before any
     work, with the button that starts it."""
@@ -257,8 +258,8 @@ def retrain_start(
     request: Request,
     queue: str,
     model: str = Form(),
-    min_gain: float = Form(DEFAULT_MIN_GAIN),
-    holdout: float = Form(DEFAULT_HOLDOUT),
+    min_gain: float = Form(RETRAIN_MIN_GAIN),
+    holdout: float = Form(RETRAIN_HOLDOUT),
 ) -> RedirectResponse:
     found = _queue_or_404(request, queue)
     try:  # the plan's checks first, so a bad request fails here, not in the thread
