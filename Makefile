@@ -30,6 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-postgres
 	bash scripts/ensure-label-studio
+	bash scripts/ensure-flower
 	bash scripts/ensure-chromium
 	bash scripts/ensure-cjk-font
 	$(VENV)/bin/pytest -q

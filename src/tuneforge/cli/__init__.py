@@ -19,6 +19,7 @@ from . import (
     evaluate,
     explain,
     export,
+    federate,
     index,
     label,
     monitor,
@@ -40,6 +41,7 @@ COMMANDS = (
     data,
     train,
     tune,
+    federate,
     evaluate,
     calibrate,
     predict,
@@ -59,7 +61,13 @@ COMMANDS = (
     ui,
 )
 # Positionals that may come after options (train's key=value, predict's texts).
-TRAILING = {"train": "overrides", "tune": "overrides", "predict": "texts", "explain": "texts"}
+TRAILING = {
+    "train": "overrides",
+    "tune": "overrides",
+    "federate": "items",
+    "predict": "texts",
+    "explain": "texts",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

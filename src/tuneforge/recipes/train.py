@@ -267,6 +267,23 @@ def _train_and_evaluate(
         privacy=privacy,
     )
     shutdown()  # no collective follows: the other ranks may leave
+    report = finish_run(task, data, rd, recorder, cm, result, log)
+    return result, report
+
+
+def finish_run(
+    task: Task,
+    data,
+    rd: RunDir,
+    recorder: RunRecorder,
+    cm,
+    result: TrainResult,
+    log: Callable[[str], None],
+    **facts,
+) -> EvalReport:
+    """Everything after the weights are trained: save the model, calibrate it, fit its
+    out-of-scope scores, evaluate the saved artifact, write its card and mark the run
+    succeeded (``facts`` join status.json). ``tuneforge federate`` ends its runs here too."""
     chosen = task.outcome_facts()  # the automatic model choice: which model won, and why
     if chosen:
         rd.update_status(**chosen)
@@ -296,9 +313,10 @@ def _train_and_evaluate(
         stopped_early=result.stopped_early,
         frozen_layers=result.frozen_layers,
         **({"privacy": result.privacy} if result.privacy is not None else {}),
+        **facts,
     )
     rd.remove_checkpoints()  # resume is only for unfinished runs
-    return result, report
+    return report
 
 
 def _evaluate_saved(

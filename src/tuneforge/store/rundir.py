@@ -209,6 +209,12 @@ class RunDir:
     def retrain_report_path(self) -> Path:
         return self.path / "retrain.html"
 
+    @property
+    def federation_dir(self) -> Path:
+        """A federated run's Flower side: each process's spec, log and outcome, the server's
+        round history (``history.json``) and best global weights (``global.npz``)."""
+        return self.path / "federation"
+
     def eval_file_path(self, data_file: str | Path) -> Path:
         """Where ``tuneforge evaluate --data FILE`` writes: eval-<stem before a dot>.json."""
         return self.path / f"eval-{Path(data_file).name.split('.')[0]}.json"
