@@ -7,7 +7,7 @@ with seed 42; the 80% is the run's training file (its validation split cut from 
 always does), the 20% its test file. Every training seed runs the recipe behind `tuneforge
 train` with the default config — for these texts the packaged encoder's coverage is poor, so
 the run trains the models for any script and keeps the best on validation. The baseline is the
-one every run measures on the same splits (eval.json ``baseline``). Goal (issue 23): the
+one every run measures on the same splits (eval.json ``baseline``). Goal: the
 default at least 1.5 points above the baseline on each task, trained in at most 5 minutes on 2
 cores (``train s``: the whole choice, every candidate included).
 
