@@ -108,25 +108,25 @@ def test_bad_references_and_queues(production):
 def test_a_killed_retrain_changes_nothing_and_continues(production, monkeypatch):
     """Interrupted training leaves the queue and the registry as they were; the rerun resumes
     the same candidate run instead of starting another."""
-    import tuneforge.recipes.train as train_recipe
+    import tuneforge.train as train_stage  # the torch loop every text task's fit runs
 
     runs, _ = production
     store = open_store(runs)
     version_before = Registry(store).resolve("intents", "production").version
     queue_before = LabelStore(store).counts(LabelStore(store).queue("support"))
-    real_fit = train_recipe.fit
+    real_fit = train_stage.fit
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_recipe, "fit", killed)
+    monkeypatch.setattr(train_stage, "fit", killed)
     with pytest.raises(KeyboardInterrupt):
         run_retrain("intents@production", "support", runs, min_gain=-1.0, progress=False)
     assert Registry(store).resolve("intents", "production").version == version_before
     assert LabelStore(store).counts(LabelStore(store).queue("support")) == queue_before
     stopped = [r for r in store.list_runs() if r.state == "interrupted"]
     assert len(stopped) == 1
-    monkeypatch.setattr(train_recipe, "fit", real_fit)
+    monkeypatch.setattr(train_stage, "fit", real_fit)
     result = run_retrain("intents@production", "support", runs, min_gain=1.01, progress=False)
     assert result.candidate.run_id == stopped[0].id
     assert store.get(stopped[0].id).state == "succeeded"

@@ -28,7 +28,7 @@ from ..federated.spec import STRATEGIES
 from ..store import RunDir, RunRecorder, new_run_id, open_store
 from ..tasks import open_task
 from ..types import DatasetSplits, LabelMap
-from .train import finish_run, resolved_config
+from .train import finish_run, resolved_config, start_run
 
 # Tests only: "NAME:ROUND" makes client NAME exit abruptly in that round.
 DIE_ENV = "TUNEFORGE_TEST_CLIENT_DIES"
@@ -158,7 +158,6 @@ def run_federate(
 ) -> FederateResult:
     """Check, start the federation on loopback, and turn its result into a run."""
     from ..federated.launch import flower_python
-    from ..train.precision import resolve_device, resolve_precision
 
     least = check_options(cfg, opts)
     cfg = federated_config(cfg, opts)
@@ -170,7 +169,6 @@ def run_federate(
     rd = RunDir.create(Path(cfg.runs_dir), new_run_id(cfg.name))
     dump_config(cfg, rd.config_path)
     recorder = RunRecorder(rd, open_store(Path(cfg.runs_dir)))
-    precision = resolve_precision(cfg.train.precision, resolve_device())  # as clients resolve it
     federation = {
         "clients": len(opts.client_files),
         "strategy": opts.strategy,
@@ -179,22 +177,7 @@ def run_federate(
         "min_clients": least,
         **({"proximal_mu": opts.proximal_mu} if opts.strategy == "fedprox" else {}),
     }
-    recorder.start(
-        to_dict(cfg),
-        name=cfg.name or recorder.run_id,
-        resume=False,
-        data_fingerprint=data.fingerprint,
-        data_source=data.source,
-        seed=cfg.train.seed,
-        precision=precision,
-        model_dir=task.model_ref,
-        task=task.name,
-        n_train=len(data.train),
-        n_val=len(data.val),
-        n_test=len(data.test),
-        federated=federation,
-    )
-    task.save_splits(rd, data)
+    start_run(recorder, task, data, resume=False, log=log, facts={"federated": federation})
 
     def report() -> None:
         from ..report import write_report

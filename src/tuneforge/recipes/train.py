@@ -107,7 +107,7 @@ def run_train(
             f"{privacy.max_grad_norm:g}, {privacy.steps} Poisson batches of about "
             f"{privacy.expected_batch_size:.0f}"
         )
-    _start(recorder, task, data, resume=previous is not None, log=log, facts=facts)
+    start_run(recorder, task, data, resume=previous is not None, log=log, facts=facts)
     with recorder.recording():  # a tracker refusing to open (required) fails the run
         opened = tracking.start(track_facts(task.cfg, data, rd.run_id, facts))
     with opened.closing() as track:
@@ -201,7 +201,9 @@ def with_epochs(cfg: RunConfig, n_train: int) -> RunConfig:
     return replace(cfg, train=replace(cfg.train, epochs=auto_epochs(n_train, schedule)))
 
 
-def _start(recorder: RunRecorder, task: Task, data, *, resume: bool, log, facts: dict) -> None:
+def start_run(recorder: RunRecorder, task: Task, data, *, resume: bool, log, facts: dict) -> None:
+    """Record the run's start (its config, data, seed, precision, sizes and ``facts``), keep
+    its splits and say so: what every trained run begins with, here or federated."""
     cfg = task.cfg
     # a model trained from scratch outside the torch loop (tfidf-linear, the choice) is fp32
     precision = "fp32" if task.family else resolve_precision(cfg.train.precision, resolve_device())
