@@ -46,6 +46,15 @@ def test_a_recommend_run_is_a_normal_run_with_ranking_figures(shop_run):
     assert list((runs / "tensorboard" / run_id).glob("events.out.tfevents.*"))  # --track
 
 
+def test_export_of_a_recommender_says_what_its_release_is(shop_run, capsys):
+    """`export` on a recommend run names what ships (its saved towers and index) and how to
+    promote or serve it, before reading any split (exit 1)."""
+    runs, run_id = shop_run
+    assert main(["export", run_id, "--format", "onnx", "--runs-dir", str(runs)]) == 1
+    err = capsys.readouterr().err
+    assert "is a recommend run" in err and f"registry promote {run_id}" in err
+
+
 def test_recommendations_leave_out_what_the_user_has_seen(shop_run, capsys):
     """A known user gets items outside their history; --include-seen may repeat them; a
     history works for a user the model never saw."""

@@ -115,6 +115,7 @@ def export_run(
     """Export, check parity against the trained model, record it; fail on a broken exact export."""
     variant = variant_for_export(fmt, quantize)
     run = resolve_run(ref, runs_dir)
+    open_task(run).check_variants([variant.name], run.run_id)  # a kind without it says why
     out_dir = Path(output) if output else run.variant_dir(variant.name)
     samples = parity_samples(run)
     reference = load_predictor(run.saved_model_dir())
