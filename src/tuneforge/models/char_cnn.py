@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..types import LabelMap
+from .scratch import require_files, write_family_files
 from .tfidf import normalize
 
 FAMILY = "char-cnn"
@@ -237,20 +238,13 @@ def save_char_cnn(cm: CharCNNModel, out_dir: str | Path) -> Path:
     """Weights (safetensors), char_cnn.json (settings, vocabulary), tuneforge.json, labels."""
     from safetensors.torch import save_file
 
-    from .card import write_model_card
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in cm.network.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS_FILE))
     config = {"settings": asdict(cm.settings), "vocabulary": cm.vocabulary, "chosen": cm.chosen}
     (out_dir / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False), "utf-8")
-    meta = {"task": "text", "family": FAMILY, "labels": list(cm.labels.names)}
-    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
-    (out_dir / "labels.json").write_text(
-        json.dumps(list(cm.labels.names), indent=1, ensure_ascii=False), "utf-8"
-    )
-    write_model_card(out_dir, {"base_model": FAMILY})
+    write_family_files(out_dir, FAMILY, cm.labels.names)
     return out_dir
 
 
@@ -259,12 +253,7 @@ def load_char_cnn(model_dir: str | Path) -> CharCNNModel:
     from .safety import load_safetensors
 
     path = Path(model_dir)
-    missing = [n for n in (CONFIG_FILE, WEIGHTS_FILE, META_FILE) if not (path / n).is_file()]
-    if missing:
-        raise ModelError(
-            f"'{path}' is not a saved {FAMILY} model: {', '.join(missing)} missing.",
-            hint="Point at the artifacts/model directory of a finished char-cnn run.",
-        )
+    require_files(path, (CONFIG_FILE, WEIGHTS_FILE, META_FILE), FAMILY)
     try:
         config = json.loads((path / CONFIG_FILE).read_text("utf-8"))
         meta = json.loads((path / META_FILE).read_text("utf-8"))

@@ -96,3 +96,28 @@ class ScratchOnnxPredictor(ScratchTextPredictor):
 
     def unknown_rate(self, texts: Sequence[str]) -> float:
         return float("nan")  # measured on the trained model (profile.json), not the export
+
+
+def write_family_files(out_dir: Path, family: str, labels: Sequence[str]) -> None:
+    """What every from-scratch model directory carries beside its weights: tuneforge.json
+    (task, family, labels), labels.json and the model card."""
+    from .card import write_model_card
+
+    meta = {"task": "text", "family": family, "labels": list(labels)}
+    (out_dir / "tuneforge.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
+    (out_dir / "labels.json").write_text(
+        json.dumps(list(labels), indent=1, ensure_ascii=False), "utf-8"
+    )
+    write_model_card(out_dir, {"base_model": family})
+
+
+def require_files(path: Path, names: Sequence[str], family: str) -> None:
+    """A ModelError naming the files a saved ``family`` model lacks, if any."""
+    from ..errors import ModelError
+
+    missing = [n for n in names if not (path / n).is_file()]
+    if missing:
+        raise ModelError(
+            f"'{path}' is not a saved {family} model: {', '.join(missing)} missing.",
+            hint=f"Point at the artifacts/model directory of a finished {family} run.",
+        )

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..types import LabelMap
+from .scratch import require_files, write_family_files
 
 FAMILY = "tfidf-linear"  # `--model tfidf-linear`; what status.json records as the model
 CONFIG_FILE = "tfidf.json"
@@ -179,7 +180,6 @@ def empty_model(labels: LabelMap, settings: TfidfSettings | None = None) -> Line
 def save_linear(cm: LinearTextModel, out_dir: str | Path) -> Path:
     """tfidf.json (settings, vocabulary in column order), tfidf.npz (idf, coef, intercept),
     tuneforge.json, labels.json and the model card; nothing pickled."""
-    from .card import write_model_card
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,24 +192,14 @@ def save_linear(cm: LinearTextModel, out_dir: str | Path) -> Path:
         coef=cm.coef.astype(np.float32),
         intercept=cm.intercept.astype(np.float32),
     )
-    meta = {"task": "text", "family": FAMILY, "labels": list(cm.labels.names)}
-    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
-    (out_dir / "labels.json").write_text(
-        json.dumps(list(cm.labels.names), indent=1, ensure_ascii=False), "utf-8"
-    )
-    write_model_card(out_dir, {"base_model": FAMILY})
+    write_family_files(out_dir, FAMILY, cm.labels.names)
     return out_dir
 
 
 def load_linear(model_dir: str | Path) -> LinearTextModel:
     """The model :func:`save_linear` wrote; npz read with ``allow_pickle=False``."""
     path = Path(model_dir)
-    missing = [n for n in (CONFIG_FILE, ARRAYS_FILE, META_FILE) if not (path / n).is_file()]
-    if missing:
-        raise ModelError(
-            f"'{path}' is not a saved {FAMILY} model: {', '.join(missing)} missing.",
-            hint="Point at the artifacts/model directory of a finished tfidf-linear run.",
-        )
+    require_files(path, (CONFIG_FILE, ARRAYS_FILE, META_FILE), FAMILY)
     try:
         config = json.loads((path / CONFIG_FILE).read_text("utf-8"))
         meta = json.loads((path / META_FILE).read_text("utf-8"))
